@@ -1,0 +1,2 @@
+// Package bench measures persistence against its peers, side by side in one run.
+package bench
