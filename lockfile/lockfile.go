@@ -1,0 +1,165 @@
+package lockfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options say how to take a lock. The zero value (and nil) means an
+// exclusive lock that fails at once if it is held elsewhere.
+type Options struct {
+	// Shared asks for a shared (reader) lock instead of an exclusive one.
+	Shared bool
+	// Timeout is how long to wait for a held lock; 0 means do not wait.
+	Timeout time.Duration
+}
+
+// Lock is a held flock. Its methods are safe for concurrent use.
+type Lock struct {
+	mu     sync.Mutex
+	f      *os.File
+	owned  bool // f was opened by Acquire and is closed by Release
+	path   string
+	shared bool
+}
+
+// Acquire opens (creating it if needed) the lock file at path and locks it.
+// An exclusive holder writes "pid <pid> started <RFC 3339 time>" into the
+// file. A refused lock returns a [*LockedError] that satisfies
+// errors.Is(err, [ErrLocked]).
+func Acquire(path string, opts *Options) (*Lock, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, &os.PathError{Op: "lockfile", Path: path,
+			Err: fmt.Errorf("not a regular file (%s); remove it so a lock file can be created", fi.Mode().Type())}
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	flag := os.O_RDWR | os.O_CREATE
+	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil && o.Shared && errors.Is(err, os.ErrPermission) {
+		// A reader may lack write permission on a table it only reads.
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l, err := lock(f, path, o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	l.owned = true
+	if !o.Shared {
+		// Best effort: the pid only improves error messages.
+		stamp := fmt.Sprintf("pid %d started %s\n", os.Getpid(), processStart.Format(time.RFC3339))
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt([]byte(stamp), 0)
+		}
+	}
+	return l, nil
+}
+
+// LockFile locks a file the caller has open, without writing to it. The
+// caller keeps ownership of f; [Lock.Release] unlocks but does not close it.
+func LockFile(f *os.File, opts *Options) (*Lock, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	return lock(f, f.Name(), o)
+}
+
+var processStart = time.Now()
+
+func lock(f *os.File, path string, o Options) (*Lock, error) {
+	how := unix.LOCK_EX
+	if o.Shared {
+		how = unix.LOCK_SH
+	}
+	deadline := time.Now().Add(o.Timeout)
+	sleep := time.Millisecond
+	for {
+		err := flock(f, how|unix.LOCK_NB)
+		if err == nil {
+			return &Lock{f: f, path: path, shared: o.Shared}, nil
+		}
+		if err != unix.EWOULDBLOCK {
+			return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+		}
+		if o.Timeout <= 0 || time.Now().After(deadline) {
+			return nil, &LockedError{Path: path, Exclusive: !o.Shared, PID: holder(f), Waited: o.Timeout > 0}
+		}
+		// flock has no timed form; poll with a capped backoff.
+		time.Sleep(min(sleep, time.Until(deadline)+time.Millisecond))
+		sleep = min(2*sleep, 50*time.Millisecond)
+	}
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// holder returns the pid that holds a lock on f, or 0 if it cannot be told.
+func holder(f *os.File) int {
+	if pid := holderFromKernel(f); pid > 0 {
+		return pid
+	}
+	buf := make([]byte, 64)
+	n, _ := f.ReadAt(buf, 0)
+	return parsePID(string(buf[:n]))
+}
+
+func parsePID(s string) int {
+	fields := strings.Fields(s)
+	if len(fields) >= 2 && fields[0] == "pid" {
+		if pid, err := strconv.Atoi(fields[1]); err == nil && pid > 0 {
+			return pid
+		}
+	}
+	return 0
+}
+
+// Path returns the locked file's path.
+func (l *Lock) Path() string { return l.path }
+
+// Shared reports whether the lock is shared.
+func (l *Lock) Shared() bool { return l.shared }
+
+// Release unlocks (and, for [Acquire], closes the file). It is idempotent:
+// calls after the first return nil.
+func (l *Lock) Release() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	f := l.f
+	l.f = nil
+	if l.owned {
+		// Closing the last descriptor releases the flock; the pid is left in
+		// the file, where it is stale and ignored.
+		return f.Close()
+	}
+	if err := flock(f, unix.LOCK_UN); err != nil {
+		return &os.PathError{Op: "funlock", Path: l.path, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+package mmap
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+const mapNoReserve = unix.MAP_NORESERVE
+
+// allocate extends f to off+n with blocks that are really allocated, so that
+// a full disk is an error here and never a SIGBUS when a page is touched.
+func allocate(f *os.File, off, n int64) error {
+	for {
+		err := unix.Fallocate(int(f.Fd()), 0, off, n)
+		switch err {
+		case nil:
+			return nil
+		case unix.EINTR:
+			continue
+		case unix.EOPNOTSUPP, unix.ENOSYS:
+			return writeZeros(f, off, n)
+		}
+		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+	}
+}
+
+// dataSync is fdatasync(2): data and the metadata needed to read it.
+func dataSync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
+}

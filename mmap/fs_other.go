@@ -1,0 +1,15 @@
+//go:build unix && !linux
+
+package mmap
+
+import "os"
+
+// mapNoReserve: PROT_NONE anonymous mappings cost no memory on the BSDs.
+const mapNoReserve = 0
+
+// allocate extends f by writing zeros: without fallocate(2) this is how a
+// full disk shows up as an error now rather than a SIGBUS later.
+func allocate(f *os.File, off, n int64) error { return writeZeros(f, off, n) }
+
+// dataSync is os.File.Sync (F_FULLFSYNC on darwin).
+func dataSync(f *os.File) error { return f.Sync() }

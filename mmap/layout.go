@@ -1,0 +1,127 @@
+package mmap
+
+import (
+	"fmt"
+	"hash/fnv"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Layout is the canonical memory layout of an element type: its size and
+// alignment and each scalar leaf with its place. It is what a column file's
+// type fingerprint hashes and what a table's manifest records, and it is
+// enough to byte-swap or re-lay data for another architecture.
+type Layout struct {
+	Size   int    `json:"size"`
+	Align  int    `json:"align"`
+	Leaves []Leaf `json:"leaves"`
+}
+
+// Leaf is one scalar of a layout. A scalar inside arrays repeats: Dims lists,
+// outermost first, each enclosing array's length and stride in bytes.
+type Leaf struct {
+	Path   string `json:"path"` // e.g. "Pos.X", "Hist[].Count"; "" for a scalar element
+	Kind   string `json:"kind"` // reflect.Kind name: "int64", "float32", "bool", ...
+	Offset int    `json:"offset"`
+	Size   int    `json:"size"`
+	Dims   []Dim  `json:"dims,omitempty"`
+}
+
+// Dim is one array level around a leaf.
+type Dim struct {
+	Count  int `json:"count"`
+	Stride int `json:"stride"`
+}
+
+// String renders the layout canonically; equal layouts render equally.
+func (l Layout) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "size=%d align=%d", l.Size, l.Align)
+	for _, f := range l.Leaves {
+		fmt.Fprintf(&b, "; %s %s@%d/%d", f.Path, f.Kind, f.Offset, f.Size)
+		for _, d := range f.Dims {
+			fmt.Fprintf(&b, " [%d]*%d", d.Count, d.Stride)
+		}
+	}
+	return b.String()
+}
+
+// Fingerprint is a 64-bit FNV-1a hash of [Layout.String].
+func (l Layout) Fingerprint() uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(l.String()))
+	return h.Sum64()
+}
+
+// Equal reports whether two layouts are the same.
+func (l Layout) Equal(o Layout) bool { return l.String() == o.String() }
+
+// LayoutOf returns the canonical layout of t, or an [*TypeError] (matching
+// [ErrUnsupportedType]) naming the first field that is not fixed-size and
+// pointer-free.
+func LayoutOf(t reflect.Type) (Layout, error) {
+	if t == nil {
+		return Layout{}, &TypeError{Type: "nil", Path: "", Kind: "interface", Hint: hintFor(reflect.Interface)}
+	}
+	l := Layout{Size: int(t.Size()), Align: t.Align()}
+	if err := walk(t, t.String(), "", 0, nil, &l.Leaves); err != nil {
+		return Layout{}, err
+	}
+	return l, nil
+}
+
+// LayoutFor is [LayoutOf] for a type parameter.
+func LayoutFor[T any]() (Layout, error) {
+	return LayoutOf(reflect.TypeFor[T]())
+}
+
+func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) error {
+	switch k := t.Kind(); k {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		*out = append(*out, Leaf{Path: path, Kind: k.String(), Offset: off, Size: int(t.Size()), Dims: dims})
+		return nil
+	case reflect.Array:
+		if t.Len() == 0 {
+			return nil // zero bytes, nothing to lay out
+		}
+		d := append(append([]Dim(nil), dims...), Dim{Count: t.Len(), Stride: int(t.Elem().Size())})
+		return walk(t.Elem(), root, path+"[]", off, d, out)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			p := f.Name
+			if path != "" {
+				p = path + "." + f.Name
+			}
+			if f.Name == "_" {
+				p = path + "._" + strconv.Itoa(i) // blank padding fields still hold bytes
+			}
+			if err := walk(f.Type, root, p, off+int(f.Offset), dims, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return &TypeError{Type: root, Path: path, Kind: k.String(), Hint: hintFor(k)}
+	}
+}
+
+func hintFor(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "store short strings as a fixed [N]byte array, or keep an index into a side table"
+	case reflect.Slice:
+		return "use a fixed-size array [N]T, or a separate column/Vec with offsets"
+	case reflect.Map:
+		return "store keys and values in columns of their own"
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Uintptr:
+		return "store an index (int64/uint32) into another column instead of a pointer"
+	case reflect.Interface:
+		return "use a concrete fixed-size type (time.Time: store int64 Unix nanoseconds)"
+	default:
+		return "use only bool, integers, floats, complex numbers, and arrays and structs of them"
+	}
+}

@@ -1,0 +1,175 @@
+package mmap
+
+import (
+	"fmt"
+	"iter"
+	"reflect"
+	"unsafe"
+)
+
+// Vec is a persistent, growable array of T kept in one memory-mapped file.
+// T must be fixed-size and pointer-free (see [LayoutOf]).
+//
+// The file is mapped into address space reserved once at open, and grows in
+// place, so a slice from [Vec.Slice] stays valid across appends until
+// [Vec.Close]. **Never keep a slice, or a pointer into one, past Close.**
+//
+// A Vec may be used by one goroutine that mutates it and any number that
+// read elements below a length they got from [Vec.Len]; mutations need
+// external synchronization among themselves.
+type Vec[T any] struct {
+	raw  *Raw
+	data *T // element 0; stable for the life of the Vec
+}
+
+// Open opens the file at path as a Vec of T, creating it unless
+// opts.ReadOnly. It fails if T is not fixed-size and pointer-free, if the
+// file holds another tag, data version or element type, if it is damaged,
+// or if another handle has it locked (a writer excludes everyone; readers
+// share).
+func Open[T any](path string, opts *Options) (*Vec[T], error) {
+	layout, err := LayoutOf(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	raw, err := OpenRaw(path, layout, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Vec[T]{raw: raw, data: (*T)(raw.Data())}, nil
+}
+
+// Raw returns the untyped core of v.
+func (v *Vec[T]) Raw() *Raw { return v.raw }
+
+// Len returns the number of elements.
+func (v *Vec[T]) Len() int { return v.raw.Len() }
+
+// Cap returns the number of elements that fit before the file grows.
+func (v *Vec[T]) Cap() int { return v.raw.Cap() }
+
+// Recovery says how the length was chosen at open.
+func (v *Vec[T]) Recovery() Recovery { return v.raw.Recovery() }
+
+func (v *Vec[T]) at(i int) *T {
+	return (*T)(unsafe.Add(unsafe.Pointer(v.data), uintptr(i)*unsafe.Sizeof(*v.data)))
+}
+
+func (v *Vec[T]) bounds(i int) {
+	if n := v.raw.Len(); uint(i) >= uint(n) {
+		panic(fmt.Sprintf("mmap: index out of range [%d] with length %d", i, n))
+	}
+}
+
+// Get returns element i. It panics if i is out of range, like a slice.
+func (v *Vec[T]) Get(i int) T {
+	v.bounds(i)
+	return *v.at(i)
+}
+
+// Set stores x at i. It panics if i is out of range, or if v is read-only
+// or closed (a programming error, like writing to a read-only slice).
+func (v *Vec[T]) Set(i int, x T) {
+	if err := v.raw.check(true); err != nil {
+		panic(err)
+	}
+	v.bounds(i)
+	*v.at(i) = x
+}
+
+// Slice returns the elements as a live slice backed by the file: writes
+// through it change the file and are made durable by the next [Vec.Sync].
+// It stays valid across growth until Close; its length is Len at the time
+// of the call.
+func (v *Vec[T]) Slice() []T {
+	if v.raw.base == nil {
+		return nil
+	}
+	return unsafe.Slice(v.data, v.raw.Len())
+}
+
+// All iterates over index and value pairs of the elements present when it
+// starts.
+func (v *Vec[T]) All() iter.Seq2[int, T] {
+	return func(yield func(int, T) bool) {
+		for i, x := range v.Slice() {
+			if !yield(i, x) {
+				return
+			}
+		}
+	}
+}
+
+// Push appends one element.
+func (v *Vec[T]) Push(x T) error {
+	r := v.raw
+	n := r.Len()
+	if n == r.capacity || r.closed || r.readOnly || r.poison != nil {
+		if _, err := r.Grow(1); err != nil {
+			return err
+		}
+	}
+	*v.at(n) = x
+	r.SetLen(n + 1)
+	return nil
+}
+
+// Append appends xs.
+func (v *Vec[T]) Append(xs ...T) error {
+	if len(xs) == 0 {
+		return v.raw.check(true)
+	}
+	p, err := v.raw.Grow(len(xs))
+	if err != nil {
+		return err
+	}
+	copy(unsafe.Slice((*T)(p), len(xs)), xs)
+	v.raw.SetLen(v.raw.Len() + len(xs))
+	return nil
+}
+
+// Pop removes and returns the last element; false if v is empty. It panics
+// if v is read-only or closed.
+func (v *Vec[T]) Pop() (T, bool) {
+	var zero T
+	if err := v.raw.check(true); err != nil {
+		panic(err)
+	}
+	n := v.raw.Len()
+	if n == 0 {
+		return zero, false
+	}
+	x := *v.at(n - 1)
+	v.raw.SetLen(n - 1)
+	return x, true
+}
+
+// SwapRemove removes element i by moving the last element into its place,
+// and returns it. O(1); order is not kept. It panics if i is out of range or
+// v is read-only or closed.
+func (v *Vec[T]) SwapRemove(i int) T {
+	if err := v.raw.check(true); err != nil {
+		panic(err)
+	}
+	v.bounds(i)
+	n := v.raw.Len()
+	x := *v.at(i)
+	if i != n-1 {
+		*v.at(i) = *v.at(n - 1)
+	}
+	v.raw.SetLen(n - 1)
+	return x
+}
+
+// Truncate shortens v to n elements; n must not exceed Len.
+func (v *Vec[T]) Truncate(n int) error { return v.raw.Truncate(n) }
+
+// Reserve makes room for n more elements, allocating the disk blocks now.
+func (v *Vec[T]) Reserve(n int) error { return v.raw.Reserve(n) }
+
+// Sync makes all elements durable and commits the length. See [Raw.Sync].
+func (v *Vec[T]) Sync() error { return v.raw.Sync() }
+
+// Close unmaps and unlocks the file; it is idempotent. It does not sync:
+// appends since the last Sync survive a process crash, not an OS crash.
+func (v *Vec[T]) Close() error { return v.raw.Close() }
