@@ -75,9 +75,9 @@ type Raw struct {
 	n    atomic.Int64 // the live length
 	live *uint64      // the live length word in the mapped header
 
-	grown            bool // file size changed since the last sync
-	slotSeq          uint64
-	slotIdx          int // slot holding slotSeq
+	grown   bool // file size changed since the last sync
+	slotSeq uint64
+	slotIdx int // slot holding slotSeq
 
 	poison   error
 	closed   bool

@@ -31,7 +31,13 @@ type Child struct {
 // extra environment set. The child's stderr goes to the test log on failure.
 func Start(t testing.TB, testName, role string, env ...string) *Child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1", "-test.v=false")
+	args := []string{os.Args[0], "-test.run=^" + testName + "$", "-test.count=1", "-test.v=false"}
+	// Under qemu-user (go test -exec qemu-s390x-static) the child must be
+	// emulated too; PERSIST_TEST_EXEC names the emulator.
+	if emu := os.Getenv("PERSIST_TEST_EXEC"); emu != "" {
+		args = append([]string{emu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), RoleEnv+"="+role), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
