@@ -35,6 +35,12 @@ type Options struct {
 	NoLock bool
 	// LockTimeout is how long to wait for a lock held elsewhere; 0 fails at once.
 	LockTimeout time.Duration
+	// ExternalCommit says that the caller commits lengths elsewhere (the
+	// table package's COMMIT file): the file's own commit slots are not
+	// used, and when the last writer ran in another boot the Raw opens with
+	// length 0 and leaves its header alone until the caller decides the
+	// length and calls [Raw.Adopt].
+	ExternalCommit bool
 }
 
 // Recovery says how the length was chosen when the file was opened.
@@ -79,6 +85,8 @@ type Raw struct {
 	slotSeq uint64
 	slotIdx int // slot holding slotSeq
 
+	external bool     // Options.ExternalCommit
+	bootID   [16]byte // as in the header
 	poison   error
 	closed   bool
 	recovery Recovery
@@ -112,7 +120,7 @@ func OpenRaw(path string, layout Layout, opts *Options) (*Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Raw{path: path, f: f, readOnly: o.ReadOnly, elemSize: layout.Size, layout: layout}
+	r := &Raw{path: path, f: f, readOnly: o.ReadOnly, elemSize: layout.Size, layout: layout, external: o.ExternalCommit}
 	if err := r.open(h, o); err != nil {
 		_ = r.Close()
 		return nil, err
@@ -222,18 +230,44 @@ func (r *Raw) open(want header, o Options) error {
 		return err
 	}
 	r.live = (*uint64)(unsafe.Add(r.base, offLive))
-	if !r.readOnly && h.bootID != want.bootID {
-		// This boot's writer owns the file now: publish the recovered length
-		// first, then the boot id, so a crash between the two still trusts
-		// only the committed length.
-		atomic.StoreUint64(r.live, liveWord(r.Len()))
-		h.bootID = want.bootID
-		fixed := make([]byte, offHeaderCRC+4)
-		h.encodeFixed(fixed)
-		if _, err := r.f.WriteAt(fixed, 0); err != nil {
-			return &os.PathError{Op: "write header", Path: r.path, Err: err}
-		}
+	r.bootID = h.bootID
+	if !r.readOnly && !r.external && h.bootID != want.bootID {
+		return r.Adopt(r.Len())
 	}
+	return nil
+}
+
+// Adopt makes this boot's writer the owner of the file's length: it sets
+// the length to n (at most Cap) and then records the running boot's id in
+// the header. In that order, a crash between the two still trusts only the
+// committed length on the next open. [OpenRaw] adopts by itself unless
+// [Options.ExternalCommit] is set.
+func (r *Raw) Adopt(n int) error {
+	if err := r.check(true); err != nil {
+		return err
+	}
+	if n < 0 || n > r.capacity {
+		return fileErr(r.path, ErrLengthBeyondFile, "length %d, the file holds %d elements", n, r.capacity)
+	}
+	r.SetLen(n)
+	boot := bootid.Current()
+	if r.bootID == boot {
+		return nil
+	}
+	page := make([]byte, headerSize)
+	copy(page, unsafe.Slice((*byte)(r.base), offHeaderCRC+4))
+	h, err := decodeHeader(r.path, page)
+	if err != nil {
+		return err
+	}
+	h.bootID = boot
+	fixed := make([]byte, offHeaderCRC+4)
+	h.encodeFixed(fixed)
+	crashpoint.Hit("vec.adopt.bootid")
+	if _, err := r.f.WriteAt(fixed, 0); err != nil {
+		return &os.PathError{Op: "write header", Path: r.path, Err: err}
+	}
+	r.bootID = boot
 	return nil
 }
 
@@ -256,6 +290,9 @@ func (r *Raw) chooseLength(page []byte, h header) error {
 	r.recovery.Live = -1
 	n := r.recovery.Committed
 	r.recovery.Trusted = "committed"
+	if r.external {
+		n, r.recovery.Committed = 0, 0 // the caller decides; see Adopt
+	}
 	if h.bootID == bootid.Current() {
 		live, ok := parseLiveWord(ne.Uint64(page[offLive:]))
 		if !ok {
@@ -317,11 +354,22 @@ func (r *Raw) Recovery() Recovery { return r.recovery }
 
 // Data returns a pointer to element 0. It stays valid, across growth, until
 // [Raw.Close]. Elements at and past Cap must not be touched.
-func (r *Raw) Data() unsafe.Pointer { return unsafe.Add(r.base, headerSize) }
+func (r *Raw) Data() unsafe.Pointer {
+	if r.base == nil {
+		return nil
+	}
+	return unsafe.Add(r.base, headerSize)
+}
+
+// BootID returns the boot id recorded in the header.
+func (r *Raw) BootID() [16]byte { return r.bootID }
+
+// Grown reports whether the file grew since the last [Raw.Flush].
+func (r *Raw) Grown() bool { return r.grown }
 
 // Bytes returns the bytes of elements [0, Len) as a live view.
 func (r *Raw) Bytes() []byte {
-	if r.base == nil {
+	if r.base == nil || r.Len() == 0 {
 		return nil
 	}
 	return unsafe.Slice((*byte)(r.Data()), r.Len()*r.elemSize)
@@ -376,7 +424,9 @@ func (r *Raw) SetLen(n int) {
 		panic(fmt.Sprintf("mmap: SetLen(%d) out of range [0, %d]", n, r.capacity))
 	}
 	crashpoint.Hit("vec.setlen")
-	atomic.StoreUint64(r.live, liveWord(n))
+	// A plain aligned store: it reaches the page cache whatever happens to
+	// the process next, and mapped memory is not Go memory.
+	*r.live = liveWord(n)
 	r.n.Store(int64(n))
 }
 
@@ -445,6 +495,7 @@ func (r *Raw) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.n.Store(0) // slices taken from now on are empty
 	var errs []error
 	if r.base != nil {
 		errs = append(errs, release(r.base, uintptr(r.reserved)))

@@ -82,10 +82,11 @@ func (v *Vec[T]) Set(i int, x T) {
 // It stays valid across growth until Close; its length is Len at the time
 // of the call.
 func (v *Vec[T]) Slice() []T {
-	if v.raw.base == nil {
+	n := v.raw.Len()
+	if n == 0 {
 		return nil
 	}
-	return unsafe.Slice(v.data, v.raw.Len())
+	return unsafe.Slice(v.data, n)
 }
 
 // All iterates over index and value pairs of the elements present when it

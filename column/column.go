@@ -1,0 +1,106 @@
+package column
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"unsafe"
+
+	"github.com/mmapvec/persistence/mmap"
+)
+
+// ErrType is returned when a typed view asks for a type other than the
+// column's.
+var ErrType = errors.New("column: element type mismatch")
+
+// Column is one named column file.
+type Column struct {
+	name string
+	raw  *mmap.Raw
+}
+
+// New wraps an open column file.
+func New(name string, raw *mmap.Raw) *Column { return &Column{name: name, raw: raw} }
+
+// Name returns the column's name.
+func (c *Column) Name() string { return c.name }
+
+// Raw returns the column's file.
+func (c *Column) Raw() *mmap.Raw { return c.raw }
+
+// Len returns the number of elements.
+func (c *Column) Len() int { return c.raw.Len() }
+
+// ElemSize returns the element size in bytes.
+func (c *Column) ElemSize() int { return c.raw.ElemSize() }
+
+// Layout returns the element layout.
+func (c *Column) Layout() mmap.Layout { return c.raw.Layout() }
+
+// ElemBytes returns element i's bytes as a live view (no bounds check
+// beyond the capacity; callers check against their row count).
+func (c *Column) ElemBytes(i int) []byte {
+	es := c.raw.ElemSize()
+	return unsafe.Slice((*byte)(unsafe.Add(c.raw.Data(), i*es)), es)
+}
+
+// Of is a typed view of a column: element i of the column is Slice()[i].
+// Its methods have the concurrency rule of [mmap.Vec].
+type Of[T any] struct {
+	col  *Column
+	data *T
+}
+
+// View returns a typed view of c. T must have exactly the column's layout
+// (size, alignment and fields): anything else is an [ErrType] error, never a
+// silent cast.
+func View[T any](c *Column) (*Of[T], error) {
+	l, err := mmap.LayoutOf(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	if !l.Equal(c.Layout()) {
+		return nil, fmt.Errorf("%w: column %q holds %s, asked for %s (%s)", ErrType, c.name, c.Layout(), reflect.TypeFor[T](), l)
+	}
+	return &Of[T]{col: c, data: (*T)(c.raw.Data())}, nil
+}
+
+// Column returns the viewed column.
+func (o *Of[T]) Column() *Column { return o.col }
+
+// Len returns the number of elements.
+func (o *Of[T]) Len() int { return o.col.raw.Len() }
+
+// Slice returns the column as a live []T backed by the file, valid across
+// growth until the table is closed. Its length is Len at the time of the call.
+func (o *Of[T]) Slice() []T {
+	n := o.col.raw.Len()
+	if n == 0 {
+		return nil // also after Close
+	}
+	return unsafe.Slice(o.data, n)
+}
+
+// Get returns element i; it panics if i is out of range, like a slice.
+func (o *Of[T]) Get(i int) T { return o.Slice()[i] }
+
+// Set stores x at i in place; it panics if i is out of range or the table
+// is read-only.
+func (o *Of[T]) Set(i int, x T) {
+	if o.col.raw.ReadOnly() {
+		panic(fmt.Sprintf("column %q: Set on a read-only table", o.col.name))
+	}
+	o.Slice()[i] = x
+}
+
+// All iterates over the elements present when it starts.
+func (o *Of[T]) All() iter.Seq2[int, T] {
+	return func(yield func(int, T) bool) {
+		for i, x := range o.Slice() {
+			if !yield(i, x) {
+				return
+			}
+		}
+	}
+}

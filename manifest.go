@@ -1,0 +1,300 @@
+package persistence
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+
+	"github.com/mmapvec/persistence/mmap"
+)
+
+// ManifestFile is the manifest's name inside a table directory.
+const ManifestFile = "manifest.json"
+
+// ManifestFormat and ManifestVersion identify the manifest format.
+const (
+	ManifestFormat  = "persistence-table"
+	ManifestVersion = 1
+)
+
+// Errors about manifests. Returned errors wrap these; use errors.Is.
+var (
+	// ErrManifest: the manifest is missing, unreadable or inconsistent.
+	ErrManifest = errors.New("persistence: bad manifest")
+	// ErrArch: the table was written on a machine with another byte order,
+	// pointer size or type layout.
+	ErrArch = errors.New("persistence: table written on an incompatible machine")
+	// ErrSchema: the record type differs from the table's schema.
+	ErrSchema = errors.New("persistence: record type differs from the table's schema")
+)
+
+// Manifest describes a table: its schema and the machine that wrote it. It
+// is stored as human-readable JSON.
+type Manifest struct {
+	Format      string   `json:"format"`
+	Version     int      `json:"version"`
+	DataVersion uint32   `json:"data_version"`
+	RowSize     int      `json:"row_size"`
+	Columns     []Column `json:"columns"`
+	Arch        Arch     `json:"arch"`
+	Created     Stamp    `json:"created"`
+	LastOpen    Stamp    `json:"last_writable_open"`
+}
+
+// Column is one column of a schema.
+type Column struct {
+	Field  string      `json:"field"`  // Go field name in the record type
+	Name   string      `json:"name"`   // column name (field name or persist tag)
+	File   string      `json:"file"`   // file name inside the table directory
+	Offset int         `json:"offset"` // field offset in the record type
+	Layout mmap.Layout `json:"layout"`
+}
+
+// Arch is what the files' binary layout depends on.
+type Arch struct {
+	GOARCH      string `json:"goarch"`
+	GOOS        string `json:"goos"`
+	ByteOrder   string `json:"byte_order"`
+	PointerSize int    `json:"pointer_size"`
+	PageSize    int    `json:"page_size"`
+}
+
+// CPU describes the processor, from cpuid.
+type CPU struct {
+	Vendor    string   `json:"vendor"`
+	Brand     string   `json:"brand"`
+	Family    int      `json:"family"`
+	Model     int      `json:"model"`
+	CacheLine int      `json:"cache_line"`
+	Features  []string `json:"features"`
+}
+
+// Stamp records when and on which CPU something happened.
+type Stamp struct {
+	Time time.Time `json:"time"`
+	CPU  CPU       `json:"cpu"`
+}
+
+// HostArch returns the running machine's [Arch].
+func HostArch() Arch {
+	order := "little-endian"
+	if x := uint16(1); *(*byte)(unsafe.Pointer(&x)) == 0 {
+		order = "big-endian"
+	}
+	return Arch{GOARCH: runtime.GOARCH, GOOS: runtime.GOOS, ByteOrder: order,
+		PointerSize: int(unsafe.Sizeof(uintptr(0))), PageSize: os.Getpagesize()}
+}
+
+// HostCPU returns the running machine's [CPU].
+func HostCPU() CPU {
+	c := cpuid.CPU
+	f := c.FeatureSet()
+	slices.Sort(f)
+	return CPU{Vendor: c.VendorString, Brand: strings.TrimSpace(c.BrandName), Family: c.Family,
+		Model: c.Model, CacheLine: c.CacheLine, Features: f}
+}
+
+// validName is what a column name may be: it becomes a file name, so no
+// separators, no leading dot, nothing a shell or another OS would mangle.
+var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// ValidateName checks a column name before any path is built from it.
+func ValidateName(name string) error {
+	if !validName.MatchString(name) || strings.Contains(name, "..") {
+		return fmt.Errorf("column name %q: use 1-128 letters, digits, '_', '-' or '.', not starting with '.' and without '..'", name)
+	}
+	return nil
+}
+
+// Hash identifies the parts of a manifest that the data depends on (schema
+// and arch, not the stamps); the commit record carries it.
+func (m *Manifest) Hash() uint64 {
+	b, _ := json.Marshal(struct {
+		F string
+		V int
+		D uint32
+		R int
+		C []Column
+		A Arch
+	}{m.Format, m.Version, m.DataVersion, m.RowSize, m.Columns, m.Arch})
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
+// Validate checks a manifest read from disk: format, version, and every
+// column name and file name, so that no path built from it leaves the
+// table directory.
+func (m *Manifest) Validate() error {
+	if m.Format != ManifestFormat {
+		return fmt.Errorf("%w: format %q, want %q", ErrManifest, m.Format, ManifestFormat)
+	}
+	if m.Version != ManifestVersion {
+		return fmt.Errorf("%w: version %d, this library reads %d", ErrManifest, m.Version, ManifestVersion)
+	}
+	if len(m.Columns) == 0 {
+		return fmt.Errorf("%w: no columns", ErrManifest)
+	}
+	seen := map[string]bool{}
+	for i, c := range m.Columns {
+		if err := ValidateName(c.Name); err != nil {
+			return fmt.Errorf("%w: column %d: %v", ErrManifest, i, err)
+		}
+		if c.File != c.Name+".col" {
+			return fmt.Errorf("%w: column %q: file %q, want %q", ErrManifest, c.Name, c.File, c.Name+".col")
+		}
+		if seen[strings.ToLower(c.Name)] {
+			return fmt.Errorf("%w: column %q appears twice", ErrManifest, c.Name)
+		}
+		seen[strings.ToLower(c.Name)] = true
+		if c.Layout.Size <= 0 || c.Offset < 0 || c.Offset+c.Layout.Size > m.RowSize {
+			return fmt.Errorf("%w: column %q: offset %d size %d outside a %d-byte row", ErrManifest, c.Name, c.Offset, c.Layout.Size, m.RowSize)
+		}
+	}
+	return nil
+}
+
+// CheckArch compares the manifest's machine with the running one. A
+// difference in byte order, pointer size or OS/arch that changes type
+// layout is an [ErrArch] error saying what differs and how to move the data.
+func (m *Manifest) CheckArch() error {
+	h := HostArch()
+	var diffs []string
+	if m.Arch.ByteOrder != h.ByteOrder {
+		diffs = append(diffs, fmt.Sprintf("byte order: table %s, this machine %s", m.Arch.ByteOrder, h.ByteOrder))
+	}
+	if m.Arch.PointerSize != h.PointerSize {
+		diffs = append(diffs, fmt.Sprintf("pointer size: table %d, this machine %d", m.Arch.PointerSize, h.PointerSize))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (%s/%s): %s; export the table on a %s/%s machine (persist export) and import it here, or convert it (persist convert)",
+		ErrArch, m.Arch.GOOS, m.Arch.GOARCH, strings.Join(diffs, "; "), m.Arch.GOOS, m.Arch.GOARCH)
+}
+
+// CompareSchema lists every difference between the manifest's columns and
+// want (added, removed, retyped, moved); nil if they match.
+func (m *Manifest) CompareSchema(want []Column) error {
+	have := map[string]Column{}
+	for _, c := range m.Columns {
+		have[c.Name] = c
+	}
+	var diffs []string
+	for _, w := range want {
+		h, ok := have[w.Name]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("added column %q (field %s, %s)", w.Name, w.Field, w.Layout))
+		case !h.Layout.Equal(w.Layout):
+			diffs = append(diffs, fmt.Sprintf("retyped column %q: table has %s, type has %s", w.Name, h.Layout, w.Layout))
+		case h.Field != w.Field:
+			diffs = append(diffs, fmt.Sprintf("column %q: table maps it to field %s, type to field %s", w.Name, h.Field, w.Field))
+		}
+		delete(have, w.Name)
+	}
+	for _, c := range m.Columns {
+		if _, ok := have[c.Name]; ok {
+			diffs = append(diffs, fmt.Sprintf("removed column %q (field %s, %s)", c.Name, c.Field, c.Layout))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrSchema, strings.Join(diffs, "; "))
+}
+
+// CPUDiff lists the CPU features of the machine that created the table
+// that the running one lacks, and vice versa (informational only).
+func (m *Manifest) CPUDiff() (missing, added []string) {
+	host := HostCPU().Features
+	for _, f := range m.Created.CPU.Features {
+		if !slices.Contains(host, f) {
+			missing = append(missing, f)
+		}
+	}
+	for _, f := range host {
+		if !slices.Contains(m.Created.CPU.Features, f) {
+			added = append(added, f)
+		}
+	}
+	return missing, added
+}
+
+// ReadManifest reads and validates dir/manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(path, b)
+}
+
+// ParseManifest decodes and validates a manifest; path is for messages.
+func ParseManifest(path string, b []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrManifest, path, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &m, nil
+}
+
+// WriteManifest replaces dir/manifest.json atomically: write a temporary
+// file, fsync it, rename it into place, fsync the directory.
+func WriteManifest(dir string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	tmp, err := os.CreateTemp(dir, "."+ManifestFile+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile)); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs a directory, making entries created or renamed in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
