@@ -19,6 +19,10 @@ type Options struct {
 	Shared bool
 	// Timeout is how long to wait for a held lock; 0 means do not wait.
 	Timeout time.Duration
+	// NoCreate makes Acquire fail if the lock file does not exist, and
+	// open it without write access when Shared: a read-only user writes
+	// nothing.
+	NoCreate bool
 }
 
 // Lock is a held flock. Its methods are safe for concurrent use.
@@ -48,6 +52,12 @@ func Acquire(path string, opts *Options) (*Lock, error) {
 		return nil, err
 	}
 	flag := os.O_RDWR | os.O_CREATE
+	switch {
+	case o.NoCreate && o.Shared:
+		flag = os.O_RDONLY
+	case o.NoCreate:
+		flag = os.O_RDWR
+	}
 	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil && o.Shared && errors.Is(err, os.ErrPermission) {
 		// A reader may lack write permission on a table it only reads.

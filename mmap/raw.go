@@ -361,6 +361,20 @@ func (r *Raw) Data() unsafe.Pointer {
 	return unsafe.Add(r.base, headerSize)
 }
 
+// SetViewLen sets the length a read-only Raw shows, without writing to the
+// file: a read-only table shows its columns at the length that recovery
+// decided. n must be at most Cap.
+func (r *Raw) SetViewLen(n int) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if n < 0 || n > r.capacity {
+		return fileErr(r.path, ErrLengthBeyondFile, "length %d, the file holds %d elements", n, r.capacity)
+	}
+	r.n.Store(int64(n))
+	return nil
+}
+
 // BootID returns the boot id recorded in the header.
 func (r *Raw) BootID() [16]byte { return r.bootID }
 

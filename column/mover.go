@@ -1,0 +1,131 @@
+package column
+
+import (
+	"unsafe"
+)
+
+// Mover moves records of type R between row form (a Go struct) and the
+// columns that hold its fields, by field offset: no reflection per row.
+type Mover[R any] struct {
+	fields  []field
+	rowSize int // bytes of a row in packed form: the sum of element sizes
+}
+
+type field struct {
+	col  *Column
+	off  uintptr // field offset in R
+	size uintptr
+	data unsafe.Pointer // element 0 of the column; stable while it is open
+}
+
+// NewMover returns a Mover for columns[i] holding the field at offsets[i]
+// of R. The caller has checked that the layouts match.
+func NewMover[R any](columns []*Column, offsets []int) *Mover[R] {
+	m := &Mover[R]{}
+	for i, c := range columns {
+		m.fields = append(m.fields, field{col: c, off: uintptr(offsets[i]), size: uintptr(c.ElemSize()), data: c.raw.Data()})
+		m.rowSize += c.ElemSize()
+	}
+	return m
+}
+
+// PackedSize is the size of a row in packed form ([Mover.Pack]).
+func (m *Mover[R]) PackedSize() int { return m.rowSize }
+
+// move copies size bytes; the common sizes compile to one load and store.
+func move(dst, src unsafe.Pointer, size uintptr) {
+	switch size {
+	case 8:
+		*(*uint64)(dst) = *(*uint64)(src)
+	case 4:
+		*(*uint32)(dst) = *(*uint32)(src)
+	case 16:
+		*(*[2]uint64)(dst) = *(*[2]uint64)(src)
+	case 1:
+		*(*byte)(dst) = *(*byte)(src)
+	case 2:
+		*(*uint16)(dst) = *(*uint16)(src)
+	default:
+		copy(unsafe.Slice((*byte)(dst), size), unsafe.Slice((*byte)(src), size))
+	}
+}
+
+// Put writes r's fields into element at of every column. Room must exist.
+func (m *Mover[R]) Put(at int, r *R) {
+	src := unsafe.Pointer(r)
+	for i := range m.fields {
+		f := &m.fields[i]
+		move(unsafe.Add(f.data, uintptr(at)*f.size), unsafe.Add(src, f.off), f.size)
+	}
+}
+
+// PutColumn writes field k of every record in rs into column k at
+// [at, at+len(rs)): a strided gather from the rows into one contiguous run.
+func (m *Mover[R]) PutColumn(k, at int, rs []R) {
+	f := &m.fields[k]
+	if len(rs) == 0 {
+		return
+	}
+	stride := unsafe.Sizeof(rs[0])
+	src := unsafe.Add(unsafe.Pointer(&rs[0]), f.off)
+	dst := unsafe.Add(f.data, uintptr(at)*f.size)
+	n := len(rs)
+	switch f.size {
+	case 8:
+		d := unsafe.Slice((*uint64)(dst), n)
+		for j := range d {
+			d[j] = *(*uint64)(unsafe.Add(src, uintptr(j)*stride))
+		}
+	case 4:
+		d := unsafe.Slice((*uint32)(dst), n)
+		for j := range d {
+			d[j] = *(*uint32)(unsafe.Add(src, uintptr(j)*stride))
+		}
+	default:
+		for j := range n {
+			move(unsafe.Add(dst, uintptr(j)*f.size), unsafe.Add(src, uintptr(j)*stride), f.size)
+		}
+	}
+}
+
+// Get reads row i from the columns into r; fields of R without a column
+// are left alone.
+func (m *Mover[R]) Get(i int, r *R) {
+	dst := unsafe.Pointer(r)
+	for k := range m.fields {
+		f := &m.fields[k]
+		move(unsafe.Add(dst, f.off), unsafe.Add(f.data, uintptr(i)*f.size), f.size)
+	}
+}
+
+// Pack writes r in packed form (each column's element bytes, in column
+// order) into dst, which has [Mover.PackedSize] bytes.
+func (m *Mover[R]) Pack(dst []byte, r *R) {
+	src := unsafe.Pointer(r)
+	pos := 0
+	for k := range m.fields {
+		f := &m.fields[k]
+		copy(dst[pos:pos+int(f.size)], unsafe.Slice((*byte)(unsafe.Add(src, f.off)), f.size))
+		pos += int(f.size)
+	}
+}
+
+// PackRow writes row i of the columns in packed form into dst.
+func (m *Mover[R]) PackRow(dst []byte, i int) {
+	pos := 0
+	for k := range m.fields {
+		f := &m.fields[k]
+		copy(dst[pos:pos+int(f.size)], unsafe.Slice((*byte)(unsafe.Add(f.data, uintptr(i)*f.size)), f.size))
+		pos += int(f.size)
+	}
+}
+
+// UnpackRow writes a packed row into row i of the columns.
+func (m *Mover[R]) UnpackRow(i int, src []byte) {
+	pos := 0
+	for k := range m.fields {
+		f := &m.fields[k]
+		copy(unsafe.Slice((*byte)(unsafe.Add(f.data, uintptr(i)*f.size)), f.size), src[pos:pos+int(f.size)])
+		pos += int(f.size)
+	}
+}

@@ -1,0 +1,67 @@
+package table
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"unsafe"
+
+	"github.com/mmapvec/persistence/column"
+)
+
+// Column returns a typed view of the column for field (the column name or
+// the Go field name). Its Slice is a live []T into the file, stable across
+// appends until Close. A T that is not the field's type is an error, never
+// a silent cast.
+func Column[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
+	if err := t.check(false); err != nil {
+		return nil, err
+	}
+	for i, c := range t.man.Columns {
+		if c.Name == field || c.Field == field || strings.EqualFold(c.Name, field) {
+			return column.View[T](t.colByName(t.man.Columns[i].Name))
+		}
+	}
+	return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
+}
+
+// Col returns a typed view of the column that holds the field sel selects,
+// with no field name to mistype: table.Col(t, func(p *Particle) *Vec3 { return &p.Pos }).
+func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
+	if err := t.check(false); err != nil {
+		return nil, err
+	}
+	var r R
+	base := uintptr(unsafe.Pointer(&r))
+	off := uintptr(unsafe.Pointer(sel(&r))) - base
+	rt := reflect.TypeFor[R]()
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		if f.Offset == off && f.Type == reflect.TypeFor[T]() {
+			for _, c := range t.man.Columns {
+				if c.Field == f.Name {
+					return column.View[T](t.colByName(c.Name))
+				}
+			}
+			return nil, fmt.Errorf("%w: field %s of %s is not stored (persist:\"-\" or unexported)", ErrNoColumn, f.Name, rt)
+		}
+	}
+	return nil, fmt.Errorf("%w: the selector does not pick a top-level field of type %s in %s", ErrNoColumn, reflect.TypeFor[T](), rt)
+}
+
+func (t *Table[R]) colByName(name string) *column.Column {
+	for _, c := range t.cols {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (t *Table[R]) columnNames() string {
+	var names []string
+	for _, c := range t.cols {
+		names = append(names, c.Name())
+	}
+	return strings.Join(names, ", ")
+}

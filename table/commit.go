@@ -1,0 +1,124 @@
+package table
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+)
+
+// The COMMIT file holds two commit slots, written alternately: a torn write
+// of one leaves the other. FORMAT.md specifies the layout.
+const (
+	commitFile  = "COMMIT"
+	commitMagic = "PCOMMIT1"
+	slotFixed   = 40 // magic, seq, rows, manifest hash, ncols, reserved
+)
+
+var (
+	ne         = binary.NativeEndian
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// commitSlot is one commit record.
+type commitSlot struct {
+	seq     uint64
+	rows    uint64
+	hash    uint64   // manifest hash
+	lengths []uint64 // each column's length (all equal to rows when written)
+}
+
+// slotBytes is the size of one slot for ncols columns: whole 512-byte
+// sectors, so the two slots never share one.
+func slotBytes(ncols int) int {
+	n := slotFixed + 8*ncols + 4
+	return (n + 511) &^ 511
+}
+
+func encodeCommit(idx int, s commitSlot) []byte {
+	b := make([]byte, slotBytes(len(s.lengths)))
+	copy(b, commitMagic)
+	ne.PutUint64(b[8:], s.seq)
+	ne.PutUint64(b[16:], s.rows)
+	ne.PutUint64(b[24:], s.hash)
+	ne.PutUint32(b[32:], uint32(len(s.lengths)))
+	p := slotFixed
+	for _, l := range s.lengths {
+		ne.PutUint64(b[p:], l)
+		p += 8
+	}
+	ne.PutUint32(b[p:], commitCRC(idx, b[:p]))
+	return b
+}
+
+func commitCRC(idx int, b []byte) uint32 {
+	return crc32.Update(crc32.Checksum(b, castagnoli), castagnoli, []byte{byte(idx)})
+}
+
+// decodeCommit parses slot idx of a COMMIT file for ncols columns; ok is
+// false if it is torn or damaged.
+func decodeCommit(idx int, b []byte, ncols int) (commitSlot, bool) {
+	size := slotBytes(ncols)
+	if len(b) < size || string(b[:8]) != commitMagic || int(ne.Uint32(b[32:])) != ncols {
+		return commitSlot{}, false
+	}
+	p := slotFixed + 8*ncols
+	if ne.Uint32(b[p:]) != commitCRC(idx, b[:p]) {
+		return commitSlot{}, false
+	}
+	for _, x := range b[p+4 : size] {
+		if x != 0 {
+			return commitSlot{}, false
+		}
+	}
+	if ne.Uint32(b[36:]) != 0 {
+		return commitSlot{}, false
+	}
+	s := commitSlot{seq: ne.Uint64(b[8:]), rows: ne.Uint64(b[16:]), hash: ne.Uint64(b[24:])}
+	for i := range ncols {
+		s.lengths = append(s.lengths, ne.Uint64(b[slotFixed+8*i:]))
+	}
+	return s, true
+}
+
+// newCommitFile is the content of a new table's COMMIT: slot 0 {seq 1,
+// rows 0}, slot 1 {seq 0, rows 0}; both valid.
+func newCommitFile(ncols int, hash uint64) []byte {
+	zero := make([]uint64, ncols)
+	b := encodeCommit(0, commitSlot{seq: 1, hash: hash, lengths: zero})
+	return append(b, encodeCommit(1, commitSlot{seq: 0, hash: hash, lengths: zero})...)
+}
+
+// readCommit returns the valid slot with the highest sequence number, its
+// index, and whether the other slot was damaged.
+func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return commitSlot{}, 0, false, err
+	}
+	size := slotBytes(ncols)
+	if len(b) != 2*size {
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s is %d bytes, want %d for %d columns", ErrCorrupt, path, len(b), 2*size, ncols)
+	}
+	s0, ok0 := decodeCommit(0, b[:size], ncols)
+	s1, ok1 := decodeCommit(1, b[size:], ncols)
+	var s commitSlot
+	idx := 0
+	switch {
+	case !ok0 && !ok1:
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s: both commit slots fail their checks", ErrCorrupt, path)
+	case ok0 && (!ok1 || s0.seq > s1.seq):
+		s = s0
+	default:
+		s, idx = s1, 1
+	}
+	if s.hash != hash {
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s was written for another manifest (hash %016x, manifest %016x)", ErrCorrupt, path, s.hash, hash)
+	}
+	for i, l := range s.lengths {
+		if l != s.rows {
+			return commitSlot{}, 0, false, fmt.Errorf("%w: %s: column %d committed with %d rows, the table with %d", ErrCorrupt, path, i, l, s.rows)
+		}
+	}
+	return s, idx, !ok0 || !ok1, nil
+}

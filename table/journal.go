@@ -1,0 +1,138 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/internal/crashpoint"
+)
+
+// The JOURNAL holds at most one intent: the operation in progress that
+// changes rows in place across columns (SetRow, SwapRemove, Truncate). It is
+// written before the columns are touched and cleared after, through a
+// shared mapping, so it costs memory stores rather than syscalls and
+// survives a process crash in the page cache. A valid intent found on open
+// is redone; every redo is idempotent.
+const (
+	journalFile  = "JOURNAL"
+	journalMagic = 0x544E5449 // "ITNT" little-endian
+	journalHead  = 64         // fixed fields, then the packed row
+)
+
+type intentOp uint8
+
+const (
+	opSetRow intentOp = iota + 1
+	opSwapRemove
+	opTruncate
+)
+
+func (op intentOp) String() string {
+	switch op {
+	case opSetRow:
+		return "SetRow"
+	case opSwapRemove:
+		return "SwapRemove"
+	case opTruncate:
+		return "Truncate"
+	}
+	return fmt.Sprintf("op(%d)", op)
+}
+
+// intent is a decoded journal record.
+type intent struct {
+	op         intentOp
+	commitSeq  uint64 // COMMIT sequence when it was written
+	index      uint64 // row to write (SetRow, SwapRemove) or new length (Truncate)
+	rowsBefore uint64 // row count before the operation
+	row        []byte // packed row (SetRow: the new row; SwapRemove: the last row)
+}
+
+// journalSize is the file size for packed rows of rowSize bytes.
+func journalSize(rowSize int) int { return (journalHead + rowSize + 4095) &^ 4095 }
+
+type journal struct {
+	f   *os.File
+	buf []byte // the mapping
+}
+
+// openJournal opens (creating or resizing) the writable journal.
+func openJournal(path string, rowSize int) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	size := journalSize(rowSize)
+	fi, err := f.Stat()
+	if err == nil && fi.Size() != int64(size) {
+		// Only ever changed with no intent pending (it was redone first).
+		if err = f.Truncate(0); err == nil {
+			err = f.Truncate(int64(size))
+		}
+	}
+	var buf []byte
+	if err == nil {
+		buf, err = unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	}
+	if err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "journal", Path: path, Err: err}
+	}
+	return &journal{f: f, buf: buf}, nil
+}
+
+// write records an intent: row bytes and fields first, the checksum last,
+// so a crash part-way leaves a record that fails its check and is ignored.
+func (j *journal) write(in intent) {
+	b := j.buf
+	crashpoint.Hit("table.intent.write")
+	ne.PutUint32(b[0:], 0)
+	copy(b[journalHead:], in.row)
+	b[4] = byte(in.op)
+	ne.PutUint64(b[8:], in.commitSeq)
+	ne.PutUint64(b[16:], in.index)
+	ne.PutUint64(b[24:], in.rowsBefore)
+	ne.PutUint32(b[32:], uint32(len(in.row)))
+	ne.PutUint32(b[0:], journalMagic)
+	ne.PutUint32(b[36:], journalCRC(b, len(in.row)))
+	crashpoint.Hit("table.intent.written")
+}
+
+// clear marks the journal empty: the record's magic is zeroed.
+func (j *journal) clear() {
+	crashpoint.Hit("table.intent.clear")
+	ne.PutUint32(j.buf[0:], 0)
+}
+
+func (j *journal) close() error {
+	if j == nil {
+		return nil
+	}
+	return errors.Join(unix.Munmap(j.buf), j.f.Close())
+}
+
+func journalCRC(b []byte, rowLen int) uint32 {
+	c := crc32.Checksum(b[:36], castagnoli)
+	return crc32.Update(c, castagnoli, b[journalHead:journalHead+rowLen])
+}
+
+// readIntent decodes a journal's bytes; ok is false when there is no valid
+// intent (empty, cleared, or torn before its checksum was written).
+func readIntent(b []byte, rowSize int) (intent, bool) {
+	if len(b) < journalHead+rowSize || ne.Uint32(b[0:]) != journalMagic || int(ne.Uint32(b[32:])) != rowSize {
+		return intent{}, false
+	}
+	if ne.Uint32(b[36:]) != journalCRC(b, rowSize) {
+		return intent{}, false
+	}
+	in := intent{op: intentOp(b[4]), commitSeq: ne.Uint64(b[8:]), index: ne.Uint64(b[16:]),
+		rowsBefore: ne.Uint64(b[24:]), row: append([]byte(nil), b[journalHead:journalHead+rowSize]...)}
+	if in.op < opSetRow || in.op > opTruncate {
+		return intent{}, false
+	}
+	return in, true
+}

@@ -1,0 +1,136 @@
+package table
+
+import (
+	"fmt"
+
+	"github.com/mmapvec/persistence/internal/crashpoint"
+)
+
+// grow makes room for n rows in every column.
+func (t *Table[R]) grow(n int) error {
+	for _, c := range t.cols {
+		if err := c.Raw().Reserve(n - c.Raw().Len()); err != nil {
+			return fmt.Errorf("table: column %q: %w", c.Name(), err)
+		}
+	}
+	t.updateMinCap()
+	return nil
+}
+
+// publish sets every column's length to n, column by column: a crash part
+// way leaves unequal lengths, which the next Open reconciles to the shortest.
+func (t *Table[R]) publish(n int) {
+	for _, c := range t.cols {
+		c.Raw().SetLen(n)
+	}
+	t.rows = n
+}
+
+// Append adds one row. Its fields are copied into the columns by offset:
+// no reflection and no allocation. After Append returns, the row survives a
+// crash of the process; after the next [Table.Sync], a crash of the OS.
+func (t *Table[R]) Append(r R) error {
+	n := t.rows
+	if n >= t.minCap || t.closed || t.opts.ReadOnly || t.poison != nil {
+		if err := t.check(true); err != nil {
+			return err
+		}
+		if err := t.grow(n + 1); err != nil {
+			return err
+		}
+	}
+	t.mover.Put(n, &r)
+	crashpoint.Hit("table.append")
+	t.publish(n + 1)
+	return nil
+}
+
+// AppendRows adds rows, column by column: each column receives one strided
+// copy of its field from every row.
+func (t *Table[R]) AppendRows(rs []R) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	n := t.rows
+	if n+len(rs) > t.minCap {
+		if err := t.grow(n + len(rs)); err != nil {
+			return err
+		}
+	}
+	for k, c := range t.cols {
+		t.mover.PutColumn(k, n, rs)
+		crashpoint.Hit("table.appendrows.column")
+		c.Raw().SetLen(n + len(rs))
+	}
+	t.rows = n + len(rs)
+	return nil
+}
+
+func (t *Table[R]) bounds(i int) {
+	if uint(i) >= uint(t.rows) {
+		panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
+	}
+}
+
+// Row returns row i. It panics if i is out of range, like a slice. Fields of
+// R that are not stored are zero.
+func (t *Table[R]) Row(i int) R {
+	var r R
+	t.bounds(i)
+	t.mover.Get(i, &r)
+	return r
+}
+
+// SetRow replaces row i in every column. A crash of the process part way is
+// finished by the next Open (the change is journaled first), so a row is
+// never a mix of two writes. It panics if i is out of range.
+func (t *Table[R]) SetRow(i int, r R) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	t.bounds(i)
+	t.mover.Pack(t.scratch, &r)
+	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
+	t.mover.Put(i, &r)
+	crashpoint.Hit("table.setrow.applied")
+	t.journal.clear()
+	return nil
+}
+
+// SwapRemove removes row i by moving the last row into its place: O(1),
+// order not kept. Journaled like [Table.SetRow]. It panics if i is out of
+// range.
+func (t *Table[R]) SwapRemove(i int) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	t.bounds(i)
+	last := t.rows - 1
+	t.mover.PackRow(t.scratch, last)
+	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
+	if i != last {
+		t.mover.UnpackRow(i, t.scratch)
+		crashpoint.Hit("table.swapremove.moved")
+	}
+	t.publish(last)
+	t.journal.clear()
+	return nil
+}
+
+// Truncate keeps the first n rows (n <= Len) in every column, journaled
+// like [Table.SetRow]. The files keep their size for later appends.
+func (t *Table[R]) Truncate(n int) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if n < 0 || n > t.rows {
+		return fmt.Errorf("table: Truncate(%d) outside [0, %d]", n, t.rows)
+	}
+	if n == t.rows {
+		return nil
+	}
+	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
+	t.publish(n)
+	t.journal.clear()
+	return nil
+}
