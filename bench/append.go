@@ -1,7 +1,13 @@
 package bench
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/mmapvec/persistence/mmap"
 )
 
 // Columns is the heap baseline for appends: one growing slice per field, the
@@ -48,4 +54,89 @@ func WriteChunks(path string, b []byte) error {
 		}
 	}
 	return f.Close()
+}
+
+// sink keeps results of timed work alive, so the compiler cannot drop the work.
+var sink any
+
+// freshDir empties path for the next Run, untimed.
+func freshDir(path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return os.MkdirAll(path, 0o755)
+}
+
+// BulkAppendWorkload appends BulkRows rows at once to an empty store, growth included.
+func BulkAppendWorkload(c Config) *Workload {
+	n := c.BulkRows
+	var dir string
+	var rows []Row
+	var tab *Table
+	var vec *mmap.Vec[Row]
+	bytes := float64(n * RowSize)
+	tabDir := func() string { return filepath.Join(dir, "table") }
+	file := func(name string) string { return filepath.Join(dir, name) }
+	gc := func() error { sink = nil; runtime.GC(); return nil }
+	removing := func(name string) func() error {
+		return func() error { gc(); return os.Remove(file(name)) }
+	}
+	return &Workload{
+		Name: "Bulk append", Size: "rows=" + sizeName(n), Unit: PerByte, Lib: "table AppendRows",
+		Notes: []string{"32-byte rows of 4 fields; every store starts empty, so growth is included. write() does not sync, nor does the table: both stop at the page cache."},
+		Setup: func() (err error) {
+			rows = MakeRows(0, n)
+			dir, err = TempDir("append")
+			return err
+		},
+		Teardown: func() error { rows = nil; return os.RemoveAll(dir) },
+		Cases: []*Case{
+			{Name: "table AppendRows", Units: bytes,
+				Before: func() (err error) {
+					if err := freshDir(tabDir()); err != nil {
+						return err
+					}
+					tab, err = OpenTable(tabDir())
+					return err
+				},
+				Run: func() error { return tab.AppendRows(rows) },
+				After: func() error {
+					if tab.Len() != n {
+						return fmt.Errorf("table holds %d rows, want %d", tab.Len(), n)
+					}
+					return errors.Join(closer(&tab)(), os.RemoveAll(tabDir()))
+				}},
+			{Name: "mmap.Vec[Row] Append", Units: bytes,
+				Before: func() (err error) {
+					vec, err = mmap.Open[Row](file("vec"), nil)
+					return err
+				},
+				Run:   func() error { return vec.Append(rows...) },
+				After: func() error { return errors.Join(closer(&vec)(), os.Remove(file("vec"))) }},
+			{Name: "heap append", Units: bytes,
+				Run: func() error {
+					var cols Columns
+					cols.AppendRows(rows)
+					sink = &cols
+					return nil
+				},
+				After: gc},
+			{Name: "write() 1MiB chunks", Units: bytes,
+				Run:   func() error { return WriteChunks(file("raw"), RowBytes(rows)) },
+				After: removing("raw")},
+			{Name: "Arrow RecordBuilder", Units: bytes,
+				Run: func() error { sink = ArrowBuild(rows); return nil },
+				After: func() error {
+					sink.(interface{ Release() }).Release()
+					return gc()
+				}},
+			{Name: "parquet-go GenericWriter", Units: bytes,
+				Run:   func() error { return WriteParquet(file("rows.parquet"), rows) },
+				After: removing("rows.parquet")},
+		},
+		Goals: []Goal{
+			FasterThan("bulk append ≥ 2x faster than heap append", "heap append", 2),
+			FasterThan("bulk append ≥ 0.6x write() bytes/s", "write() 1MiB chunks", 0.6),
+		},
+	}
 }

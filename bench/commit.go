@@ -1,9 +1,16 @@
 package bench
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/table"
 )
 
 // Committer appends a batch of rows and makes it durable before returning:
@@ -54,3 +61,106 @@ func (p *PageSync) Commit() error {
 }
 
 func (p *PageSync) Close() error { return p.f.Close() }
+
+// CommitWorkloads measure rows/s when every batch must be durable before the
+// next, for each batch size of c.CommitBatches.
+func CommitWorkloads(c Config) []*Workload {
+	var ws []*Workload
+	for _, b := range slices.Sorted(maps.Keys(c.CommitBatches)) {
+		ws = append(ws, commitWorkload(b, c.CommitBatches[b]))
+	}
+	return ws
+}
+
+func commitWorkload(batch, n int) *Workload {
+	var dir string
+	var rows []Row
+	var store Committer
+	storeCase := func(name string, open func(dir string) (Committer, error)) *Case {
+		sub := func() string { return filepath.Join(dir, "store") }
+		return &Case{Name: name, Units: float64(n),
+			Before: func() (err error) {
+				if err := freshDir(sub()); err != nil {
+					return err
+				}
+				store, err = open(sub())
+				return err
+			},
+			Run: func() error { return CommitAll(store, rows, batch) },
+			After: func() error {
+				got, err := store.Rows()
+				if err == nil && got != n {
+					err = fmt.Errorf("%s holds %d rows, want %d", name, got, n)
+				}
+				return errors.Join(err, closer(&store)(), os.RemoveAll(sub()))
+			}}
+	}
+	const lib = "table Append+Sync"
+	return &Workload{
+		Name: "Append + commit", Size: fmt.Sprintf("batch=%d rows=%d", batch, n), Unit: PerRow, Lib: lib,
+		Setup: func() (err error) {
+			rows = MakeRows(0, n)
+			dir, err = TempDir("commit")
+			return err
+		},
+		Teardown: func() error { return os.RemoveAll(dir) },
+		Cases: []*Case{
+			storeCase(lib, func(d string) (Committer, error) { return OpenTable(d) }),
+			storeCase("bbolt Update", func(d string) (Committer, error) { return OpenBolt(filepath.Join(d, "bolt.db")) }),
+			storeCase("SQLite tx", func(d string) (Committer, error) { return OpenSQLite(filepath.Join(d, "sqlite.db")) }),
+			storeCase("DuckDB appender Flush", func(d string) (Committer, error) { return OpenDuckDB(filepath.Join(d, "duck.db")) }),
+		},
+		Goals: []Goal{
+			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 50x bbolt", batch), "bbolt Update", 50),
+			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 20x SQLite", batch), "SQLite tx", 20),
+			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 2x DuckDB appender", batch), "DuckDB appender Flush", 2),
+		},
+	}
+}
+
+// CommitLatencyWorkload times one appended row made durable on an
+// eight-column table, against the floor of one page write and fdatasync.
+func CommitLatencyWorkload(c Config) *Workload {
+	var dir string
+	var wide *table.Table[Wide]
+	var page *PageSync
+	var i int64
+	const lib, peer = "table Append+Sync (8 columns)", "pwrite 4KiB + fdatasync"
+	return &Workload{
+		Name: "Commit latency", Size: "1 row", Unit: PerOp, Lib: lib,
+		Setup: func() (err error) {
+			dir, err = TempDir("latency")
+			return err
+		},
+		Teardown: func() error { return os.RemoveAll(dir) },
+		Cases: []*Case{
+			{Name: lib, Units: 1,
+				Setup: func() (err error) {
+					wide, err = OpenWideTable(filepath.Join(dir, "table"))
+					return err
+				},
+				Run: func() error {
+					i++
+					if err := wide.Append(Wide{i, i, i, i, i, i, i, i}); err != nil {
+						return err
+					}
+					return wide.Sync()
+				},
+				Teardown: closer(&wide)},
+			{Name: peer, Units: 1,
+				Setup: func() (err error) {
+					page, err = NewPageSync(filepath.Join(dir, "page"))
+					return err
+				},
+				Run:      func() error { return page.Commit() },
+				Teardown: closer(&page)},
+		},
+		Goals: []Goal{{
+			Text: "commit latency ≤ 3x one write+fdatasync", Peer: peer, Want: 1.0 / 3,
+			Eval: func(r *Result) (string, bool) {
+				x := r.Median(lib) / r.Median(peer)
+				return fmt.Sprintf("%.2fx (goal ≤ 3x: %s)", x, distance(3/x, 1)), x <= 3
+			},
+		}},
+	}
+}

@@ -20,11 +20,11 @@ const (
 func (u Unit) Format(v float64) string {
 	switch u {
 	case PerRow:
-		return fmt.Sprintf("%.2f ns/row (%s rows/s)", v, si(1e9/v))
+		return fmt.Sprintf("%s/row (%s rows/s)", ns(v), si(1e9/v))
 	case PerByte:
 		return fmt.Sprintf("%.0f MB/s", 1e3/v)
 	case PerOp:
-		return time.Duration(v).String()
+		return ns(v)
 	case Bytes:
 		return iec(v)
 	}
@@ -53,6 +53,10 @@ type Workload struct {
 type Goal struct {
 	Text string
 	Eval func(r *Result) (have string, met bool)
+	// Peer and Want place the goal on the chart, as the library's advantage
+	// over Peer that would meet it; empty for goals that are not a ratio.
+	Peer string
+	Want float64
 }
 
 // Result holds the samples of one Workload run.
@@ -93,8 +97,9 @@ func (w *Workload) Run(reps int, minDur time.Duration) (res *Result) {
 	}
 	res = &Result{W: w, Samples: map[string][]Sample{}}
 	var errs []error
+	reached := 0 // cases whose Setup ran, and so need Teardown
 	defer func() {
-		for i := len(w.Cases) - 1; i >= 0; i-- {
+		for i := reached - 1; i >= 0; i-- {
 			if td := w.Cases[i].Teardown; td != nil {
 				errs = append(errs, td())
 			}
@@ -111,6 +116,7 @@ func (w *Workload) Run(reps int, minDur time.Duration) (res *Result) {
 		}
 	}
 	for _, c := range w.Cases {
+		reached++
 		if c.Setup != nil {
 			if err := c.Setup(); err != nil {
 				errs = append(errs, fmt.Errorf("%s/%s: setup: %w", w.Name, c.Name, err))
@@ -133,7 +139,7 @@ func (w *Workload) Run(reps int, minDur time.Duration) (res *Result) {
 
 // FasterThan is the goal that the library be at least min times cheaper than peer.
 func FasterThan(text, peer string, min float64) Goal {
-	return Goal{Text: text, Eval: func(r *Result) (string, bool) {
+	return Goal{Text: text, Peer: peer, Want: min, Eval: func(r *Result) (string, bool) {
 		x := r.Speedup(peer)
 		return fmt.Sprintf("%.2fx (goal %.2fx: %s)", x, min, distance(x, min)), x >= min
 	}}
@@ -145,6 +151,21 @@ func distance(have, want float64) string {
 		return fmt.Sprintf("%.0f%% above", (have/want-1)*100)
 	}
 	return fmt.Sprintf("%.0f%% short", (1-have/want)*100)
+}
+
+// ns shows a duration in nanoseconds with about three significant digits.
+func ns(v float64) string {
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.2f ns", v)
+	case v < 1e3:
+		return fmt.Sprintf("%.0f ns", v)
+	case v < 1e6:
+		return fmt.Sprintf("%.1f µs", v/1e3)
+	case v < 1e9:
+		return fmt.Sprintf("%.1f ms", v/1e6)
+	}
+	return fmt.Sprintf("%.2f s", v/1e9)
 }
 
 func si(v float64) string {
@@ -169,4 +190,17 @@ func iec(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// closer returns a Teardown that closes *p once, if it was ever opened.
+func closer[T interface{ Close() error }](p *T) func() error {
+	return func() error {
+		var zero T
+		c := *p
+		if any(c) == any(zero) {
+			return nil
+		}
+		*p = zero
+		return c.Close()
+	}
 }

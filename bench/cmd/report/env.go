@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/bench"
+)
+
+// env is what results.md says about the run, so figures can be read in context.
+type env struct {
+	Command, GoVersion, CPU, FS string
+	Cores                       int
+	MemGiB                      float64
+	Reps                        int
+	Date                        time.Time
+	Elapsed                     time.Duration
+}
+
+func describe() env {
+	e := env{GoVersion: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown",
+		Cores: runtime.NumCPU(), Date: time.Now().UTC(), FS: fsType(bench.Dir())}
+	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+		e.CPU = v
+	}
+	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+		kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+		e.MemGiB = kb / (1 << 20)
+	}
+	return e
+}
+
+// procField returns the value of the first "key: value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// fsType names the file system of dir, to tell a real disk from tmpfs.
+func fsType(dir string) string {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return "unknown"
+	}
+	switch uint32(st.Type) {
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.EXT4_SUPER_MAGIC:
+		return "ext4"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlayfs"
+	}
+	return "0x" + strconv.FormatUint(uint64(uint32(st.Type)), 16)
+}

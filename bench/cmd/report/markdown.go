@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mmapvec/persistence/bench"
+)
+
+// markdown renders results.md: how the run was made, every goal with its
+// verdict, then each workload's medians and ratios.
+func markdown(results []*bench.Result, e env, cfg bench.Config) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Benchmark results\n\n")
+	p("Every workload runs the library and its peers in one process, %d rounds, each round measuring every contender once in turn; figures are medians. ", e.Reps)
+	p("The machine is shared and noisy, so read the ratios rather than the absolute times.\n\n")
+	p("- Command: `%s` (from the repository root; `-quick` for a short run)\n", e.Command)
+	p("- Date: %s, took %.0f s\n", e.Date.Format("2006-01-02 15:04 UTC"), e.Elapsed.Seconds())
+	p("- Go: %s\n", e.GoVersion)
+	p("- CPU: %s, %d cores; memory %.0f GiB\n", e.CPU, e.Cores, e.MemGiB)
+	p("- Files: system temp dir (or PERSIST_BENCH_DIR), file system %s\n", e.FS)
+	if cfg.Quick {
+		p("- Sizes: quick (smaller than the goals are stated for)\n")
+	}
+	p("\n![Library advantage over each peer](results.svg)\n\n")
+	p("A ratio is the peer's cost divided by the library's (time per row or byte, or heap bytes): above 1 the library is ahead.\n\n")
+
+	p("## Goals\n\n| Goal | Measured | Verdict |\n| --- | --- | --- |\n")
+	for _, r := range results {
+		for _, g := range r.W.Goals {
+			if r.Err != nil {
+				p("| %s | run failed: %s | not measured |\n", g.Text, cell(r.Err.Error()))
+				continue
+			}
+			have, met := g.Eval(r)
+			v := "missed"
+			if met {
+				v = "**met**"
+			}
+			p("| %s | %s | %s |\n", g.Text, have, v)
+		}
+	}
+
+	p("\n## Workloads\n")
+	for _, r := range results {
+		p("\n### %s (%s)\n\n", r.W.Name, r.W.Size)
+		for _, n := range r.W.Notes {
+			p("%s ", n)
+		}
+		if len(r.W.Notes) > 0 {
+			p("\n\n")
+		}
+		if r.Err != nil {
+			p("The run failed: `%s`\n\n", cell(r.Err.Error()))
+		}
+		p("| Contender | Median | Library advantage | Samples |\n| --- | --- | --- | --- |\n")
+		for _, c := range r.W.Cases {
+			ss := r.Samples[c.Name]
+			if len(ss) == 0 {
+				continue
+			}
+			med := r.W.Unit.Format(r.Median(c.Name))
+			if r.W.Unit == bench.PerRow {
+				med += fmt.Sprintf(", %.3f allocs/row", r.MedianAllocs(c.Name))
+			}
+			name := c.Name
+			if name == r.W.Lib {
+				name = "**" + name + "**"
+			}
+			p("| %s | %s | %s | %d |\n", name, med, ratio(r, c.Name), len(ss))
+		}
+	}
+	return b.String()
+}
+
+func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }

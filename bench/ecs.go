@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// SingleAppendWorkloads compare the table with the Ark ECS, the in-memory
+// store ECS users have today: one row at a time, a batch, and a one-column loop.
+func SingleAppendWorkloads(c Config) []*Workload {
+	n := c.SingleRows
+	size := "rows=" + sizeName(n)
+	var dir string
+	var rows []Row
+	var tab *Table
+	var ark *ArkStore
+	tabDir := func() string { return filepath.Join(dir, "table") }
+	openTab := func() (err error) {
+		if err := freshDir(tabDir()); err != nil {
+			return err
+		}
+		tab, err = OpenTable(tabDir())
+		return err
+	}
+	closeTab := func() error {
+		if tab.Len() != n {
+			return fmt.Errorf("table holds %d rows, want %d", tab.Len(), n)
+		}
+		return errors.Join(closer(&tab)(), os.RemoveAll(tabDir()))
+	}
+	newArk := func() error { ark = NewArkStore(); return nil }
+	dropArk := func() error { ark, sink = nil, nil; runtime.GC(); return nil }
+	setup := func() (err error) {
+		rows = MakeRows(0, n)
+		dir, err = TempDir("ecs")
+		return err
+	}
+	teardown := func() error { rows = nil; return os.RemoveAll(dir) }
+
+	single := &Workload{
+		Name: "Single-row append", Size: size, Unit: PerRow, Lib: "table Append",
+		Notes:    []string{"One call per row into an empty store, growth included; allocs are amortized over all rows."},
+		Setup:    setup,
+		Teardown: teardown,
+		Cases: []*Case{
+			{Name: "table Append", Units: float64(n), Before: openTab, After: closeTab,
+				Run: func() error {
+					for _, r := range rows {
+						if err := tab.Append(r); err != nil {
+							return err
+						}
+					}
+					return nil
+				}},
+			{Name: "Ark NewEntity", Units: float64(n), Before: newArk, After: dropArk,
+				Run: func() error {
+					for _, r := range rows {
+						ark.Append(r)
+					}
+					return nil
+				}},
+			{Name: "heap per-field append", Units: float64(n), After: dropArk,
+				Run: func() error {
+					var cols Columns
+					for _, r := range rows {
+						cols.Append(r)
+					}
+					sink = &cols
+					return nil
+				}},
+		},
+		Goals: []Goal{{
+			Text: "single-row Append ≤ 15 ns/row with 0 allocs",
+			Eval: func(r *Result) (string, bool) {
+				ns, allocs := r.Median("table Append"), r.MedianAllocs("table Append")
+				return fmt.Sprintf("%.2f ns/row, %.4f allocs/row (goal 15 ns: %s)", ns, allocs, distance(15/ns, 1)),
+					ns <= 15 && allocs < 0.01
+			},
+		}},
+	}
+	batch := &Workload{
+		Name: "Batch append vs Ark", Size: size, Unit: PerRow, Lib: "table AppendRows",
+		Setup:    setup,
+		Teardown: teardown,
+		Cases: []*Case{
+			{Name: "table AppendRows", Units: float64(n), Before: openTab, After: closeTab,
+				Run: func() error { return tab.AppendRows(rows) }},
+			{Name: "Ark NewBatchFn", Units: float64(n), Before: newArk, After: dropArk,
+				Run: func() error { ark.AppendRows(rows); return nil }},
+		},
+	}
+	_, wantSum := ExpectedSums(n)
+	query := &Workload{
+		Name: "One-column loop vs Ark query", Size: size, Unit: PerRow, Lib: "table column Slice()",
+		Notes: []string{"Sums the float64 Value column."},
+		Setup: func() error {
+			if err := setup(); err != nil {
+				return err
+			}
+			if err := openTab(); err != nil {
+				return err
+			}
+			if err := tab.AppendRows(rows); err != nil {
+				return err
+			}
+			ark = NewArkStore()
+			ark.AppendRows(rows)
+			rows = nil
+			if a, b := SumFloat64(tab.Values()), ark.SumValues(); a != wantSum || b != wantSum {
+				return fmt.Errorf("sums %g (table), %g (Ark); want %g", a, b, wantSum)
+			}
+			return nil
+		},
+		Teardown: func() error { ark = nil; return errors.Join(closer(&tab)(), teardown()) },
+		Cases: []*Case{
+			{Name: "table column Slice()", Units: float64(n),
+				Run: func() error { sink = SumFloat64(tab.Values()); return nil }},
+			{Name: "Ark Query1 loop", Units: float64(n),
+				Run: func() error { sink = ark.SumValues(); return nil }},
+		},
+	}
+	return []*Workload{single, batch, query}
+}
