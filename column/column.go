@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/mmap"
@@ -16,12 +17,17 @@ var ErrType = errors.New("column: element type mismatch")
 
 // Column is one named column file.
 type Column struct {
-	name string
-	raw  *mmap.Raw
+	name   string
+	raw    *mmap.Raw
+	length *atomic.Int64 // published row count, shared by a table's columns
 }
 
-// New wraps an open column file.
-func New(name string, raw *mmap.Raw) *Column { return &Column{name: name, raw: raw} }
+// New wraps an open column file whose length is published in length: the
+// writer stores it (atomically) after the elements below it are written,
+// and views read it, so goroutines may read a column while one appends.
+func New(name string, raw *mmap.Raw, length *atomic.Int64) *Column {
+	return &Column{name: name, raw: raw, length: length}
+}
 
 // Name returns the column's name.
 func (c *Column) Name() string { return c.name }
@@ -29,8 +35,8 @@ func (c *Column) Name() string { return c.name }
 // Raw returns the column's file.
 func (c *Column) Raw() *mmap.Raw { return c.raw }
 
-// Len returns the number of elements.
-func (c *Column) Len() int { return c.raw.Len() }
+// Len returns the number of elements (the published length).
+func (c *Column) Len() int { return int(c.length.Load()) }
 
 // ElemSize returns the element size in bytes.
 func (c *Column) ElemSize() int { return c.raw.ElemSize() }
@@ -46,7 +52,9 @@ func (c *Column) ElemBytes(i int) []byte {
 }
 
 // Of is a typed view of a column: element i of the column is Slice()[i].
-// Its methods have the concurrency rule of [mmap.Vec].
+// Any number of goroutines may read through views while one goroutine
+// appends to the table; a reader sees the rows published before its Len or
+// Slice call.
 type Of[T any] struct {
 	col  *Column
 	data *T
@@ -70,12 +78,12 @@ func View[T any](c *Column) (*Of[T], error) {
 func (o *Of[T]) Column() *Column { return o.col }
 
 // Len returns the number of elements.
-func (o *Of[T]) Len() int { return o.col.raw.Len() }
+func (o *Of[T]) Len() int { return o.col.Len() }
 
 // Slice returns the column as a live []T backed by the file, valid across
 // growth until the table is closed. Its length is Len at the time of the call.
 func (o *Of[T]) Slice() []T {
-	n := o.col.raw.Len()
+	n := o.col.Len()
 	if n == 0 {
 		return nil // also after Close
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -62,8 +61,9 @@ type Recovery struct {
 // mapped at a stable address. Packages that handle many element types
 // (column, table) use it directly; others use [Vec].
 //
-// One goroutine may mutate a Raw while others read elements below [Raw.Len];
-// the length is published with an atomic store after the element bytes.
+// A Raw is not safe for concurrent use; a slice taken from it may be read
+// by other goroutines while it appends. (The table package publishes its
+// row count atomically for concurrent readers.)
 type Raw struct {
 	path     string
 	f        *os.File
@@ -78,8 +78,8 @@ type Raw struct {
 	fileSize int
 	capacity int
 
-	n    atomic.Int64 // the live length
-	live *uint64      // the live length word in the mapped header
+	n    int     // the live length
+	live *uint64 // the live length word in the mapped header
 
 	grown   bool // file size changed since the last sync
 	slotSeq uint64
@@ -304,7 +304,7 @@ func (r *Raw) chooseLength(page []byte, h header) error {
 		return fileErr(r.path, ErrLengthBeyondFile, "%s length %d, the file holds %d elements", r.recovery.Trusted, n, r.capacity)
 	}
 	r.recovery.Length = n
-	r.n.Store(int64(n))
+	r.n = n
 	return nil
 }
 
@@ -341,7 +341,7 @@ func (r *Raw) ElemSize() int { return r.elemSize }
 func (r *Raw) Layout() Layout { return r.layout }
 
 // Len returns the number of elements.
-func (r *Raw) Len() int { return int(r.n.Load()) }
+func (r *Raw) Len() int { return r.n }
 
 // Cap returns how many elements fit before the file must grow.
 func (r *Raw) Cap() int { return r.capacity }
@@ -371,7 +371,7 @@ func (r *Raw) SetViewLen(n int) error {
 	if n < 0 || n > r.capacity {
 		return fileErr(r.path, ErrLengthBeyondFile, "length %d, the file holds %d elements", n, r.capacity)
 	}
-	r.n.Store(int64(n))
+	r.n = n
 	return nil
 }
 
@@ -441,7 +441,7 @@ func (r *Raw) SetLen(n int) {
 	// A plain aligned store: it reaches the page cache whatever happens to
 	// the process next, and mapped memory is not Go memory.
 	*r.live = liveWord(n)
-	r.n.Store(int64(n))
+	r.n = n
 }
 
 // Flush is the data barrier: it makes every element durable, including
@@ -509,7 +509,7 @@ func (r *Raw) Close() error {
 		return nil
 	}
 	r.closed = true
-	r.n.Store(0) // slices taken from now on are empty
+	r.n = 0 // slices taken from now on are empty
 	var errs []error
 	if r.base != nil {
 		errs = append(errs, release(r.base, uintptr(r.reserved)))

@@ -14,9 +14,8 @@ import (
 // place, so a slice from [Vec.Slice] stays valid across appends until
 // [Vec.Close]. **Never keep a slice, or a pointer into one, past Close.**
 //
-// A Vec may be used by one goroutine that mutates it and any number that
-// read elements below a length they got from [Vec.Len]; mutations need
-// external synchronization among themselves.
+// A Vec is not safe for concurrent use. Other goroutines may read a slice
+// taken earlier while one goroutine appends; anything more needs a lock.
 type Vec[T any] struct {
 	raw  *Raw
 	data *T // element 0; stable for the life of the Vec

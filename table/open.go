@@ -106,7 +106,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 		if err != nil {
 			return fmt.Errorf("table: column %q: %w", c.Name, classify(err))
 		}
-		t.cols = append(t.cols, column.New(c.Name, raw))
+		t.cols = append(t.cols, column.New(c.Name, raw, &t.length))
 		offsets[i] = c.Offset
 	}
 	t.recovery.ExtraFiles = extraFiles(dir, man)
@@ -243,6 +243,7 @@ func (t *Table[R]) recover() error {
 		}
 	}
 	t.rows = rows
+	t.length.Store(int64(rows))
 	t.recovery.Rows = rows
 	if !ro {
 		if t.journal, err = openJournal(jpath, rowSize); err != nil {

@@ -24,6 +24,7 @@ func (t *Table[R]) publish(n int) {
 		c.Raw().SetLen(n)
 	}
 	t.rows = n
+	t.length.Store(int64(n))
 }
 
 // Append adds one row. Its fields are copied into the columns by offset:
@@ -63,6 +64,7 @@ func (t *Table[R]) AppendRows(rs []R) error {
 		c.Raw().SetLen(n + len(rs))
 	}
 	t.rows = n + len(rs)
+	t.length.Store(int64(t.rows))
 	return nil
 }
 

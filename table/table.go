@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mmapvec/persistence"
@@ -104,7 +105,8 @@ type Table[R any] struct {
 	cols  []*column.Column
 	mover *column.Mover[R]
 
-	rows   int
+	rows   int          // the writer's row count
+	length atomic.Int64 // rows, published for column views in other goroutines
 	minCap int // smallest column capacity: appends below it need no growth
 
 	commit  *os.File
@@ -153,6 +155,8 @@ func (t *Table[R]) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.rows = 0 // like the column views, which are empty after Close
+	t.length.Store(0)
 	var errs []error
 	errs = append(errs, t.journal.close())
 	if t.commit != nil {

@@ -168,11 +168,21 @@ func TestSchemaMismatch(t *testing.T) {
 
 func TestBadRecordTypes(t *testing.T) {
 	cases := map[string]func(dir string) error{
-		"not a struct":   func(d string) error { _, err := table.Open[int](d, nil); return err },
-		"string field":   func(d string) error { _, err := table.Open[struct{ Name string }](d, nil); return err },
-		"no columns":     func(d string) error { _, err := table.Open[struct{ a int }](d, nil); return err },
-		"bad tag name":   func(d string) error { _, err := table.Open[struct{ A int `persist:"../x"` }](d, nil); return err },
-		"duplicate name": func(d string) error { _, err := table.Open[struct{ A, B int `persist:"a"` }](d, nil); return err },
+		"not a struct": func(d string) error { _, err := table.Open[int](d, nil); return err },
+		"string field": func(d string) error { _, err := table.Open[struct{ Name string }](d, nil); return err },
+		"no columns":   func(d string) error { _, err := table.Open[struct{ a int }](d, nil); return err },
+		"bad tag name": func(d string) error {
+			_, err := table.Open[struct {
+				A int `persist:"../x"`
+			}](d, nil)
+			return err
+		},
+		"duplicate name": func(d string) error {
+			_, err := table.Open[struct {
+				A, B int `persist:"a"`
+			}](d, nil)
+			return err
+		},
 	}
 	for name, open := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,227 @@
+package table_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/table"
+)
+
+// Event is the 4-field, 32-byte record of the benchmarks.
+type Event struct {
+	ID    int64
+	TS    int64
+	Value float64
+	Count uint64
+}
+
+// Wide has 8 columns, for the commit latency benchmark.
+type Wide struct{ A, B, C, D, E, F, G, H int64 }
+
+func openBench[R any](b *testing.B, dir string) *table.Table[R] {
+	b.Helper()
+	tb, err := table.Open[R](dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tb.Close() })
+	return tb
+}
+
+func BenchmarkAppend(b *testing.B) {
+	b.Run("impl=table", func(b *testing.B) {
+		tb := openBench[Event](b, b.TempDir())
+		b.ReportAllocs()
+		b.SetBytes(32)
+		i := int64(0)
+		for b.Loop() {
+			if err := tb.Append(Event{ID: i, TS: i, Value: 1, Count: 2}); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("impl=heap-columns", func(b *testing.B) {
+		var ids, ts []int64
+		var vs []float64
+		var cs []uint64
+		b.ReportAllocs()
+		b.SetBytes(32)
+		i := int64(0)
+		for b.Loop() {
+			e := Event{ID: i, TS: i, Value: 1, Count: 2}
+			ids, ts, vs, cs = append(ids, e.ID), append(ts, e.TS), append(vs, e.Value), append(cs, e.Count)
+			i++
+		}
+	})
+}
+
+const bulkRows = 16 << 20
+
+func bulkInput() []Event {
+	rs := make([]Event, bulkRows)
+	for i := range rs {
+		rs[i] = Event{ID: int64(i), TS: int64(i) * 10, Value: float64(i), Count: uint64(i)}
+	}
+	return rs
+}
+
+// BenchmarkAppendRows appends 16M rows to a new table each time, growth
+// included.
+func BenchmarkAppendRows(b *testing.B) {
+	rs := bulkInput()
+	b.Run("impl=table/rows=16M", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(32 * bulkRows)
+		for b.Loop() {
+			b.StopTimer()
+			dir := filepath.Join(b.TempDir(), "t")
+			b.StartTimer()
+			tb, err := table.Open[Event](dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := tb.AppendRows(rs); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			_ = tb.Close()
+			_ = os.RemoveAll(dir)
+			b.StartTimer()
+		}
+	})
+	b.Run("impl=heap-columns/rows=16M", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(32 * bulkRows)
+		for b.Loop() {
+			var ids, ts []int64
+			var vs []float64
+			var cs []uint64
+			for _, e := range rs {
+				ids, ts, vs, cs = append(ids, e.ID), append(ts, e.TS), append(vs, e.Value), append(cs, e.Count)
+			}
+			_, _, _, _ = ids, ts, vs, cs
+		}
+	})
+}
+
+func sumInt64(s []int64) int64 {
+	var t int64
+	for _, x := range s {
+		t += x
+	}
+	return t
+}
+
+func BenchmarkScanColumn(b *testing.B) {
+	tb := openBench[Event](b, b.TempDir())
+	rs := bulkInput()
+	if err := tb.AppendRows(rs); err != nil {
+		b.Fatal(err)
+	}
+	if err := tb.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	heap := make([]int64, bulkRows)
+	for i := range heap {
+		heap[i] = rs[i].ID
+	}
+	col, err := table.Column[int64](tb, "ID")
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := sumInt64(heap)
+	b.Run("impl=table/rows=16M", func(b *testing.B) {
+		b.SetBytes(8 * bulkRows)
+		for b.Loop() {
+			if sumInt64(col.Slice()) != want {
+				b.Fatal("bad sum")
+			}
+		}
+	})
+	b.Run("impl=heap/rows=16M", func(b *testing.B) {
+		b.SetBytes(8 * bulkRows)
+		for b.Loop() {
+			if sumInt64(heap) != want {
+				b.Fatal("bad sum")
+			}
+		}
+	})
+}
+
+// BenchmarkCommit: Sync after one appended row of an 8-column table,
+// against one page write+fdatasync on the same disk.
+func BenchmarkCommit(b *testing.B) {
+	b.Run("impl=table-sync/cols=8", func(b *testing.B) {
+		tb := openBench[Wide](b, b.TempDir())
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := tb.Append(Wide{A: 1}); err != nil {
+				b.Fatal(err)
+			}
+			if err := tb.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=write-fdatasync/bytes=4096", func(b *testing.B) {
+		f, err := os.Create(filepath.Join(b.TempDir(), "page"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		page := make([]byte, 4096)
+		b.ReportAllocs()
+		for b.Loop() {
+			page[0]++
+			if _, err := f.WriteAt(page, 0); err != nil {
+				b.Fatal(err)
+			}
+			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkOpen opens (and closes) tables of 1 MiB and 1 GiB of rows.
+func BenchmarkOpen(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		rows int
+	}{{"size=1MiB", 1 << 15}, {"size=1GiB", 1 << 25}} {
+		dir := filepath.Join(b.TempDir(), "t")
+		tb, err := table.Open[Event](dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := make([]Event, 1<<20)
+		for tb.Len() < c.rows {
+			if err := tb.AppendRows(batch[:min(len(batch), c.rows-tb.Len())]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tb.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		if err := tb.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tb, err := table.Open[Event](dir, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if tb.Len() != c.rows {
+					b.Fatal("wrong length")
+				}
+				_ = tb.Close()
+			}
+		})
+	}
+}
