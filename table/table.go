@@ -107,7 +107,7 @@ type Table[R any] struct {
 
 	rows   int          // the writer's row count
 	length atomic.Int64 // rows, published for column views in other goroutines
-	minCap int // smallest column capacity: appends below it need no growth
+	minCap int          // smallest column capacity: appends below it need no growth
 
 	commit  *os.File
 	seq     uint64
