@@ -1,0 +1,231 @@
+package torture_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/mmap"
+)
+
+// row is the element of the Vec workloads. Sum is a check over the other
+// fields, so that a row made of two different writes is seen as torn.
+type row struct {
+	ID, Val, Sum uint64
+}
+
+func mkRow(id, val uint64) row { return row{ID: id, Val: val, Sum: rowSum(id, val)} }
+
+func rowSum(id, val uint64) uint64 { return id*0x9e3779b97f4a7c15 ^ val ^ 0x5bd1e9955bd1e995 }
+
+func (r row) torn() bool { return r.Sum != rowSum(r.ID, r.Val) }
+
+// valOf is the value appended with a given id.
+func valOf(id uint64) uint64 { return id*0xff51afd7ed558ccd + 1 }
+
+var vecOpts = &mmap.Options{Tag: [8]byte{'T', 'O', 'R', 'T', 'U', 'R', 'E', '1'}}
+
+func vecPath(dir string) string { return filepath.Join(dir, "v.col") }
+
+// op is one step of a Vec workload, in the text form the child prints
+// before it starts the step:
+//
+//	A n id    append n rows with ids id, id+1, ...
+//	S i val   set row i's value
+//	R i       swap-remove row i
+//	T n       truncate to n rows
+//	Y         sync
+//	B boot    close, reboot into boot id "boot" (in this process), reopen
+type op struct {
+	kind byte
+	a, b uint64
+	boot string
+}
+
+func (o op) String() string {
+	switch o.kind {
+	case 'A', 'S':
+		return fmt.Sprintf("%c %d %d", o.kind, o.a, o.b)
+	case 'R', 'T':
+		return fmt.Sprintf("%c %d", o.kind, o.a)
+	case 'B':
+		return "B " + o.boot
+	}
+	return string(o.kind)
+}
+
+func parseOp(s string) (op, error) {
+	f := strings.Fields(s)
+	if len(f) == 0 || len(f[0]) != 1 {
+		return op{}, fmt.Errorf("bad op %q", s)
+	}
+	o := op{kind: f[0][0]}
+	want := map[byte]int{'A': 3, 'S': 3, 'R': 2, 'T': 2, 'Y': 1, 'B': 2}[o.kind]
+	if want == 0 || len(f) != want {
+		return op{}, fmt.Errorf("bad op %q", s)
+	}
+	if o.kind == 'B' {
+		o.boot = f[1]
+		return o, nil
+	}
+	var err error
+	if len(f) > 1 {
+		if o.a, err = strconv.ParseUint(f[1], 10, 64); err != nil {
+			return op{}, err
+		}
+	}
+	if len(f) > 2 {
+		if o.b, err = strconv.ParseUint(f[2], 10, 64); err != nil {
+			return op{}, err
+		}
+	}
+	return o, nil
+}
+
+// vecModel is what a Vec's file should hold: mem is every element slot
+// ever written (the file's content, which outlives truncation), n the live
+// length, committed the length of the last Sync, boot the boot id of the
+// process that uses the file.
+type vecModel struct {
+	mem       []row
+	n         int
+	committed int
+	boot      string
+	nextID    uint64
+}
+
+func (m vecModel) clone() vecModel {
+	m.mem = append([]row(nil), m.mem...)
+	return m
+}
+
+func (m vecModel) rows() []row { return m.mem[:m.n] }
+
+// apply returns the model after o; it does not change m.
+func (m vecModel) apply(o op) vecModel {
+	m = m.clone()
+	m.do(o)
+	return m
+}
+
+// do applies o to m in place.
+func (m *vecModel) do(o op) {
+	switch o.kind {
+	case 'A':
+		for j := range int(o.a) {
+			r := mkRow(o.b+uint64(j), valOf(o.b+uint64(j)))
+			if m.n+j < len(m.mem) {
+				m.mem[m.n+j] = r
+			} else {
+				m.mem = append(m.mem, r)
+			}
+		}
+		m.n += int(o.a)
+		m.nextID = max(m.nextID, o.b+o.a)
+	case 'S':
+		m.mem[o.a] = mkRow(m.mem[o.a].ID, o.b)
+	case 'R':
+		m.mem[o.a] = m.mem[m.n-1]
+		m.n--
+	case 'T':
+		m.n = int(o.a)
+	case 'Y':
+		m.committed = m.n
+	case 'B':
+		m.boot = o.boot
+		m.n = m.committed
+	}
+}
+
+// halfSwap is the state of a SwapRemove stopped between moving the last
+// row and storing the new length: the Vec does not make SwapRemove atomic
+// (the table's intent record does).
+func (m vecModel) halfSwap(o op) (vecModel, bool) {
+	if o.kind != 'R' {
+		return vecModel{}, false
+	}
+	m = m.clone()
+	m.mem[o.a] = m.mem[m.n-1]
+	return m, true
+}
+
+// randomOp picks a step for a Vec of n rows; ids continue from nextID.
+func randomOp(rng interface{ IntN(int) int }, n int, nextID uint64) op {
+	switch k := rng.IntN(100); {
+	case k < 45 || n == 0:
+		c := 1 + rng.IntN(64)
+		if rng.IntN(20) == 0 {
+			c = 1 + rng.IntN(40_000) // crosses growth steps
+		}
+		return op{kind: 'A', a: uint64(c), b: nextID}
+	case k < 60:
+		return op{kind: 'S', a: uint64(rng.IntN(n)), b: uint64(rng.IntN(1 << 30))}
+	case k < 75:
+		return op{kind: 'R', a: uint64(rng.IntN(n))}
+	case k < 82:
+		return op{kind: 'T', a: uint64(n - rng.IntN(min(n, 100)+1))}
+	default:
+		return op{kind: 'Y'}
+	}
+}
+
+// runOp performs o on v; for 'B' it returns the reopened Vec.
+func runOp(v *mmap.Vec[row], path string, o op) (*mmap.Vec[row], error) {
+	switch o.kind {
+	case 'A':
+		rs := make([]row, o.a)
+		for j := range rs {
+			rs[j] = mkRow(o.b+uint64(j), valOf(o.b+uint64(j)))
+		}
+		return v, v.Append(rs...)
+	case 'S':
+		v.Set(int(o.a), mkRow(v.Get(int(o.a)).ID, o.b))
+	case 'R':
+		v.SwapRemove(int(o.a))
+	case 'T':
+		return v, v.Truncate(int(o.a))
+	case 'Y':
+		return v, v.Sync()
+	case 'B':
+		if err := v.Close(); err != nil {
+			return v, err
+		}
+		bootid.Override(o.boot)
+		return mmap.Open[row](path, vecOpts)
+	}
+	return v, nil
+}
+
+// checkVec compares an open Vec with the states it may be in. It returns
+// the index of the state that matched.
+func checkVec(v *mmap.Vec[row], states []vecModel) (int, error) {
+	got := v.Slice()
+	var reasons []string
+	for k, m := range states {
+		want := m.rows()
+		if len(got) != len(want) {
+			reasons = append(reasons, fmt.Sprintf("state %d: length %d, want %d", k, len(got), len(want)))
+			continue
+		}
+		bad := -1
+		for i := range got {
+			if got[i] != want[i] {
+				bad = i
+				break
+			}
+		}
+		if bad < 0 {
+			return k, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("state %d: row %d is %+v (torn %v), want %+v", k, bad, got[bad], got[bad].torn(), want[bad]))
+	}
+	return -1, fmt.Errorf("the Vec matches none of %d allowed states: %s", len(states), strings.Join(reasons, "; "))
+}
+
+func mustExist(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
