@@ -1,0 +1,40 @@
+// Package table provides [Table], a persistent struct-of-arrays table:
+// each field of a row type R is its own memory-mapped column file, and a
+// column can be used as a plain []T ([Column], [Col]).
+//
+// A table directory holds:
+//
+//	LOCK            flock(2) target: exclusive for a writer, shared for readers
+//	manifest.json   schema, architecture and CPU, human-readable
+//	COMMIT          two checksummed commit slots, written alternately
+//	JOURNAL         the in-place operation in progress, if any
+//	<column>.col    one column file per field
+//
+// # Durability
+//
+//   - A crash of the process (panic, kill -9) keeps every completed Append
+//     and AppendRows, even without Sync. An append interrupted part way
+//     leaves columns of unequal length; Open cuts them to the shortest and
+//     reports it in [Table.Recovered].
+//   - SetRow, SwapRemove and Truncate are journaled: a crash part way is
+//     finished by the next Open, so no row is ever a mix of two writes.
+//   - An OS crash or power loss keeps exactly what the last successful
+//     [Table.Sync] committed: Sync flushes every column, then writes and
+//     fdatasyncs the next COMMIT slot.
+//   - Recovery can itself be interrupted and is finished by the next Open.
+//     Read-only opens never write: they compute the same view.
+//
+// # Caveats
+//
+//   - **Never keep a slice from a column view past [Table.Close].**
+//   - A Table's methods are not safe for concurrent use; column views may
+//     be read by other goroutines while one goroutine appends.
+//   - Writes through column views (Set, or a slice) are in place and not
+//     journaled across columns; they become durable at the next Sync.
+//   - Across an OS crash, a row changed in place since the last Sync may be
+//     found old or new per column: Sync after SetRow if that matters.
+//   - Tables are tied to the byte order and word size of the machine that
+//     created them; opening elsewhere fails with [ErrArch], which says what
+//     differs.
+//   - Unexported fields and fields tagged `persist:"-"` are not stored.
+package table
