@@ -106,7 +106,7 @@ func BulkAppendWorkload(c Config) *Workload {
 					}
 					return errors.Join(closer(&tab)(), os.RemoveAll(tabDir()))
 				}},
-			{Name: "mmap.Vec[Row] Append", Units: bytes,
+			{Name: "mmap.Vec[Row] Append", Units: bytes, Self: true,
 				Before: func() (err error) {
 					vec, err = mmap.Open[Row](file("vec"), nil)
 					return err

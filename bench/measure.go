@@ -21,6 +21,8 @@ type Case struct {
 	Run      func() error
 	After    func() error
 	Teardown func() error
+	// Self marks another figure of the library itself rather than a peer.
+	Self bool
 	// Probe, when set, replaces timing: it returns the figure itself
 	// (for example heap bytes in use).
 	Probe func() (float64, error)

@@ -18,7 +18,7 @@ func OpenWorkload(c Config) *Workload {
 	var dir string
 	path := func(name string) string { return filepath.Join(dir, name) }
 	openCase := func(name, sub string, n int) *Case {
-		return &Case{Name: name, Units: 1, Run: func() error {
+		return &Case{Name: name, Units: 1, Self: true, Run: func() error {
 			t, err := OpenTable(path(sub))
 			if err != nil {
 				return err

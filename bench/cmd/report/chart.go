@@ -34,7 +34,7 @@ func bars(results []*bench.Result) []bar {
 			}
 		}
 		for _, c := range r.W.Cases {
-			if c.Name == r.W.Lib {
+			if _, hasGoal := goals[c.Name]; c.Name == r.W.Lib || c.Self && !hasGoal {
 				continue
 			}
 			x := r.Speedup(c.Name)
@@ -92,7 +92,7 @@ func drawChart(results []*bench.Result, path string) error {
 		if err != nil {
 			return err
 		}
-		s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{R: 200, G: 40, B: 40, A: 255}, Radius: vg.Points(4), Shape: draw.TriangleGlyph{}}
+		s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{R: 200, G: 40, B: 40, A: 255}, Radius: vg.Points(4), Shape: draw.PyramidGlyph{}}
 		p.Add(s)
 		p.Legend.Add("goal", s)
 		p.Legend.Top = true

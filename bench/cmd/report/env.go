@@ -15,12 +15,12 @@ import (
 
 // env is what results.md says about the run, so figures can be read in context.
 type env struct {
-	Command, GoVersion, CPU, FS string
-	Cores                       int
-	MemGiB                      float64
-	Reps                        int
-	Date                        time.Time
-	Elapsed                     time.Duration
+	Command, GoVersion, CPU, FS, Chart string
+	Cores                              int
+	MemGiB                             float64
+	Reps                               int
+	Date                               time.Time
+	Elapsed                            time.Duration
 }
 
 func describe() env {

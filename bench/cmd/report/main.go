@@ -28,7 +28,8 @@ func main() {
 	quick := flag.Bool("quick", false, "small sizes, about a minute")
 	reps := flag.Int("reps", 5, "rounds per workload; each round measures every contender once")
 	run := flag.String("run", "", "only workloads whose name matches this regexp (no files are written)")
-	out := flag.String("out", "", "directory for results.md and results.svg (default: the bench module)")
+	out := flag.String("out", "", "directory for results.md and the chart (default: the bench module)")
+	chartName := flag.String("chart", "results.svg", "chart file name; .png, .svg or .pdf")
 	flag.Parse()
 
 	cfg := bench.FullConfig()
@@ -79,10 +80,11 @@ func main() {
 		if err := os.WriteFile(md, []byte(markdown(results, env, cfg)), 0o644); err != nil {
 			fatal(err)
 		}
-		if err := drawChart(results, filepath.Join(dir, "results.svg")); err != nil {
+		env.Chart = *chartName
+		if err := drawChart(results, filepath.Join(dir, *chartName)); err != nil {
 			fatal(err)
 		}
-		fmt.Fprintf(os.Stderr, "wrote %s and results.svg in %.0fs\n", md, env.Elapsed.Seconds())
+		fmt.Fprintf(os.Stderr, "wrote %s and %s in %.0fs\n", md, *chartName, env.Elapsed.Seconds())
 	}
 	if failed {
 		os.Exit(1)

@@ -23,7 +23,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 	if cfg.Quick {
 		p("- Sizes: quick (smaller than the goals are stated for)\n")
 	}
-	p("\n![Library advantage over each peer](results.svg)\n\n")
+	p("\n![Library advantage over each peer](%s)\n\n", e.Chart)
 	p("A ratio is the peer's cost divided by the library's (time per row or byte, or heap bytes): above 1 the library is ahead.\n\n")
 
 	p("## Goals\n\n| Goal | Measured | Verdict |\n| --- | --- | --- |\n")
