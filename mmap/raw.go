@@ -81,9 +81,12 @@ type Raw struct {
 	n    int     // the live length
 	live *uint64 // the live length word in the mapped header
 
-	grown   bool // file size changed since the last sync
-	slotSeq uint64
-	slotIdx int // slot holding slotSeq
+	grown bool // file size changed since the last sync
+	// durableEnd: file bytes [0, durableEnd) lie in allocated blocks that a
+	// full flush has made durable (written, not "unwritten" extents).
+	durableEnd int
+	slotSeq    uint64
+	slotIdx    int // slot holding slotSeq
 
 	external bool     // Options.ExternalCommit
 	bootID   [16]byte // as in the header
@@ -460,6 +463,63 @@ func (r *Raw) Flush() error {
 		return r.poison
 	}
 	r.grown = false
+	r.durableEnd = max(r.durableEnd, r.usedEnd())
+	return nil
+}
+
+// usedEnd is the end of the page that holds the last element.
+func (r *Raw) usedEnd() int {
+	ps := int(pageSize)
+	return (headerSize + r.n*r.elemSize + ps - 1) &^ (ps - 1)
+}
+
+// NeedsFlush reports whether the next data barrier must be a full
+// [Raw.Flush]: the file grew, or elements now lie in blocks that no full
+// flush has made durable. Blocks from fallocate are "unwritten" extents, and
+// the first write into one is a metadata change that only an fsync of the
+// file is sure to persist. Otherwise [Raw.WriteBack] and [Raw.WaitWriteBack]
+// followed by one device cache flush are enough.
+func (r *Raw) NeedsFlush() bool {
+	return !canWriteBack || r.grown || r.usedEnd() > r.durableEnd
+}
+
+// WriteBack starts writing the dirty element pages to the disk (not the
+// header page, whose live length word a table does not need on disk). It
+// does not wait and does not flush the device's cache. Linux only; elsewhere
+// [Raw.NeedsFlush] is always true.
+func (r *Raw) WriteBack() error {
+	if err := r.check(true); err != nil {
+		return err
+	}
+	return r.poisonOn(writeBack(r.f, headerSize, int64(r.fileSize-headerSize)))
+}
+
+// WaitWriteBack waits until the dirty element pages have reached the device.
+// A device cache flush (any fdatasync on the file system) must follow before
+// they are durable.
+func (r *Raw) WaitWriteBack() error {
+	if err := r.check(true); err != nil {
+		return err
+	}
+	crashpoint.Hit("vec.writeback.wait")
+	return r.poisonOn(waitWriteBack(r.f, headerSize, int64(r.fileSize-headerSize)))
+}
+
+// FlushDevice is an fdatasync of the file when nothing of it is dirty: on
+// Linux file systems it flushes the device's volatile cache, making every
+// write that has reached the device durable.
+func (r *Raw) FlushDevice() error {
+	if err := r.check(true); err != nil {
+		return err
+	}
+	return r.poisonOn(dataSync(r.f))
+}
+
+func (r *Raw) poisonOn(err error) error {
+	if err != nil {
+		r.poison = fmt.Errorf("mmap: %s: %w: %w", r.path, ErrPoisoned, err)
+		return r.poison
+	}
 	return nil
 }
 
