@@ -1,0 +1,134 @@
+package torture
+
+import (
+	"bytes"
+	"math/rand/v2"
+)
+
+// The units of the power-loss model: the kernel writes a file back a page
+// at a time, and the disk writes a page as sectors.
+const (
+	PageSize   = 4096
+	SectorSize = 512
+)
+
+// Fate is what became of one page written since the last sync when the
+// power went.
+type Fate uint8
+
+const (
+	Applied Fate = iota // the page reached the disk
+	Dropped             // the disk still has the durable page
+	Torn                // some sectors reached the disk, and one may hold garbage
+)
+
+func (f Fate) String() string {
+	return [...]string{"applied", "dropped", "torn"}[f]
+}
+
+// Loss describes one image: the fate of every page that differed, and the
+// byte ranges that were filled with garbage.
+type Loss struct {
+	Size    int
+	Pages   map[int]Fate // by page index
+	Garbage [][2]int     // [start, end) file offsets
+}
+
+// GarbageIn reports whether garbage landed in [off, off+n).
+func (l Loss) GarbageIn(off, n int) bool {
+	for _, g := range l.Garbage {
+		if g[1] > off && g[0] < off+n {
+			return true
+		}
+	}
+	return false
+}
+
+// Model says how a disk fails when the power goes during a write.
+type Model struct {
+	// Garbage: the sector being written when the power went holds random
+	// bytes.
+	Garbage bool
+	// PowersafeOverwrite: garbage only lands on bytes that the write
+	// changes; bytes rewritten with their own value survive (SQLite's
+	// SQLITE_IOCAP_POWERSAFE_OVERWRITE, true of modern disks). Without it,
+	// a whole sector may be lost.
+	PowersafeOverwrite bool
+}
+
+// Image returns what a file may hold after a power loss, modelled on
+// SQLite's crash-test VFS: durable is the content the last completed sync
+// made durable, cached what the page cache held when the power went. Each
+// page whose content differs is applied, dropped or torn; a torn page has
+// each sector from one side or the other, and, as the model says, one of
+// its sectors holds garbage (the sector being written when the power went).
+// The size is the durable or the cached one; pages past the durable size
+// that did not reach the disk read as zeros (allocated, never written).
+func Image(rng *rand.Rand, durable, cached []byte, model Model) ([]byte, Loss) {
+	size := len(durable)
+	if len(cached) != len(durable) && rng.IntN(2) == 0 {
+		size = len(cached)
+	}
+	img := make([]byte, size)
+	copy(img, durable)
+	loss := Loss{Size: size, Pages: map[int]Fate{}}
+	for off := 0; off < size; off += PageSize {
+		end := min(off+PageSize, size)
+		oldPage := window(durable, off, end)
+		newPage := window(cached, off, end)
+		if bytes.Equal(oldPage, newPage) {
+			continue
+		}
+		p := off / PageSize
+		switch k := rng.IntN(10); {
+		case k < 4:
+			loss.Pages[p] = Applied
+			copy(img[off:end], newPage)
+		case k < 8:
+			loss.Pages[p] = Dropped
+		default:
+			loss.Pages[p] = Torn
+			trash := -1
+			if model.Garbage {
+				trash = off + SectorSize*rng.IntN((end-off+SectorSize-1)/SectorSize)
+			}
+			for s := off; s < end; s += SectorSize {
+				e := min(s+SectorSize, end)
+				switch {
+				case s == trash:
+					run := -1
+					for i := s; i <= e; i++ {
+						keep := i == e || (model.PowersafeOverwrite && oldPage[i-off] == newPage[i-off])
+						switch {
+						case keep && run >= 0:
+							loss.Garbage = append(loss.Garbage, [2]int{run, i})
+							run = -1
+						case !keep && run < 0:
+							run = i
+						}
+						if i == e {
+							break
+						}
+						if keep {
+							img[i] = oldPage[i-off]
+						} else {
+							img[i] = byte(rng.Uint32())
+						}
+					}
+				case rng.IntN(2) == 0:
+					copy(img[s:e], newPage[s-off:e-off])
+				}
+			}
+		}
+	}
+	return img, loss
+}
+
+// window returns b[off:end], zero-filled where b is shorter.
+func window(b []byte, off, end int) []byte {
+	w := make([]byte, end-off)
+	if off < len(b) {
+		copy(w, b[off:min(end, len(b))])
+	}
+	return w
+}
