@@ -89,7 +89,7 @@ func (r *Result) Speedup(peer string) float64 {
 	return r.Median(peer) / r.Median(r.W.Lib)
 }
 
-// Run measures every case of w reps times, interleaving the cases inside each
+// Run measures every case of w reps times after a warm-up round, interleaving the cases inside each
 // round so that drift of a noisy machine falls on all of them alike.
 func (w *Workload) Run(reps int, minDur time.Duration) (res *Result) {
 	if w.Reps > 0 && w.Reps < reps {
@@ -124,14 +124,18 @@ func (w *Workload) Run(reps int, minDur time.Duration) (res *Result) {
 			}
 		}
 	}
-	for range reps {
+	// Round 0 is discarded: it pays for first-touch page faults (costly on
+	// virtual machines), cold caches and lazy initialization in every store.
+	for round := range reps + 1 {
 		for _, c := range w.Cases {
 			s, err := Measure(c, minDur)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", w.Name, err))
 				return res
 			}
-			res.Samples[c.Name] = append(res.Samples[c.Name], s)
+			if round > 0 {
+				res.Samples[c.Name] = append(res.Samples[c.Name], s)
+			}
 		}
 	}
 	return res

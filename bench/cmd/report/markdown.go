@@ -13,7 +13,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Benchmark results\n\n")
-	p("Every workload runs the library and its peers in one process, %d rounds, each round measuring every contender once in turn; figures are medians. ", e.Reps)
+	p("Every workload runs the library and its peers in one process: a discarded warm-up round, then %d rounds (3 for Open and Memory), each measuring every contender once in turn; figures are medians. ", e.Reps)
 	p("The machine is shared and noisy, so read the ratios rather than the absolute times.\n\n")
 	p("- Command: `%s` (from the repository root; `-quick` for a short run)\n", e.Command)
 	p("- Date: %s, took %.0f s\n", e.Date.Format("2006-01-02 15:04 UTC"), e.Elapsed.Seconds())
