@@ -55,7 +55,12 @@ func (m *Mover[R]) Put(at int, r *R) {
 	src := unsafe.Pointer(r)
 	for i := range m.fields {
 		f := &m.fields[i]
-		move(unsafe.Add(f.data, uintptr(at)*f.size), unsafe.Add(src, f.off), f.size)
+		dst := unsafe.Add(f.data, uintptr(at)*f.size)
+		if f.size == 8 { // the common case, without a call
+			*(*uint64)(dst) = *(*uint64)(unsafe.Add(src, f.off))
+			continue
+		}
+		move(dst, unsafe.Add(src, f.off), f.size)
 	}
 }
 

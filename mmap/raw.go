@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -72,8 +73,10 @@ type Raw struct {
 	elemSize int
 	layout   Layout
 
-	base     unsafe.Pointer // start of the reservation: page 0 of the file
-	reserved int            // bytes reserved at base
+	resBase  unsafe.Pointer // the reservation
+	resSize  int
+	base     unsafe.Pointer // page 0 of the file, inside the reservation
+	reserved int            // bytes of the reservation from base on
 	mapped   int            // bytes of the file mapped at base
 	fileSize int
 	capacity int
@@ -94,6 +97,11 @@ type Raw struct {
 	closed   bool
 	recovery Recovery
 }
+
+// staggerNext counts mappings, to stagger their addresses (see mapFile).
+var staggerNext atomic.Uint64
+
+const staggerSlots = 512
 
 // OpenRaw opens or creates the column file at path for elements of the given
 // layout.
@@ -322,10 +330,17 @@ func (r *Raw) mapFile(reserveOpt int) error {
 	ps := int(pageSize)
 	fileRound := (r.fileSize + ps - 1) &^ (ps - 1)
 	want = max((want+ps-1)&^(ps-1), fileRound)
-	base, err := reserve(uintptr(want))
+	// Stagger each file's start inside its reservation: reservations of
+	// equal power-of-two sizes put every column at addresses equal in their
+	// low bits, and appends across columns then thrash the TLB (measured:
+	// 4-column appends 5x slower).
+	stagger := int(staggerNext.Add(1)%staggerSlots) * 17 * ps % (staggerSlots * ps)
+	base, err := reserve(uintptr(want + stagger))
 	if err != nil {
 		return &os.PathError{Op: "mmap reserve", Path: r.path, Err: fmt.Errorf("%d bytes: %w (lower Options.Reserve)", want, err)}
 	}
+	r.resBase, r.resSize = base, want+stagger
+	base = unsafe.Add(base, stagger)
 	r.base, r.reserved = base, want
 	if err := mapFixed(int(r.f.Fd()), 0, base, uintptr(fileRound), !r.readOnly); err != nil {
 		return &os.PathError{Op: "mmap", Path: r.path, Err: err}
@@ -549,6 +564,13 @@ func (r *Raw) Sync() error {
 	return nil
 }
 
+// Publish is [Raw.SetLen] for hot loops of callers that checked n
+// themselves (0 <= n <= Cap): two plain stores, inlined.
+func (r *Raw) Publish(n int) {
+	*r.live = liveWord(n)
+	r.n = n
+}
+
 // Truncate shortens the Vec to n elements (n <= Len). The file keeps its
 // size; the space is reused by later appends.
 func (r *Raw) Truncate(n int) error {
@@ -572,7 +594,7 @@ func (r *Raw) Close() error {
 	r.n = 0 // slices taken from now on are empty
 	var errs []error
 	if r.base != nil {
-		errs = append(errs, release(r.base, uintptr(r.reserved)))
+		errs = append(errs, release(r.resBase, uintptr(r.resSize)))
 		r.base, r.live = nil, nil
 	}
 	if r.lock != nil {

@@ -107,6 +107,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 			return fmt.Errorf("table: column %q: %w", c.Name, classify(err))
 		}
 		t.cols = append(t.cols, column.New(c.Name, raw, &t.length))
+		t.raws = append(t.raws, raw)
 		offsets[i] = c.Offset
 	}
 	t.recovery.ExtraFiles = extraFiles(dir, man)

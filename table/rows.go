@@ -42,7 +42,11 @@ func (t *Table[R]) Append(r R) error {
 	}
 	t.mover.Put(n, &r)
 	crashpoint.Hit("table.append")
-	t.publish(n + 1)
+	for _, raw := range t.raws { // n+1 <= minCap: no checks needed
+		raw.Publish(n + 1)
+	}
+	t.rows = n + 1
+	t.length.Store(int64(n + 1))
 	return nil
 }
 

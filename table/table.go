@@ -11,6 +11,7 @@ import (
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/column"
 	"github.com/mmapvec/persistence/lockfile"
+	"github.com/mmapvec/persistence/mmap"
 )
 
 // Options configure [Open]. nil means the zero value; every zero field is a
@@ -103,6 +104,7 @@ type Table[R any] struct {
 	man   *persistence.Manifest
 	hash  uint64
 	cols  []*column.Column
+	raws  []*mmap.Raw // the columns' files, for the append path
 	mover *column.Mover[R]
 
 	rows   int          // the writer's row count
