@@ -1,6 +1,7 @@
 package column
 
 import (
+	"fmt"
 	"unsafe"
 )
 
@@ -91,6 +92,51 @@ func (m *Mover[R]) PutColumn(k, at int, rs []R) {
 			move(unsafe.Add(dst, uintptr(j)*f.size), unsafe.Add(src, uintptr(j)*stride), f.size)
 		}
 	}
+}
+
+// WriteRows is [Mover.PutColumn] for every column, through pwrite: rows
+// are taken in blocks that fit the staging buffer stage; for each block,
+// every field is gathered into its part of stage and written to its column
+// file at [at, at+len(rs)). The block is read from memory once and then hit
+// in cache for each column, and the kernel copies into the page cache
+// without a page fault per page. Lengths are not changed.
+func (m *Mover[R]) WriteRows(at int, rs []R, stage []byte) error {
+	block := len(stage) / m.rowSize
+	if block == 0 {
+		return fmt.Errorf("column: staging buffer of %d bytes is smaller than one row (%d)", len(stage), m.rowSize)
+	}
+	stride := unsafe.Sizeof(rs[0])
+	for start := 0; start < len(rs); start += block {
+		n := min(block, len(rs)-start)
+		pos := 0
+		for k := range m.fields {
+			f := &m.fields[k]
+			chunk := stage[pos : pos+n*int(f.size)]
+			pos += len(chunk)
+			src := unsafe.Add(unsafe.Pointer(&rs[start]), f.off)
+			dst := unsafe.Pointer(&chunk[0])
+			switch f.size {
+			case 8:
+				d := unsafe.Slice((*uint64)(dst), n)
+				for j := range d {
+					d[j] = *(*uint64)(unsafe.Add(src, uintptr(j)*stride))
+				}
+			case 4:
+				d := unsafe.Slice((*uint32)(dst), n)
+				for j := range d {
+					d[j] = *(*uint32)(unsafe.Add(src, uintptr(j)*stride))
+				}
+			default:
+				for j := range n {
+					move(unsafe.Add(dst, uintptr(j)*f.size), unsafe.Add(src, uintptr(j)*stride), f.size)
+				}
+			}
+			if err := f.col.raw.WriteAt(chunk, at+start); err != nil {
+				return fmt.Errorf("column %q: %w", f.col.name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Get reads row i from the columns into r; fields of R without a column

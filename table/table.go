@@ -116,6 +116,7 @@ type Table[R any] struct {
 	slotIdx int
 	journal *journal
 	scratch []byte // one packed row
+	stage   []byte // staging buffer for large AppendRows
 
 	recovery Recovery
 	poison   error
