@@ -35,8 +35,16 @@ func slotBytes(ncols int) int {
 	return (n + 511) &^ 511
 }
 
-func encodeCommit(idx int, s commitSlot) []byte {
-	b := make([]byte, slotBytes(len(s.lengths)))
+func encodeCommit(idx int, s commitSlot) []byte { return encodeCommitInto(nil, idx, s) }
+
+// encodeCommitInto encodes into buf, reusing it when it is large enough.
+func encodeCommitInto(buf []byte, idx int, s commitSlot) []byte {
+	size := slotBytes(len(s.lengths))
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	b := buf[:size]
+	clear(b)
 	copy(b, commitMagic)
 	ne.PutUint64(b[8:], s.seq)
 	ne.PutUint64(b[16:], s.rows)

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // Sync commits the table: every row is durable against an OS crash or
@@ -26,13 +25,16 @@ func (t *Table[R]) Sync() error {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit")
-	lengths := make([]uint64, len(t.cols))
-	for i := range lengths {
-		lengths[i] = uint64(t.rows)
+	if t.lengths == nil {
+		t.lengths = make([]uint64, len(t.cols))
+	}
+	for i := range t.lengths {
+		t.lengths[i] = uint64(t.rows)
 	}
 	idx := 1 - t.slotIdx
-	s := commitSlot{seq: t.seq + 1, rows: uint64(t.rows), hash: t.hash, lengths: lengths}
-	if _, err := t.commit.WriteAt(encodeCommit(idx, s), int64(idx*slotBytes(len(t.cols)))); err != nil {
+	s := commitSlot{seq: t.seq + 1, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
+	t.slotBuf = encodeCommitInto(t.slotBuf, idx, s)
+	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.cols)))); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit.written")
@@ -56,26 +58,42 @@ func (t *Table[R]) fail(err error) error {
 // full flushes run in parallel goroutines, so the file system can serve them
 // with one journal commit.
 func (t *Table[R]) flushColumns() error {
-	var full, cheap []*mmap.Raw
-	for _, c := range t.cols {
-		if c.Raw().NeedsFlush() {
-			full = append(full, c.Raw())
+	full, cheap := t.full[:0], t.cheap[:0]
+	for _, r := range t.raws {
+		if r.NeedsFlush() {
+			full = append(full, r)
 		} else {
-			cheap = append(cheap, c.Raw())
+			cheap = append(cheap, r)
 		}
 	}
-	errs := make([]error, len(full))
-	var wg sync.WaitGroup
-	for i, r := range full {
-		wg.Go(func() { errs[i] = r.Flush() })
+	t.full, t.cheap = full, cheap
+	var errs []error
+	if len(full) > 0 {
+		errs = make([]error, len(full))
+		var wg sync.WaitGroup
+		for i, r := range full[1:] {
+			wg.Go(func() { errs[i+1] = r.Flush() })
+		}
+		for _, r := range cheap {
+			errs = append(errs, r.WriteBack())
+		}
+		errs[0] = full[0].Flush() // this goroutine takes one itself
+		for _, r := range cheap {
+			errs = append(errs, r.WaitWriteBack())
+		}
+		wg.Wait()
+	} else {
+		for _, r := range cheap {
+			if err := r.WriteBack(); err != nil {
+				return err
+			}
+		}
+		for _, r := range cheap {
+			if err := r.WaitWriteBack(); err != nil {
+				return err
+			}
+		}
 	}
-	for _, r := range cheap {
-		errs = append(errs, r.WriteBack())
-	}
-	for _, r := range cheap {
-		errs = append(errs, r.WaitWriteBack())
-	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

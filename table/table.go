@@ -118,6 +118,11 @@ type Table[R any] struct {
 	scratch []byte // one packed row
 	stage   []byte // staging buffer for large AppendRows
 
+	// Sync's reusable buffers.
+	lengths     []uint64
+	slotBuf     []byte
+	full, cheap []*mmap.Raw
+
 	recovery Recovery
 	poison   error
 	closed   bool
