@@ -98,6 +98,10 @@ func commitWorkload(batch, n int) *Workload {
 	const lib = "table Append+Sync"
 	return &Workload{
 		Name: "Append + commit", Size: fmt.Sprintf("batch=%d rows=%d", batch, n), Unit: PerRow, Lib: lib,
+		Notes: []string{
+			"Each batch is durable before the next starts: table Sync; bbolt Update (fdatasync per Update); SQLite in WAL mode with synchronous=FULL, one transaction per batch; DuckDB appender Flush, an autocommit that fsyncs DuckDB's WAL.",
+			"With small batches every store waits for at least one device flush per commit (Commit latency shows that floor on this disk), so the ratios there compare overhead above the flush rather than append speed.",
+		},
 		Setup: func() (err error) {
 			rows = MakeRows(0, n)
 			dir, err = TempDir("commit")

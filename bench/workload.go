@@ -31,6 +31,14 @@ func (u Unit) Format(v float64) string {
 	return fmt.Sprint(v)
 }
 
+// Short renders a cost without the derived rate, for ranges.
+func (u Unit) Short(v float64) string {
+	if u == PerRow {
+		return ns(v) + "/row"
+	}
+	return u.Format(v)
+}
+
 // Workload is one row of the report: the library case and the peers it is
 // judged against, measured in the same process, round after round.
 type Workload struct {

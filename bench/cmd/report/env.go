@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,17 +17,18 @@ import (
 
 // env is what results.md says about the run, so figures can be read in context.
 type env struct {
-	Command, GoVersion, CPU, FS, Chart string
-	Cores                              int
-	MemGiB                             float64
-	Reps                               int
-	Date                               time.Time
-	Elapsed                            time.Duration
+	Command, GoVersion, CPU, FS, Chart, Revision string
+	Cores                                        int
+	MemGiB                                       float64
+	Reps                                         int
+	Date                                         time.Time
+	Elapsed                                      time.Duration
 }
 
 func describe() env {
 	e := env{GoVersion: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown",
 		Cores: runtime.NumCPU(), Date: time.Now().UTC(), FS: fsType(bench.Dir())}
+	e.Revision = revision()
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		e.CPU = v
 	}
@@ -34,6 +37,21 @@ func describe() env {
 		e.MemGiB = kb / (1 << 20)
 	}
 	return e
+}
+
+// revision names the library commit measured, marked when files outside
+// bench/ differ from it, so that a figure can be traced to the code behind it.
+func revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench").Output()
+	if err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += " with uncommitted changes"
+	}
+	return rev
 }
 
 // procField returns the value of the first "key: value" line of a /proc file.

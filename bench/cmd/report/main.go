@@ -75,12 +75,11 @@ func main() {
 		if *reps != 5 {
 			cmd += fmt.Sprintf(" -reps %d", *reps)
 		}
-		env.Command, env.Reps = cmd, *reps
+		env.Command, env.Reps, env.Chart = cmd, *reps, *chartName
 		md := filepath.Join(dir, "results.md")
 		if err := os.WriteFile(md, []byte(markdown(results, env, cfg)), 0o644); err != nil {
 			fatal(err)
 		}
-		env.Chart = *chartName
 		if err := drawChart(results, filepath.Join(dir, *chartName)); err != nil {
 			fatal(err)
 		}

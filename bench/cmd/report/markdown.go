@@ -17,6 +17,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 	p("The machine is shared and noisy, so read the ratios rather than the absolute times.\n\n")
 	p("- Command: `%s` (from the repository root; `-quick` for a short run)\n", e.Command)
 	p("- Date: %s, took %.0f s\n", e.Date.Format("2006-01-02 15:04 UTC"), e.Elapsed.Seconds())
+	p("- Library: commit %s\n", e.Revision)
 	p("- Go: %s\n", e.GoVersion)
 	p("- CPU: %s, %d cores; memory %.0f GiB\n", e.CPU, e.Cores, e.MemGiB)
 	p("- Files: system temp dir (or PERSIST_BENCH_DIR), file system %s\n", e.FS)
@@ -54,7 +55,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 		if r.Err != nil {
 			p("The run failed: `%s`\n\n", cell(r.Err.Error()))
 		}
-		p("| Contender | Median | Library advantage | Samples |\n| --- | --- | --- | --- |\n")
+		p("| Contender | Median | Library advantage | Range of samples |\n| --- | --- | --- | --- |\n")
 		for _, c := range r.W.Cases {
 			ss := r.Samples[c.Name]
 			if len(ss) == 0 {
@@ -68,10 +69,22 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 			if name == r.W.Lib {
 				name = "**" + name + "**"
 			}
-			p("| %s | %s | %s | %d |\n", name, med, ratio(r, c.Name), len(ss))
+			p("| %s | %s | %s | %s |\n", name, med, ratio(r, c.Name), spread(r.W.Unit, ss))
 		}
 	}
 	return b.String()
 }
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
+
+// spread shows the lowest and highest sample, so that noise can be judged.
+func spread(u bench.Unit, ss []bench.Sample) string {
+	lo, hi := ss[0].Value, ss[0].Value
+	for _, s := range ss {
+		lo, hi = min(lo, s.Value), max(hi, s.Value)
+	}
+	if u == bench.PerByte {
+		lo, hi = hi, lo // a rate rises as the cost falls
+	}
+	return fmt.Sprintf("%d samples, %s to %s", len(ss), u.Short(lo), u.Short(hi))
+}
