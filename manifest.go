@@ -181,8 +181,8 @@ func (m *Manifest) CheckArch() error {
 	if len(diffs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w (%s/%s): %s; export the table on a %s/%s machine (persist export) and import it here, or convert it (persist convert)",
-		ErrArch, m.Arch.GOOS, m.Arch.GOARCH, strings.Join(diffs, "; "), m.Arch.GOOS, m.Arch.GOARCH)
+	return fmt.Errorf("%w (%s/%s): %s; open it on a %s machine and copy its rows out, or byte-swap each column by the layouts in %s (FORMAT.md)",
+		ErrArch, m.Arch.GOOS, m.Arch.GOARCH, strings.Join(diffs, "; "), m.Arch.ByteOrder, ManifestFile)
 }
 
 // CompareSchema lists every difference between the manifest's columns and

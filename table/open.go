@@ -32,12 +32,17 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 	if opts != nil {
 		o = *opts
 	}
-	rt := reflect.TypeFor[R]()
-	cols, err := schemaOf(rt)
-	if err != nil {
-		return nil, err
-	}
 	t := &Table[R]{dir: dir, opts: o}
+	rt := reflect.TypeFor[R]()
+	var cols []persistence.Column
+	if rt == reflect.TypeFor[Any]() {
+		t.untyped = true
+	} else {
+		var err error
+		if cols, err = schemaOf(rt); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.open(cols, int(rt.Size())); err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
@@ -49,6 +54,8 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	fresh := newManifest(cols, rowSize, o)
 	fi, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && t.untyped:
+		return fmt.Errorf("%w: %s: %w", ErrNotTable, dir, err)
 	case errors.Is(err, os.ErrNotExist) && !o.ReadOnly:
 		if err := createNew(dir, fresh, o); err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
@@ -72,7 +79,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	}
 
 	man, err := persistence.ReadManifest(dir)
-	if errors.Is(err, os.ErrNotExist) && !o.ReadOnly {
+	if errors.Is(err, os.ErrNotExist) && !o.ReadOnly && !t.untyped {
 		if err := createInPlace(dir, fresh, o); err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
 		}
@@ -85,8 +92,13 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	if err := man.CheckArch(); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
-	if err := man.CompareSchema(cols); err != nil {
+	if t.untyped {
+		cols = man.Columns
+	} else if err := man.CompareSchema(cols); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
+	}
+	if t.untyped {
+		t.opts.DataVersion, o.DataVersion = man.DataVersion, man.DataVersion
 	}
 	if man.DataVersion != o.DataVersion {
 		return fmt.Errorf("table: %s: %w: table has data version %d, opened with %d", dir, mmap.ErrDataVersion, man.DataVersion, o.DataVersion)
@@ -115,9 +127,13 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	if err := t.recover(); err != nil {
 		return err
 	}
+	t.updateMinCap()
+	if t.untyped {
+		t.minCap = 0 // every append takes the checked path, which refuses it
+		return nil
+	}
 	t.mover = column.NewMover[R](t.cols, offsets)
 	t.scratch = make([]byte, t.mover.PackedSize())
-	t.updateMinCap()
 
 	if !o.ReadOnly {
 		if err := t.touchManifest(); err != nil {

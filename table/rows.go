@@ -104,6 +104,9 @@ func (t *Table[R]) bounds(i int) {
 // R that are not stored are zero.
 func (t *Table[R]) Row(i int) R {
 	var r R
+	if t.untyped {
+		panic("table: Row on a table opened as table.Any")
+	}
 	t.bounds(i)
 	t.mover.Get(i, &r)
 	return r

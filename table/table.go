@@ -126,7 +126,15 @@ type Table[R any] struct {
 	recovery Recovery
 	poison   error
 	closed   bool
+	untyped  bool // R is Any: the schema comes from the manifest
 }
+
+// Any, as a table's row type, opens any table with the schema its manifest
+// records, for tools that inspect, check or repair tables they do not know
+// the Go type of. A writable open still recovers the table; after that,
+// Len, Columns, Manifest and Recovered work, while every call that changes
+// rows (and Sync) fails with [ErrType] and Row panics.
+type Any struct{}
 
 // Dir returns the table's directory.
 func (t *Table[R]) Dir() string { return t.dir }
@@ -147,6 +155,8 @@ func (t *Table[R]) check(write bool) error {
 	switch {
 	case t.closed:
 		return ErrClosed
+	case write && t.untyped:
+		return fmt.Errorf("%w: a table opened as table.Any has no row type", ErrType)
 	case t.poison != nil:
 		return t.poison
 	case write && t.opts.ReadOnly:

@@ -1,0 +1,149 @@
+// Command persist inspects, checks and repairs persistence tables without
+// knowing their Go row type: the schema comes from the table's manifest.
+//
+//	persist info DIR     schema, machine, rows, and what an open would recover
+//	persist check DIR    verify every file; exit status 1 if anything is wrong
+//	persist repair DIR   open writable, which runs recovery, and report it
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/table"
+)
+
+const usage = `usage: persist <command> DIR
+
+commands:
+  info     print the schema, the machine that wrote the table, the row count
+           and what opening it would recover (read-only: writes nothing)
+  check    verify the manifest, every column file and the commit record;
+           exit status 1 if anything is wrong (read-only)
+  repair   open the table writable, which finishes any interrupted operation
+           and cuts unequal columns, and report what was done
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("persist", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return 2
+	}
+	cmd, dir := fs.Arg(0), fs.Arg(1)
+	var err error
+	switch cmd {
+	case "info":
+		err = info(stdout, dir)
+	case "check":
+		err = check(stdout, dir)
+	case "repair":
+		err = repair(stdout, dir)
+	default:
+		fmt.Fprintf(stderr, "persist: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "persist %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func info(w io.Writer, dir string) error {
+	m, err := persistence.ReadManifest(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "table     %s\n", dir)
+	fmt.Fprintf(w, "format    %s v%d, data version %d, %d-byte rows\n", m.Format, m.Version, m.DataVersion, m.RowSize)
+	fmt.Fprintf(w, "machine   %s/%s %s, %d-byte pointers, %d-byte pages\n", m.Arch.GOOS, m.Arch.GOARCH, m.Arch.ByteOrder, m.Arch.PointerSize, m.Arch.PageSize)
+	fmt.Fprintf(w, "created   %s on %s\n", m.Created.Time.Format("2006-01-02 15:04:05 MST"), cpuName(m.Created.CPU))
+	fmt.Fprintf(w, "last open %s on %s\n", m.LastOpen.Time.Format("2006-01-02 15:04:05 MST"), cpuName(m.LastOpen.CPU))
+	if err := m.CheckArch(); err != nil {
+		return err
+	}
+	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	fmt.Fprintf(w, "rows      %d\n", t.Len())
+	fmt.Fprintf(w, "recovery  %s\n", t.Recovered())
+	if rec := t.Recovered(); len(rec.CPUMissing) > 0 {
+		fmt.Fprintf(w, "cpu       this machine lacks %s\n", strings.Join(rec.CPUMissing, " "))
+	}
+	fmt.Fprintf(w, "\n%-20s %-12s %10s %14s  %s\n", "column", "field", "elem size", "file bytes", "layout")
+	for _, c := range m.Columns {
+		size := int64(-1)
+		if fi, err := os.Stat(filepath.Join(dir, c.File)); err == nil {
+			size = fi.Size()
+		}
+		fmt.Fprintf(w, "%-20s %-12s %10d %14d  %s\n", c.Name, c.Field, c.Layout.Size, size, c.Layout)
+	}
+	return nil
+}
+
+func cpuName(c persistence.CPU) string {
+	if c.Brand != "" {
+		return c.Brand
+	}
+	if c.Vendor != "" {
+		return c.Vendor
+	}
+	return "an unknown CPU"
+}
+
+func check(w io.Writer, dir string) error {
+	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
+	if errors.Is(err, table.ErrNeedsRecovery) {
+		return fmt.Errorf("%w (run: persist repair %s)", err, dir)
+	}
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	rec := t.Recovered()
+	var problems []string
+	for _, c := range t.Columns() {
+		if c.Len() != t.Len() {
+			problems = append(problems, fmt.Sprintf("column %s has %d rows, the table %d", c.Name(), c.Len(), t.Len()))
+		}
+	}
+	if rec.CommitSlotDamaged {
+		problems = append(problems, "one COMMIT slot is damaged (the other was used)")
+	}
+	if len(rec.ExtraFiles) > 0 {
+		problems = append(problems, "files that are not the table's: "+strings.Join(rec.ExtraFiles, ", "))
+	}
+	fmt.Fprintf(w, "%s: %d rows in %d columns; %s\n", dir, t.Len(), len(t.Columns()), rec)
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	fmt.Fprintln(w, "ok")
+	return nil
+}
+
+func repair(w io.Writer, dir string) error {
+	t, err := table.Open[table.Any](dir, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: %d rows; %s\n", dir, t.Len(), t.Recovered())
+	return t.Close()
+}

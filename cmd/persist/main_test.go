@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence/table"
+)
+
+type row struct {
+	A int64
+	B [2]float32 `persist:"b"`
+}
+
+func newTable(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[row](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.AppendRows([]row{{A: 1}, {A: 2}, {A: 3}}))
+	require.NoError(t, tb.Sync())
+	require.NoError(t, tb.Close())
+	return dir
+}
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut strings.Builder
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestInfoCheckRepair(t *testing.T) {
+	dir := newTable(t)
+	code, out, _ := runCLI("info", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "rows      3")
+	require.Contains(t, out, "[] float32@0/4 [2]*4", "column b's layout is listed")
+
+	code, out, _ = runCLI("check", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "ok")
+
+	code, out, _ = runCLI("repair", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "3 rows")
+}
+
+func TestCheckFindsDamage(t *testing.T) {
+	dir := newTable(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("x"), 0o644))
+	code, _, errOut := runCLI("check", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "stray.txt")
+
+	f, err := os.OpenFile(filepath.Join(dir, "A.col"), os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("XX"), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	code, _, errOut = runCLI("check", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "bad magic")
+}
+
+func TestUsage(t *testing.T) {
+	code, _, errOut := runCLI()
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "usage")
+	code, _, _ = runCLI("frobnicate", t.TempDir())
+	require.Equal(t, 2, code)
+	code, _, _ = runCLI("check", filepath.Join(t.TempDir(), "missing"))
+	require.Equal(t, 1, code)
+}
