@@ -47,7 +47,7 @@ func OpenWorkload(c Config) *Workload {
 	return &Workload{
 		Name: "Open", Size: largeName + " vs " + bytesName(smallTableBytes), Unit: PerOp, Lib: lib, Reps: 3,
 		Notes: []string{
-			"A table open is timed with its Close, so that the loop can repeat it; files are in the page cache.",
+			"A table open is timed with its Close, so that the loop can repeat it; files are in the page cache. Loads decode a file holding the whole []Row with encoding/gob or encoding/json.",
 			fmt.Sprintf("JSON is loaded at %s and its time scaled linearly to %s.", bytesName(c.JSONBytes), largeName),
 		},
 		Setup: func() (err error) {
@@ -78,8 +78,8 @@ func OpenWorkload(c Config) *Workload {
 		Cases: []*Case{
 			openCase(lib, "large", large),
 			openCase(smallCase, "small", small),
-			loadCase("encoding/gob load "+largeName, "rows.gob", LoadGob, large),
-			loadCase("encoding/json load (scaled)", "rows.json", LoadJSON, jsonRows),
+			loadCase("gob load "+largeName, "rows.gob", LoadGob, large),
+			loadCase("JSON load (scaled)", "rows.json", LoadJSON, jsonRows),
 		},
 		Goals: []Goal{{
 			Text: "open of " + largeName + " ≤ 2x open of 1MiB", Peer: smallCase, Want: 0.5,
