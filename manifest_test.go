@@ -1,0 +1,113 @@
+package persistence_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/mmap"
+)
+
+func validManifest(t *testing.T) *persistence.Manifest {
+	t.Helper()
+	l, err := mmap.LayoutFor[int64]()
+	require.NoError(t, err)
+	return &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion, RowSize: 8,
+		Columns: []persistence.Column{{Field: "A", Name: "a", File: "a.col", Layout: l}},
+		Arch:    persistence.HostArch(), Created: persistence.Stamp{CPU: persistence.HostCPU()}}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, ok := range []string{"a", "Pos", "x_1", "v2.z", "a-b"} {
+		require.NoError(t, persistence.ValidateName(ok), ok)
+	}
+	for _, bad := range []string{"", ".", "..", "../../x", "a/b", ".hidden", "a..b", "x\x00", "a b", string(make([]byte, 200))} {
+		require.Error(t, persistence.ValidateName(bad), "%q", bad)
+	}
+}
+
+func TestManifestRoundTripAndValidation(t *testing.T) {
+	dir := t.TempDir()
+	m := validManifest(t)
+	require.NoError(t, persistence.WriteManifest(dir, m))
+	got, err := persistence.ReadManifest(dir)
+	require.NoError(t, err)
+	require.Equal(t, m.Hash(), got.Hash())
+	entries, _ := os.ReadDir(dir)
+	require.Len(t, entries, 1, "no temporary file is left behind")
+
+	cases := map[string]func(m *persistence.Manifest){
+		"path traversal name": func(m *persistence.Manifest) { m.Columns[0].Name = "../../x"; m.Columns[0].File = "../../x.col" },
+		"file not name.col":   func(m *persistence.Manifest) { m.Columns[0].File = "../etc/passwd" },
+		"absolute file":       func(m *persistence.Manifest) { m.Columns[0].File = "/tmp/a.col" },
+		"wrong format":        func(m *persistence.Manifest) { m.Format = "other" },
+		"future version":      func(m *persistence.Manifest) { m.Version = 99 },
+		"no columns":          func(m *persistence.Manifest) { m.Columns = nil },
+		"column outside row":  func(m *persistence.Manifest) { m.Columns[0].Offset = 4 },
+		"duplicate column": func(m *persistence.Manifest) {
+			m.Columns = append(m.Columns, m.Columns[0])
+			m.RowSize = 16
+		},
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := validManifest(t)
+			damage(m)
+			b, err := json.Marshal(m)
+			require.NoError(t, err)
+			_, err = persistence.ParseManifest("manifest.json", b)
+			require.ErrorIs(t, err, persistence.ErrManifest)
+		})
+	}
+	for name, b := range map[string]string{"empty": "", "garbage": "\x00\x01zz", "truncated": `{"format":"persistence-table","vers`, "unknown field": `{"format":"persistence-table","version":1,"evil":true}`} {
+		_, err := persistence.ParseManifest("manifest.json", []byte(b))
+		require.ErrorIs(t, err, persistence.ErrManifest, name)
+	}
+}
+
+func TestCheckArch(t *testing.T) {
+	m := validManifest(t)
+	require.NoError(t, m.CheckArch())
+	if m.Arch.ByteOrder == "little-endian" {
+		m.Arch.ByteOrder, m.Arch.GOARCH = "big-endian", "s390x"
+	} else {
+		m.Arch.ByteOrder, m.Arch.GOARCH = "little-endian", "amd64"
+	}
+	err := m.CheckArch()
+	require.ErrorIs(t, err, persistence.ErrArch)
+	require.Contains(t, err.Error(), "byte order")
+	m = validManifest(t)
+	m.Arch.PointerSize = 4
+	require.ErrorContains(t, m.CheckArch(), "pointer size")
+}
+
+func TestCompareSchemaAndCPUDiff(t *testing.T) {
+	m := validManifest(t)
+	require.NoError(t, m.CompareSchema(m.Columns))
+	lf, _ := mmap.LayoutFor[float64]()
+	err := m.CompareSchema([]persistence.Column{{Field: "A", Name: "a", File: "a.col", Layout: lf}, {Field: "B", Name: "b", File: "b.col", Layout: lf}})
+	require.ErrorIs(t, err, persistence.ErrSchema)
+	require.Contains(t, err.Error(), `retyped column "a"`)
+	require.Contains(t, err.Error(), `added column "b"`)
+
+	m.Created.CPU.Features = append(m.Created.CPU.Features, "IMAGINARY_FEATURE")
+	missing, _ := m.CPUDiff()
+	require.Contains(t, missing, "IMAGINARY_FEATURE")
+}
+
+func TestWriteManifestReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	m := validManifest(t)
+	require.NoError(t, persistence.WriteManifest(dir, m))
+	m.DataVersion = 3
+	require.NoError(t, persistence.WriteManifest(dir, m))
+	got, err := persistence.ReadManifest(dir)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, got.DataVersion)
+	matches, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	require.Empty(t, matches)
+}
