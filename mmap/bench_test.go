@@ -153,6 +153,7 @@ func BenchmarkScan(b *testing.B) {
 func BenchmarkSync(b *testing.B) {
 	v := openBench(b)
 	b.ReportAllocs()
+	b.SetBytes(8)
 	for b.Loop() {
 		_ = v.Push(1)
 		if err := v.Sync(); err != nil {

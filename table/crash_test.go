@@ -116,3 +116,40 @@ func TestCrashInsideOperations(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashDuringRecovery interrupts recovery itself, at each of its steps,
+// and checks that the next open finishes it.
+func TestCrashDuringRecovery(t *testing.T) {
+	switch testproc.Role() {
+	case "crash":
+		crashChild(t)
+	case "recover":
+		tb, err := table.Open[Particle](os.Getenv("PERSIST_TEST_DIR"), nil)
+		if err == nil {
+			_ = tb.Close()
+		}
+		testproc.Say("recovered without crashing")
+		os.Exit(0)
+	}
+	for _, point := range []struct {
+		name string
+		at   string
+	}{{"table.recover.redo", "1"}, {"table.recover.lengths", "1"}, {"vec.setlen", "2"}, {"table.recover.clear", "1"}} {
+		t.Run(point.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c := testproc.Start(t, "TestCrashDuringRecovery", "crash", "PERSIST_TEST_DIR="+dir,
+				"PERSIST_TEST_OP=swapremove", "PERSIST_CRASH_NAME=table.swapremove.moved", "PERSIST_CRASH_AT=1")
+			require.Equal(t, -1, c.Wait(), "killed inside SwapRemove")
+			r := testproc.Start(t, "TestCrashDuringRecovery", "recover", "PERSIST_TEST_DIR="+dir,
+				"PERSIST_CRASH_NAME="+point.name, "PERSIST_CRASH_AT="+point.at)
+			require.Equal(t, -1, r.Wait(), "recovery killed at %s", point.name)
+			tb := mustOpen[Particle](t, dir, nil)
+			require.Equal(t, 49, tb.Len(), "recovery: %s", tb.Recovered())
+			require.Equal(t, p(49), tb.Row(7))
+			for i := range tb.Len() {
+				r := tb.Row(i)
+				require.Equal(t, p(int(r.ID)), r, "row %d", i)
+			}
+		})
+	}
+}
