@@ -21,7 +21,8 @@ const (
 	offElemAlign   = 32
 	offFingerprint = 40
 	offBootID      = 48
-	offHeaderCRC   = 64 // CRC-32C of bytes [0, 64)
+	offHeaderCRC   = 64 // CRC-32C of bytes [0, 48): the boot id is not covered
+	crcEnd         = offBootID
 	offLive        = 128
 	offSlot0       = 192
 	offSlot1       = 224
@@ -60,6 +61,9 @@ type header struct {
 }
 
 // encodeFixed writes the fixed fields and their CRC into page (len >= 68).
+// The boot id is outside the CRC: it is rewritten alone by each new boot's
+// first writer, and a damaged one only makes the file look written in
+// another boot, which trusts the committed length: the safe side.
 func (h *header) encodeFixed(page []byte) {
 	copy(page[offMagic:], magic[:])
 	copy(page[offTag:], h.tag[:])
@@ -72,7 +76,7 @@ func (h *header) encodeFixed(page []byte) {
 	clear(page[36:40])
 	ne.PutUint64(page[offFingerprint:], h.fingerprint)
 	copy(page[offBootID:], h.bootID[:])
-	ne.PutUint32(page[offHeaderCRC:], crc32.Checksum(page[:offHeaderCRC], castagnoli))
+	ne.PutUint32(page[offHeaderCRC:], crc32.Checksum(page[:crcEnd], castagnoli))
 }
 
 // decodeHeader checks page 0 in the order that gives the most useful error:
@@ -94,7 +98,7 @@ func decodeHeader(path string, page []byte) (header, error) {
 	if v := ne.Uint16(page[offVersion:]); v != formatVersion {
 		return h, fileErr(path, ErrFormatVersion, "file has format version %d, this library reads %d", v, formatVersion)
 	}
-	if got, want := ne.Uint32(page[offHeaderCRC:]), crc32.Checksum(page[:offHeaderCRC], castagnoli); got != want {
+	if got, want := ne.Uint32(page[offHeaderCRC:]), crc32.Checksum(page[:crcEnd], castagnoli); got != want {
 		return h, fileErr(path, ErrChecksum, "header CRC-32C is %#08x, computed %#08x", got, want)
 	}
 	if f := ne.Uint16(page[offFlags:]); f != 0 {

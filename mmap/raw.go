@@ -265,17 +265,8 @@ func (r *Raw) Adopt(n int) error {
 	if r.bootID == boot {
 		return nil
 	}
-	page := make([]byte, headerSize)
-	copy(page, unsafe.Slice((*byte)(r.base), offHeaderCRC+4))
-	h, err := decodeHeader(r.path, page)
-	if err != nil {
-		return err
-	}
-	h.bootID = boot
-	fixed := make([]byte, offHeaderCRC+4)
-	h.encodeFixed(fixed)
 	crashpoint.Hit("vec.adopt.bootid")
-	if _, err := r.f.WriteAt(fixed, 0); err != nil {
+	if _, err := r.f.WriteAt(boot[:], offBootID); err != nil {
 		return &os.PathError{Op: "write header", Path: r.path, Err: err}
 	}
 	r.bootID = boot

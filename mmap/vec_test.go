@@ -390,12 +390,14 @@ func TestForeignBootIDInHeader(t *testing.T) {
 	require.NoError(t, v.Sync())
 	require.NoError(t, v.Append(3))
 	require.NoError(t, v.Close())
-	editHeader(t, path, func(h []byte) { copy(h[48:64], "not-this-boot!!!") })
+	patch(t, path, 48, []byte("not-this-boot!!!")) // the boot id is outside the header CRC
 	w := mustOpen[int64](t, path, nil)
 	require.Equal(t, []int64{1, 2}, w.Slice())
+	require.Equal(t, "committed", w.Recovery().Trusted)
 }
 
-// editHeader changes page 0 and fixes the header CRC, as FORMAT.md says.
+// editHeader changes page 0 and fixes the header CRC (over [0, 48)), as
+// FORMAT.md says.
 func editHeader(t *testing.T, path string, edit func(h []byte)) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -405,7 +407,7 @@ func editHeader(t *testing.T, path string, edit func(h []byte)) {
 	_, err = f.ReadAt(h, 0)
 	require.NoError(t, err)
 	edit(h)
-	binary.NativeEndian.PutUint32(h[64:], crc32.Checksum(h[:64], crc32.MakeTable(crc32.Castagnoli)))
+	binary.NativeEndian.PutUint32(h[64:], crc32.Checksum(h[:48], crc32.MakeTable(crc32.Castagnoli)))
 	_, err = f.WriteAt(h, 0)
 	require.NoError(t, err)
 }
