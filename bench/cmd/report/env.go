@@ -18,6 +18,7 @@ import (
 // env is what results.md says about the run, so figures can be read in context.
 type env struct {
 	Command, GoVersion, CPU, FS, Chart, Revision string
+	LoadStart, LoadEnd                           string
 	Cores                                        int
 	MemGiB                                       float64
 	Reps                                         int
@@ -29,6 +30,7 @@ func describe() env {
 	e := env{GoVersion: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown",
 		Cores: runtime.NumCPU(), Date: time.Now().UTC(), FS: fsType(bench.Dir())}
 	e.Revision = revision()
+	e.LoadStart = loadAvg()
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		e.CPU = v
 	}
@@ -52,6 +54,15 @@ func revision() string {
 		rev += " with uncommitted changes"
 	}
 	return rev
+}
+
+// loadAvg is the 1-minute load average: other work on the machine shows in it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 // procField returns the value of the first "key: value" line of a /proc file.

@@ -61,7 +61,7 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	env.Elapsed = time.Since(start)
+	env.Elapsed, env.LoadEnd = time.Since(start), loadAvg()
 	printTable(os.Stdout, results)
 	if *run == "" {
 		dir := *out

@@ -19,7 +19,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 	p("- Date: %s, took %.0f s\n", e.Date.Format("2006-01-02 15:04 UTC"), e.Elapsed.Seconds())
 	p("- Library: commit %s\n", e.Revision)
 	p("- Go: %s\n", e.GoVersion)
-	p("- CPU: %s, %d cores; memory %.0f GiB\n", e.CPU, e.Cores, e.MemGiB)
+	p("- CPU: %s, %d cores; memory %.0f GiB; load average %s at the start, %s at the end\n", e.CPU, e.Cores, e.MemGiB, e.LoadStart, e.LoadEnd)
 	p("- Files: system temp dir (or PERSIST_BENCH_DIR), file system %s\n", e.FS)
 	if cfg.Quick {
 		p("- Sizes: quick (smaller than the goals are stated for)\n")
