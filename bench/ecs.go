@@ -40,13 +40,39 @@ func SingleAppendWorkloads(c Config) []*Workload {
 	}
 	teardown := func() error { rows = nil; return os.RemoveAll(dir) }
 
+	const refill = "table Append, pages already touched"
 	single := &Workload{
 		Name: "Single-row append", Size: size, Unit: PerRow, Lib: "table Append",
-		Notes:    []string{"One call per row into an empty store, growth included; allocs are amortized over all rows."},
+		Notes: []string{"One call per row into an empty store, growth included; allocs are amortized over all rows.",
+			"The goal is judged on the first line, a new table whose file pages are faulted in as rows arrive; the second line shows Append alone."},
 		Setup:    setup,
 		Teardown: teardown,
 		Cases: []*Case{
 			{Name: "table Append", Units: float64(n), Before: openTab, After: closeTab,
+				Run: func() error {
+					for _, r := range rows {
+						if err := tab.Append(r); err != nil {
+							return err
+						}
+					}
+					return nil
+				}},
+			{Name: refill, Units: float64(n), Self: true, After: closeTab,
+				// Fill through the mapping and truncate first, untimed: what
+				// remains is Append's own cost, without the page faults of a
+				// new file. (AppendRows would not do: it may write around
+				// the mapping.)
+				Before: func() error {
+					if err := openTab(); err != nil {
+						return err
+					}
+					for _, r := range rows {
+						if err := tab.Append(r); err != nil {
+							return err
+						}
+					}
+					return tab.Truncate(0)
+				},
 				Run: func() error {
 					for _, r := range rows {
 						if err := tab.Append(r); err != nil {
@@ -76,7 +102,8 @@ func SingleAppendWorkloads(c Config) []*Workload {
 			Text: "single-row Append ≤ 15 ns/row with 0 allocs",
 			Eval: func(r *Result) (string, bool) {
 				ns, allocs := r.Median("table Append"), r.MedianAllocs("table Append")
-				return fmt.Sprintf("%.2f ns/row, %.4f allocs/row (goal 15 ns: %s)", ns, allocs, distance(15/ns, 1)),
+				return fmt.Sprintf("%.2f ns/row, %.4f allocs/row (goal 15 ns: %s); %.2f ns/row into pages already touched",
+						ns, allocs, distance(15/ns, 1), r.Median(refill)),
 					ns <= 15 && allocs < 0.01
 			},
 		}},
