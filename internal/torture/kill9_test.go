@@ -53,7 +53,7 @@ func TestKill9Random(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	trials := scale(20, 200, 1000)
+	trials := scale(10, 100, 1000)
 	var (
 		dir    string
 		m      vecModel

@@ -85,38 +85,62 @@ func parseOp(s string) (op, error) {
 	return o, nil
 }
 
-// vecModel is what a Vec's file should hold: mem is every element slot
-// ever written (the file's content, which outlives truncation), n the live
+// rowType is a row of a workload: it can be made from an id and a value,
+// and tells whether it is a mix of two writes.
+type rowType interface {
+	comparable
+	id() uint64
+	torn() bool
+}
+
+func (r row) id() uint64 { return r.ID }
+
+// makeRow builds the row of type T for id and val.
+func makeRow[T rowType](id, val uint64) T {
+	var z T
+	switch any(z).(type) {
+	case row:
+		return any(mkRow(id, val)).(T)
+	case trow:
+		return any(mkTRow(id, val)).(T)
+	}
+	panic("unknown row type")
+}
+
+// model is what a file or table should hold: mem is every row slot ever
+// written (the files' content, which outlives truncation), n the live
 // length, committed the length of the last Sync, boot the boot id of the
-// process that uses the file.
-type vecModel struct {
-	mem       []row
+// process that uses it.
+type model[T rowType] struct {
+	mem       []T
 	n         int
 	committed int
 	boot      string
 	nextID    uint64
 }
 
-func (m vecModel) clone() vecModel {
-	m.mem = append([]row(nil), m.mem...)
+type vecModel = model[row]
+
+func (m model[T]) clone() model[T] {
+	m.mem = append([]T(nil), m.mem...)
 	return m
 }
 
-func (m vecModel) rows() []row { return m.mem[:m.n] }
+func (m model[T]) rows() []T { return m.mem[:m.n] }
 
 // apply returns the model after o; it does not change m.
-func (m vecModel) apply(o op) vecModel {
+func (m model[T]) apply(o op) model[T] {
 	m = m.clone()
 	m.do(o)
 	return m
 }
 
 // do applies o to m in place.
-func (m *vecModel) do(o op) {
+func (m *model[T]) do(o op) {
 	switch o.kind {
 	case 'A':
 		for j := range int(o.a) {
-			r := mkRow(o.b+uint64(j), valOf(o.b+uint64(j)))
+			r := makeRow[T](o.b+uint64(j), valOf(o.b+uint64(j)))
 			if m.n+j < len(m.mem) {
 				m.mem[m.n+j] = r
 			} else {
@@ -126,7 +150,7 @@ func (m *vecModel) do(o op) {
 		m.n += int(o.a)
 		m.nextID = max(m.nextID, o.b+o.a)
 	case 'S':
-		m.mem[o.a] = mkRow(m.mem[o.a].ID, o.b)
+		m.mem[o.a] = makeRow[T](m.mem[o.a].id(), o.b)
 	case 'R':
 		m.mem[o.a] = m.mem[m.n-1]
 		m.n--
@@ -143,18 +167,22 @@ func (m *vecModel) do(o op) {
 // halfSwap is the state of a SwapRemove stopped between moving the last
 // row and storing the new length: the Vec does not make SwapRemove atomic
 // (the table's intent record does).
-func (m vecModel) halfSwap(o op) (vecModel, bool) {
+func (m model[T]) halfSwap(o op) (model[T], bool) {
 	if o.kind != 'R' {
-		return vecModel{}, false
+		return model[T]{}, false
 	}
 	m = m.clone()
 	m.mem[o.a] = m.mem[m.n-1]
 	return m, true
 }
 
-// randomOp picks a step for a Vec of n rows; ids continue from nextID.
+// randomOp picks a step for a Vec or table of n rows; ids continue from
+// nextID. Past 50,000 rows it truncates rather than append, to keep the
+// checks quick.
 func randomOp(rng interface{ IntN(int) int }, n int, nextID uint64) op {
 	switch k := rng.IntN(100); {
+	case n > 50_000 && k < 45:
+		return op{kind: 'T', a: uint64(rng.IntN(n))}
 	case k < 45 || n == 0:
 		c := 1 + rng.IntN(64)
 		if rng.IntN(20) == 0 {
@@ -165,7 +193,7 @@ func randomOp(rng interface{ IntN(int) int }, n int, nextID uint64) op {
 		return op{kind: 'S', a: uint64(rng.IntN(n)), b: uint64(rng.IntN(1 << 30))}
 	case k < 75:
 		return op{kind: 'R', a: uint64(rng.IntN(n))}
-	case k < 82:
+	case k < 90:
 		return op{kind: 'T', a: uint64(n - rng.IntN(min(n, 100)+1))}
 	default:
 		return op{kind: 'Y'}
