@@ -29,7 +29,7 @@ func main() {
 	reps := flag.Int("reps", 5, "rounds per workload; each round measures every contender once")
 	run := flag.String("run", "", "only workloads whose name matches this regexp (no files are written)")
 	out := flag.String("out", "", "directory for results.md and the chart (default: the bench module)")
-	chartName := flag.String("chart", "results.svg", "chart file name; .png, .svg or .pdf")
+	charts := flag.String("chart", "results.svg", "chart file names, comma-separated; .svg, .png or .pdf; results.md shows the first")
 	flag.Parse()
 
 	cfg := bench.FullConfig()
@@ -75,15 +75,18 @@ func main() {
 		if *reps != 5 {
 			cmd += fmt.Sprintf(" -reps %d", *reps)
 		}
-		env.Command, env.Reps, env.Chart = cmd, *reps, *chartName
+		names := strings.Split(*charts, ",")
+		env.Command, env.Reps, env.Chart = cmd, *reps, names[0]
 		md := filepath.Join(dir, "results.md")
 		if err := os.WriteFile(md, []byte(markdown(results, env, cfg)), 0o644); err != nil {
 			fatal(err)
 		}
-		if err := drawChart(results, filepath.Join(dir, *chartName)); err != nil {
-			fatal(err)
+		for _, name := range names {
+			if err := drawChart(results, filepath.Join(dir, name)); err != nil {
+				fatal(err)
+			}
 		}
-		fmt.Fprintf(os.Stderr, "wrote %s and %s in %.0fs\n", md, *chartName, env.Elapsed.Seconds())
+		fmt.Fprintf(os.Stderr, "wrote %s and %s in %.0fs\n", md, *charts, env.Elapsed.Seconds())
 	}
 	if failed {
 		os.Exit(1)
