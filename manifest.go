@@ -272,6 +272,9 @@ func WriteManifest(dir string, m *Manifest) error {
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(b)
 	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -82,6 +82,12 @@ func (h *header) encodeFixed(page []byte) {
 // decodeHeader checks page 0 in the order that gives the most useful error:
 // magic, byte order, version, checksum, reserved bytes.
 func decodeHeader(path string, page []byte) (header, error) {
+	return decodeHeaderOrder(path, page, ne)
+}
+
+// decodeHeaderOrder is decodeHeader for a file in byte order bo.
+func decodeHeaderOrder(path string, page []byte, bo binary.ByteOrder) (header, error) {
+	ne := bo
 	var h header
 	if [8]byte(page[offMagic:offMagic+8]) != magic {
 		return h, fileErr(path, ErrBadMagic, "first bytes are %q", page[:8])

@@ -154,6 +154,9 @@ func create(path string, h header) error {
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(newHeaderPage(h))
 	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -66,6 +66,12 @@ func commitCRC(idx int, b []byte) uint32 {
 // decodeCommit parses slot idx of a COMMIT file for ncols columns; ok is
 // false if it is torn or damaged.
 func decodeCommit(idx int, b []byte, ncols int) (commitSlot, bool) {
+	return decodeCommitOrder(ne, idx, b, ncols)
+}
+
+// decodeCommitOrder is decodeCommit for a file in byte order bo.
+func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commitSlot, bool) {
+	ne := bo
 	size := slotBytes(ncols)
 	if len(b) < size || string(b[:8]) != commitMagic || int(ne.Uint32(b[32:])) != ncols {
 		return commitSlot{}, false
@@ -100,6 +106,11 @@ func newCommitFile(ncols int, hash uint64) []byte {
 // readCommit returns the valid slot with the highest sequence number, its
 // index, and whether the other slot was damaged.
 func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
+	return readCommitOrder(ne, path, ncols, hash)
+}
+
+// readCommitOrder is readCommit for a file in byte order bo.
+func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return commitSlot{}, 0, false, err
@@ -108,8 +119,8 @@ func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, err
 	if len(b) != 2*size {
 		return commitSlot{}, 0, false, fmt.Errorf("%w: %s is %d bytes, want %d for %d columns", ErrCorrupt, path, len(b), 2*size, ncols)
 	}
-	s0, ok0 := decodeCommit(0, b[:size], ncols)
-	s1, ok1 := decodeCommit(1, b[size:], ncols)
+	s0, ok0 := decodeCommitOrder(bo, 0, b[:size], ncols)
+	s1, ok1 := decodeCommitOrder(bo, 1, b[size:], ncols)
 	var s commitSlot
 	idx := 0
 	switch {

@@ -71,6 +71,9 @@ func createNew(dir string, m *persistence.Manifest, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes 0700
+		return err
+	}
 	if err := writeSynced(filepath.Join(tmp, lockFile), nil); err != nil {
 		return err
 	}

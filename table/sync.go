@@ -20,6 +20,10 @@ func (t *Table[R]) Sync() error {
 	if err := t.check(true); err != nil {
 		return err
 	}
+	return t.sync()
+}
+
+func (t *Table[R]) sync() error {
 	crashpoint.Hit("table.sync.flush")
 	if err := t.flushColumns(); err != nil {
 		return t.fail(err)

@@ -1,0 +1,95 @@
+package table
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/lockfile"
+	"github.com/mmapvec/persistence/mmap"
+)
+
+// Convert copies the table in src, written on a machine of the other byte
+// order, into a new table dst in this machine's byte order, swapping every
+// scalar by the layouts recorded in src's manifest. It takes src's committed
+// rows (the live lengths of another machine's boot are not trusted), reads
+// src without writing to it, and creates dst atomically; dst must not
+// exist. It returns the number of rows copied.
+//
+// Only the byte order is converted: a table from a machine with another
+// pointer size (int, uint) is refused.
+func Convert(src, dst string) (int, error) {
+	m, err := persistence.ReadManifest(src)
+	if err != nil {
+		return 0, err
+	}
+	host := persistence.HostArch()
+	switch {
+	case m.Arch.ByteOrder == host.ByteOrder:
+		return 0, fmt.Errorf("table: convert %s: already %s, like this machine; nothing to convert", src, host.ByteOrder)
+	case m.Arch.ByteOrder != mmap.ForeignOrder():
+		return 0, fmt.Errorf("%w: convert %s: unknown byte order %q", persistence.ErrManifest, src, m.Arch.ByteOrder)
+	case m.Arch.PointerSize != host.PointerSize:
+		return 0, fmt.Errorf("%w: convert %s: pointer size %d, this machine %d; only the byte order can be converted", ErrArch, src, m.Arch.PointerSize, host.PointerSize)
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return 0, fmt.Errorf("table: convert: %s exists; name a new directory", dst)
+	}
+	// Hold src's lock (shared) so that no writer changes it while it is read.
+	lock, err := lockfile.Acquire(filepath.Join(src, lockFile), &lockfile.Options{Shared: true, NoCreate: true})
+	if err != nil {
+		return 0, fmt.Errorf("table: convert %s: %w", src, err)
+	}
+	defer lock.Release()
+
+	bo := binary.ByteOrder(binary.BigEndian)
+	if m.Arch.ByteOrder == "little-endian" {
+		bo = binary.LittleEndian
+	}
+	slot, _, _, err := readCommitOrder(bo, filepath.Join(src, commitFile), len(m.Columns), m.Hash())
+	if err != nil {
+		return 0, fmt.Errorf("table: convert %s: %w", src, err)
+	}
+	rows := int(slot.rows)
+	opts := &mmap.Options{Tag: columnTag, DataVersion: m.DataVersion}
+	data := make([][]byte, len(m.Columns))
+	for i, c := range m.Columns {
+		if data[i], err = mmap.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
+			return 0, fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, classify(err))
+		}
+	}
+
+	out := *m
+	out.Arch = host
+	out.Created = persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
+	out.LastOpen = out.Created
+	if err := createNew(dst, &out, Options{DataVersion: m.DataVersion}); err != nil {
+		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
+	}
+	t, err := Open[Any](dst, nil)
+	if err != nil {
+		return 0, err
+	}
+	err = t.load(data, rows)
+	return rows, errors.Join(err, t.Close())
+}
+
+// load fills a new, empty table's columns with native element bytes and
+// commits them.
+func (t *Table[R]) load(data [][]byte, rows int) error {
+	for i, r := range t.raws {
+		if err := r.Reserve(rows); err != nil {
+			return err
+		}
+		if err := r.WriteAt(data[i], 0); err != nil {
+			return err
+		}
+		r.SetLen(rows)
+	}
+	t.rows = rows
+	t.length.Store(int64(rows))
+	return t.sync()
+}

@@ -1,0 +1,104 @@
+package table_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/table"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/golden for this machine's byte order")
+
+// Golden has a field of every kind of scalar, an array and a nested struct,
+// so that converting it exercises every swap.
+type Golden struct {
+	I16  int16
+	U64  uint64
+	F32  float32
+	C64  complex64
+	OK   bool
+	Vec  [3]float64
+	Pair struct {
+		A int32
+		B [2]uint16
+	}
+}
+
+const goldenRows = 100
+
+func goldenRow(i int) Golden {
+	g := Golden{I16: int16(-i), U64: uint64(i) << 40, F32: float32(i) / 4, C64: complex(float32(i), -1), OK: i%2 == 0,
+		Vec: [3]float64{float64(i), 0.5, -float64(i)}}
+	g.Pair.A, g.Pair.B = int32(i*1000), [2]uint16{uint16(i), 0xBEEF}
+	return g
+}
+
+func goldenDir(order string) string { return filepath.Join("testdata", "golden", "table-"+order) }
+
+// TestWriteGolden writes the golden table of this machine's byte order when
+// run with -update (run it natively and under qemu-s390x-static).
+func TestWriteGolden(t *testing.T) {
+	if !*updateGolden {
+		t.Skip("run with -update to rewrite testdata/golden")
+	}
+	dir := goldenDir(persistence.HostArch().ByteOrder)
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
+	tb, err := table.Open[Golden](dir, nil)
+	require.NoError(t, err)
+	for i := range goldenRows {
+		require.NoError(t, tb.Append(goldenRow(i)))
+	}
+	require.NoError(t, tb.Sync())
+	require.NoError(t, tb.Close())
+	// Cut the growth capacity so the files stay small in the repository.
+	for _, c := range tb.Manifest().Columns {
+		require.NoError(t, os.Truncate(filepath.Join(dir, c.File), int64(4096+goldenRows*c.Layout.Size)))
+	}
+}
+
+func TestForeignGoldenRefusedAndConverted(t *testing.T) {
+	foreign := goldenDir(mmap.ForeignOrder())
+	if _, err := os.Stat(foreign); err != nil {
+		t.Fatalf("missing golden table %s: %v", foreign, err)
+	}
+	// Work on a copy: even a refused open must not need write access.
+	src := filepath.Join(t.TempDir(), "src")
+	require.NoError(t, os.CopyFS(src, os.DirFS(foreign)))
+
+	_, err := table.Open[Golden](src, nil)
+	require.ErrorIs(t, err, table.ErrArch)
+	require.Contains(t, err.Error(), "byte order")
+	_, err = mmap.Open[int16](filepath.Join(src, "I16.col"), &mmap.Options{Tag: [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'}, ReadOnly: true})
+	require.ErrorIs(t, err, mmap.ErrByteOrder, "a single column file says the same")
+
+	dst := filepath.Join(t.TempDir(), "dst")
+	n, err := table.Convert(src, dst)
+	require.NoError(t, err)
+	require.Equal(t, goldenRows, n)
+	tb := mustOpen[Golden](t, dst, &table.Options{ReadOnly: true})
+	require.Equal(t, goldenRows, tb.Len())
+	for i := range goldenRows {
+		require.Equal(t, goldenRow(i), tb.Row(i), "row %d", i)
+	}
+
+	_, err = table.Convert(dst, filepath.Join(t.TempDir(), "again"))
+	require.Error(t, err, "a native table has nothing to convert")
+	_, err = table.Convert(src, dst)
+	require.Error(t, err, "the destination must not exist")
+}
+
+func TestNativeGoldenOpens(t *testing.T) {
+	native := goldenDir(persistence.HostArch().ByteOrder)
+	src := filepath.Join(t.TempDir(), "src")
+	require.NoError(t, os.CopyFS(src, os.DirFS(native)))
+	tb := mustOpen[Golden](t, src, nil)
+	require.Equal(t, goldenRows, tb.Len(), "%s", tb.Recovered())
+	require.Equal(t, goldenRow(42), tb.Row(42))
+}
