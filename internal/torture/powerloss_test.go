@@ -1,8 +1,6 @@
 package torture_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,7 +23,7 @@ type synced struct {
 type powerLoss struct {
 	images, moments       int
 	atPending, atDurable  int
-	headerGarbage         int // refused: garbage in the header page
+	headerGarbage         int // opened although garbage hit the header's boot id
 	touchedRows, tornRows int
 }
 
@@ -119,7 +117,7 @@ func TestPowerLoss(t *testing.T) {
 	}
 	fig.add(&fig.images, st.images)
 	t.Logf("%d power-loss images from %d moments: %d opened at the last sync, %d at the sync in flight; "+
-		"%d refused with ErrCorrupt because garbage hit the header's fixed fields, rewritten unsynced when a new boot adopts the file; %d rows rewritten since the sync differed, %d of them torn",
+		"%d with garbage in the header's boot id; %d rows rewritten since the sync differed, %d of them torn",
 		st.images, st.moments, st.atDurable, st.atPending, st.headerGarbage, st.touchedRows, st.tornRows)
 	if st.atDurable == 0 || st.atPending == 0 {
 		t.Errorf("the images never opened at the sync in flight (%d) or at the last one (%d): the test missed a case", st.atPending, st.atDurable)
@@ -157,18 +155,11 @@ func checkImage(rng *rand.Rand, writerBoot, imgDir string, durable synced, pendi
 	bootid.Override(fmt.Sprintf("after-power-loss-%d", st.images))
 	defer bootid.Override(writerBoot)
 	v, err := mmap.Open[row](path, vecOpts)
-	// Garbage on the header's fixed fields: they change only when a new
-	// boot's writer records its boot id (unsynced), and are not duplicated.
-	if loss.GarbageIn(0, 68) && !bytes.Equal(img[:68], base.bytes[:68]) && !bytes.Equal(img[:68], cached[:68]) {
-		if err == nil {
-			v.Close()
-			return fmt.Errorf("garbage in the header's fixed fields went unnoticed (%+v)", loss)
-		}
-		if !errors.Is(err, mmap.ErrCorrupt) {
-			return fmt.Errorf("garbage in the header page: want ErrCorrupt, got %w", err)
-		}
+	if loss.GarbageIn(0, 68) {
+		// The boot id is the only fixed field rewritten after creation
+		// (unsynced, when a new boot adopts the file); damage to it must
+		// only cost the live length.
 		st.headerGarbage++
-		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("image refused: %w (%+v)", err, loss)

@@ -412,7 +412,9 @@ func TestTableCrashAtEveryPoint(t *testing.T) {
 			t.Fatalf("run %d: child ended with %v, want SIGKILL at crash point %d; stdout %q", n, c.cmd.ProcessState, n, lines)
 		}
 		runs++
-		if len(points) != n {
+		// Sync flushes columns in parallel goroutines: points reached by
+		// others may be logged after the one that killed, which is the n-th.
+		if len(points) < n {
 			t.Fatalf("run %d: killed after %d crash points", n, len(points))
 		}
 		point := points[n-1]
@@ -471,7 +473,7 @@ func crashRecovery(t *testing.T, crashed string, m tableModel, o op, what string
 			if ws.Exited() && ws.ExitStatus() == 0 {
 				break
 			}
-			if !ws.Signaled() || len(points) != k {
+			if !ws.Signaled() || len(points) < k {
 				t.Fatalf("%s: recovery in %s: child ended with %v after %d points: %q", what, boot, c.cmd.ProcessState, len(points), lines)
 			}
 			runs++
