@@ -29,11 +29,3 @@ func mapFixed(fd int, offset int64, addr unsafe.Pointer, length uintptr, writabl
 func release(addr unsafe.Pointer, size uintptr) error {
 	return unix.MunmapPtr(addr, size)
 }
-
-// msync flushes [addr, addr+length) of a file mapping to the disk.
-func msync(addr unsafe.Pointer, length uintptr) error {
-	if length == 0 {
-		return nil
-	}
-	return unix.Msync(unsafe.Slice((*byte)(addr), length), unix.MS_SYNC)
-}

@@ -22,7 +22,8 @@ type Particle struct {
 	Mass  float64
 	ID    uint32 `persist:"id"`
 	Scrap int    `persist:"-"`
-	note  string //nolint:unused // unexported: not stored
+	//lint:ignore U1000 an unexported field, to show it is not stored
+	note string
 }
 
 func mustOpen[R any](t *testing.T, dir string, opts *table.Options) *table.Table[R] {
