@@ -23,6 +23,7 @@ type synced struct {
 type powerLoss struct {
 	images, moments       int
 	atPending, atDurable  int
+	redone                int // a table opened with an intent redone
 	headerGarbage         int // opened although garbage hit the header's boot id
 	touchedRows, tornRows int
 }
@@ -38,7 +39,7 @@ func TestPowerLoss(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	want := scale(300, 2000, 10_000)
+	want := scale(150, 1000, 5000)
 	const perMoment = 8
 	dir, imgDir := t.TempDir(), t.TempDir()
 	path := vecPath(dir)
@@ -86,7 +87,7 @@ func TestPowerLoss(t *testing.T) {
 			durable, pending = synced{bytes: readFile(t, path), model: pending.model}, nil
 			clear(touched)
 		}
-		if rng.IntN(6) == 0 {
+		if rng.IntN(6) == 0 || (name == "vec.sync.slot.written" && rng.IntN(2) == 0) {
 			moment(name)
 		}
 	})
@@ -194,8 +195,10 @@ func checkImage(rng *rand.Rand, writerBoot, imgDir string, durable synced, pendi
 	if err := v.Append(mkRow(1<<41, valOf(1<<41))); err != nil {
 		return fmt.Errorf("append after recovery: %w", err)
 	}
-	if err := v.Sync(); err != nil {
-		return fmt.Errorf("sync after recovery: %w", err)
+	if st.images%16 == 0 {
+		if err := v.Sync(); err != nil {
+			return fmt.Errorf("sync after recovery: %w", err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,223 @@
+package torture_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/torture"
+)
+
+// dirImage is the content of every regular file of a table directory.
+type dirImage map[string][]byte
+
+func readDir(t testing.TB, dir string) dirImage {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := dirImage{}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			img[e.Name()] = readFile(t, filepath.Join(dir, e.Name()))
+		}
+	}
+	return img
+}
+
+type tableSynced struct {
+	files dirImage
+	model tableModel
+}
+
+// TestTablePowerLoss is TestPowerLoss for a table: at every Sync it keeps
+// the directory as the sync left it; at random moments it builds images of
+// every file from the last synced content plus a random subset of the
+// pages written since (a file created since may be missing), and opens
+// each in a new boot. Each must open with the rows of the last completed
+// Sync (or of the Sync in flight, once its commit slot is on disk, or with
+// an intent made on exactly those rows redone). Rows changed in place since
+// that Sync may be old or new per column (a documented caveat); every
+// other row must be exact.
+func TestTablePowerLoss(t *testing.T) {
+	track(t)
+	s := seed(t)
+	rng := newRand(s)
+	want := scale(150, 1000, 6000)
+	const perMoment = 4
+	dir := filepath.Join(t.TempDir(), "table")
+	imgRoot := t.TempDir()
+	bootid.Override("writer")
+	defer bootid.Override("")
+	tb, err := openTable(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	var (
+		m       = tableModel{boot: "writer"}
+		durable = tableSynced{files: readDir(t, dir), model: m.clone()}
+		pending *tableSynced
+		touched = map[int]bool{}
+		inFly   *op
+		st      powerLoss
+		failed  error
+		inCheck bool
+	)
+	moment := func(at string) {
+		if failed != nil || st.images >= want {
+			return
+		}
+		inCheck = true
+		defer func() { inCheck = false }()
+		st.moments++
+		cached := readDir(t, dir)
+		for range perMoment {
+			if err := checkTableImage(t, rng, m.boot, imgRoot, durable, pending, cached, touched, m, inFly, &st); err != nil {
+				failed = fmt.Errorf("power loss at %s (moment %d, seed %d): %w", at, st.moments, s, err)
+				return
+			}
+		}
+	}
+	crashpoint.SetHook(func(name string) {
+		if inCheck {
+			return
+		}
+		fig.hook(name)
+		switch name {
+		case "table.sync.commit": // every column is flushed
+			p := tableSynced{files: readDir(t, dir), model: m.apply(op{kind: 'Y'})}
+			pending = &p
+		case "table.sync.done":
+			durable, pending = tableSynced{files: readDir(t, dir), model: pending.model}, nil
+			clear(touched)
+		}
+		// The moment between the commit write and its fdatasync is the one
+		// that decides between two syncs: visit it more often.
+		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && rng.IntN(2) == 0) {
+			moment(name)
+		}
+	})
+	defer crashpoint.SetHook(nil)
+	for step := 0; st.images < want && failed == nil; step++ {
+		o := randomOp(rng, tb.Len(), m.nextID)
+		if o.kind == 'A' && o.a > 64 {
+			o.a = uint64(1 + rng.IntN(3000))
+		}
+		if o.kind == 'A' && tb.Len() > 30_000 {
+			o = op{kind: 'T', a: uint64(rng.IntN(tb.Len()))}
+		}
+		if rng.IntN(40) == 0 {
+			o = op{kind: 'B', boot: fmt.Sprintf("writer-%d", step)}
+		}
+		markTouched(touched, vecModel{n: m.n}, o, durable.model.committed)
+		inFly = &o
+		if tb, err = runTableOp(tb, dir, o); err != nil {
+			t.Fatalf("step %d %s: %v", step, o, err)
+		}
+		m.do(o)
+		inFly = nil
+		if rng.IntN(4) == 0 {
+			moment("after " + o.String())
+		}
+	}
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	fig.add(&fig.images, st.images)
+	t.Logf("%d power-loss images of a table from %d moments: %d opened at the last sync, %d at the sync in flight, %d with a redone intent; "+
+		"%d rows changed in place since the sync differed, %d of them mixed across columns (documented)",
+		st.images, st.moments, st.atDurable, st.atPending, st.redone, st.touchedRows, st.tornRows)
+	if st.atDurable == 0 || st.atPending == 0 {
+		t.Errorf("the images never opened at the sync in flight (%d) or at the last one (%d): the test missed a case", st.atPending, st.atDurable)
+	}
+}
+
+func checkTableImage(t *testing.T, rng *rand.Rand, writerBoot, imgRoot string, durable tableSynced, pending *tableSynced,
+	cached dirImage, touched map[int]bool, cur tableModel, inFly *op, st *powerLoss) error {
+	base := durable
+	if pending != nil {
+		base = *pending
+	}
+	dir := filepath.Join(imgRoot, fmt.Sprint(st.images))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var names []string
+	for name := range cached {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		old, existed := base.files[name]
+		if !existed && rng.IntN(2) == 0 {
+			continue // created since the sync: its directory entry may be lost
+		}
+		img, _ := torture.Image(rng, old, cached[name], torture.Model{Garbage: true, PowersafeOverwrite: true})
+		if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
+			return err
+		}
+	}
+	st.images++
+	bootid.Override(fmt.Sprintf("after-power-loss-%d", st.images))
+	defer bootid.Override(writerBoot)
+	tb, err := openTable(dir, false)
+	if err != nil {
+		return fmt.Errorf("image refused: %w", err)
+	}
+	defer tb.Close()
+	rec := tb.Recovered()
+	got, err := readRows(tb)
+	if err != nil {
+		return err
+	}
+	var m tableModel
+	switch {
+	case len(got) == durable.model.committed && rec.CommittedRows == durable.model.committed:
+		m = durable.model
+		st.atDurable++
+	case pending != nil && rec.CommittedRows == pending.model.committed && len(got) == pending.model.committed:
+		m = pending.model
+		st.atPending++
+	case rec.Intent != "" && rec.CommittedRows == durable.model.committed:
+		// An intent written on exactly the committed rows was redone.
+		m = durable.model
+		st.redone++
+	default:
+		return fmt.Errorf("opened with %d rows (%s); last sync %d, sync in flight %v", len(got), rec, durable.model.committed, pending != nil)
+	}
+	for _, c := range tb.Columns() {
+		if c.Raw().Len() != len(got) {
+			return fmt.Errorf("column %s has %d rows, the table %d", c.Name(), c.Raw().Len(), len(got))
+		}
+	}
+	for i, r := range got {
+		if r == m.mem[i] {
+			continue
+		}
+		if m.committed == durable.model.committed && touched[i] {
+			st.touchedRows++
+			if r.torn() {
+				st.tornRows++
+			}
+			continue
+		}
+		return fmt.Errorf("row %d of %d is %+v (torn %v), the sync wrote %+v (recovery: %s)", i, len(got), r, r.torn(), m.mem[i], rec)
+	}
+	if err := tb.Append(mkTRow(1<<41, valOf(1<<41))); err != nil {
+		return fmt.Errorf("append after recovery: %w", err)
+	}
+	if st.images%16 == 0 {
+		if err := tb.Sync(); err != nil {
+			return fmt.Errorf("sync after recovery: %w", err)
+		}
+	}
+	return nil
+}
