@@ -2,6 +2,8 @@ package mmap
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -17,9 +19,27 @@ const (
 	// doubling from a small file would otherwise cost a syscall per page.
 	minGrowBytes = 1 << 20
 	// DefaultReserve is the address space reserved per Vec on 64-bit
-	// machines: it costs no memory and bounds the file size.
+	// machines: it costs no memory and bounds the file size. The
+	// PERSIST_RESERVE environment variable (bytes, or a number with a KiB,
+	// MiB or GiB suffix) replaces it for the whole process: emulators such
+	// as qemu-user spend memory on reserved address space.
 	DefaultReserve = 64 << 30
 )
+
+// defaultReserve is DefaultReserve or PERSIST_RESERVE.
+var defaultReserve = func() int {
+	s := strings.TrimSpace(os.Getenv("PERSIST_RESERVE"))
+	mult := 1
+	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return n * mult
+	}
+	return DefaultReserve
+}()
 
 // writeZeros extends f to off+n by writing zero blocks.
 func writeZeros(f *os.File, off, n int64) error {

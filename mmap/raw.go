@@ -28,7 +28,8 @@ type Options struct {
 	ReadOnly bool
 	// Reserve is the address space, in bytes, reserved for the file's
 	// mapping; the file cannot grow past it. 0 means [DefaultReserve] (or the
-	// file's size, if larger). It costs no memory.
+	// file's size, if larger; or PERSIST_RESERVE, see DefaultReserve). It
+	// costs no memory.
 	Reserve int
 	// NoLock skips the flock on the file, for callers that lock elsewhere
 	// (the table package locks its directory).
@@ -316,7 +317,7 @@ func (r *Raw) chooseLength(page []byte, h header) error {
 func (r *Raw) mapFile(reserveOpt int) error {
 	want := reserveOpt
 	if want == 0 {
-		want = DefaultReserve
+		want = defaultReserve
 		if unsafe.Sizeof(uintptr(0)) < 8 {
 			want = 256 << 20 // 32-bit: leave room for others
 		}
