@@ -230,8 +230,9 @@ func (t *Table[R]) recover() error {
 	}
 	in, pending := readIntent(jb, rowSize)
 	redo := pending
-	if pending && !live && (in.commitSeq != slot.seq || (in.op != opSetRow && in.rowsBefore != slot.rows)) {
-		// Written after the last Sync of an earlier boot: not promised.
+	if pending && !live && !intentFitsCommit(in, slot) {
+		// Written after the last Sync of an earlier boot, about rows that
+		// commit does not hold: not promised, and not redone.
 		redo = false
 		t.recovery.IntentDiscarded = describe(in)
 	}
@@ -312,9 +313,27 @@ func (t *Table[R]) verifySlot(s commitSlot) error {
 	return nil
 }
 
+// intentFitsCommit reports whether an intent found after a reboot belongs
+// to the committed state: written after that commit, about rows it holds.
+func intentFitsCommit(in intent, s commitSlot) bool {
+	if in.commitSeq != s.seq {
+		return false
+	}
+	if in.op == opSetRow {
+		return in.index < s.rows
+	}
+	return in.rowsBefore == s.rows
+}
+
 // redo repeats an interrupted operation; it returns the row count after it.
 func (t *Table[R]) redo(in intent, rows int) (int, error) {
-	need := int(in.rowsBefore)
+	need := int(in.rowsBefore) // the rows a redo touches
+	switch in.op {
+	case opSetRow:
+		need = min(int(in.index)+1, rows)
+	case opTruncate:
+		need = min(int(in.index), rows)
+	}
 	for _, c := range t.cols {
 		if need > c.Raw().Cap() {
 			return 0, fmt.Errorf("%w: %s: column file %s holds %d rows, the interrupted %s needs %d",
