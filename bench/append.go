@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 
 	"github.com/mmapvec/persistence/mmap"
 )
@@ -59,6 +59,16 @@ func WriteChunks(path string, b []byte) error {
 // sink keeps results of timed work alive, so the compiler cannot drop the work.
 var sink any
 
+// release drops sink and hands the freed heap back to the kernel, untimed.
+// Otherwise the Go runtime keeps it, and the next contender's page cache
+// comes from pages never touched since boot, which on a virtual machine
+// cost a host fault each: whoever runs after a heap contender would pay.
+func release() error {
+	sink = nil
+	debug.FreeOSMemory()
+	return nil
+}
+
 // freshDir empties path for the next Run, untimed.
 func freshDir(path string) error {
 	if err := os.RemoveAll(path); err != nil {
@@ -77,9 +87,8 @@ func BulkAppendWorkload(c Config) *Workload {
 	bytes := float64(n * RowSize)
 	tabDir := func() string { return filepath.Join(dir, "table") }
 	file := func(name string) string { return filepath.Join(dir, name) }
-	gc := func() error { sink = nil; runtime.GC(); return nil }
 	removing := func(name string) func() error {
-		return func() error { gc(); return os.Remove(file(name)) }
+		return func() error { release(); return os.Remove(file(name)) }
 	}
 	return &Workload{
 		Name: "Bulk append", Size: "rows=" + sizeName(n), Unit: PerByte, Lib: "table AppendRows",
@@ -120,7 +129,7 @@ func BulkAppendWorkload(c Config) *Workload {
 					sink = &cols
 					return nil
 				},
-				After: gc},
+				After: release},
 			{Name: "write() 1MiB chunks", Units: bytes,
 				Run:   func() error { return WriteChunks(file("raw"), RowBytes(rows)) },
 				After: removing("raw")},
@@ -128,7 +137,7 @@ func BulkAppendWorkload(c Config) *Workload {
 				Run: func() error { sink = ArrowBuild(rows); return nil },
 				After: func() error {
 					sink.(interface{ Release() }).Release()
-					return gc()
+					return release()
 				}},
 			{Name: "parquet-go GenericWriter", Units: bytes,
 				Run:   func() error { return WriteParquet(file("rows.parquet"), rows) },

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 )
 
 // SingleAppendWorkloads compare the table with the Ark ECS, the in-memory
@@ -32,7 +31,7 @@ func SingleAppendWorkloads(c Config) []*Workload {
 		return errors.Join(closer(&tab)(), os.RemoveAll(tabDir()))
 	}
 	newArk := func() error { ark = NewArkStore(); return nil }
-	dropArk := func() error { ark, sink = nil, nil; runtime.GC(); return nil }
+	dropArk := func() error { ark = nil; return release() }
 	setup := func() (err error) {
 		rows = MakeRows(0, n)
 		dir, err = TempDir("ecs")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 )
 
 // smallTableBytes is the small side of the open comparison.
@@ -40,7 +39,7 @@ func OpenWorkload(c Config) *Workload {
 				sink = rs
 				return err
 			},
-			After: func() error { sink = nil; runtime.GC(); return nil }}
+			After: release}
 	}
 	largeName := bytesName(c.LargeBytes)
 	lib, smallCase := "table open "+largeName, "table open "+bytesName(smallTableBytes)
@@ -70,9 +69,10 @@ func OpenWorkload(c Config) *Workload {
 			if err := SaveGob(path("rows.gob"), MakeRows(0, large)); err != nil {
 				return err
 			}
-			err = SaveJSON(path("rows.json"), MakeRows(0, jsonRows))
-			runtime.GC()
-			return err
+			if err := SaveJSON(path("rows.json"), MakeRows(0, jsonRows)); err != nil {
+				return err
+			}
+			return release()
 		},
 		Teardown: func() error { return os.RemoveAll(dir) },
 		Cases: []*Case{
