@@ -2,10 +2,12 @@ package persistence
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
 
@@ -90,11 +91,12 @@ type Stamp struct {
 // HostArch returns the running machine's [Arch].
 func HostArch() Arch {
 	order := "little-endian"
-	if x := uint16(1); *(*byte)(unsafe.Pointer(&x)) == 0 {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
 		order = "big-endian"
 	}
+	// int, uint and uintptr have the same size on every Go platform.
 	return Arch{GOARCH: runtime.GOARCH, GOOS: runtime.GOOS, ByteOrder: order,
-		PointerSize: int(unsafe.Sizeof(uintptr(0))), PageSize: os.Getpagesize()}
+		PointerSize: bits.UintSize / 8, PageSize: os.Getpagesize()}
 }
 
 // HostCPU returns the running machine's [CPU].

@@ -180,3 +180,16 @@ func (m *Mover[R]) UnpackRow(i int, src []byte) {
 		pos += int(f.size)
 	}
 }
+
+// Offset returns the offset in R of the field that sel selects (sel must
+// return a pointer into its argument, like func(p *R) *T { return &p.F }),
+// and false if it points elsewhere.
+func Offset[R, T any](sel func(*R) *T) (uintptr, bool) {
+	var r R
+	base := uintptr(unsafe.Pointer(&r))
+	p := uintptr(unsafe.Pointer(sel(&r)))
+	if p < base || p >= base+unsafe.Sizeof(r) {
+		return 0, false
+	}
+	return p - base, true
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unsafe"
 
 	"github.com/mmapvec/persistence/column"
 )
@@ -31,10 +30,11 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	if err := t.check(false); err != nil {
 		return nil, err
 	}
-	var r R
-	base := uintptr(unsafe.Pointer(&r))
-	off := uintptr(unsafe.Pointer(sel(&r))) - base
+	off, ok := column.Offset(sel)
 	rt := reflect.TypeFor[R]()
+	if !ok {
+		return nil, fmt.Errorf("%w: the selector does not return a pointer into its %s argument", ErrNoColumn, rt)
+	}
 	for i := range rt.NumField() {
 		f := rt.Field(i)
 		if f.Offset == off && f.Type == reflect.TypeFor[T]() {
