@@ -18,6 +18,7 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/mmap"
 )
 
@@ -267,39 +268,16 @@ func WriteManifest(dir string, m *Manifest) error {
 		return err
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, "."+ManifestFile+".tmp*")
+	tmp, err := fsutil.WriteTemp(dir, "."+ManifestFile+".tmp*", b)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(0o644) // CreateTemp makes 0600
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, ManifestFile)); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return SyncDir(dir)
 }
 
 // SyncDir fsyncs a directory, making entries created or renamed in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func SyncDir(dir string) error { return fsutil.SyncDir(dir) }

@@ -72,11 +72,14 @@ func (m *Mover[R]) PutColumn(k, at int, rs []R) {
 	if len(rs) == 0 {
 		return
 	}
-	stride := unsafe.Sizeof(rs[0])
 	src := unsafe.Add(unsafe.Pointer(&rs[0]), f.off)
-	dst := unsafe.Add(f.data, uintptr(at)*f.size)
-	n := len(rs)
-	switch f.size {
+	gather(unsafe.Add(f.data, uintptr(at)*f.size), src, len(rs), unsafe.Sizeof(rs[0]), f.size)
+}
+
+// gather copies n elements of size bytes, stride bytes apart at src, into
+// one contiguous run at dst; the common sizes without a call per element.
+func gather(dst, src unsafe.Pointer, n int, stride, size uintptr) {
+	switch size {
 	case 8:
 		d := unsafe.Slice((*uint64)(dst), n)
 		for j := range d {
@@ -89,7 +92,7 @@ func (m *Mover[R]) PutColumn(k, at int, rs []R) {
 		}
 	default:
 		for j := range n {
-			move(unsafe.Add(dst, uintptr(j)*f.size), unsafe.Add(src, uintptr(j)*stride), f.size)
+			move(unsafe.Add(dst, uintptr(j)*size), unsafe.Add(src, uintptr(j)*stride), size)
 		}
 	}
 }
@@ -113,24 +116,7 @@ func (m *Mover[R]) WriteRows(at int, rs []R, stage []byte) error {
 			f := &m.fields[k]
 			chunk := stage[pos : pos+n*int(f.size)]
 			pos += len(chunk)
-			src := unsafe.Add(unsafe.Pointer(&rs[start]), f.off)
-			dst := unsafe.Pointer(&chunk[0])
-			switch f.size {
-			case 8:
-				d := unsafe.Slice((*uint64)(dst), n)
-				for j := range d {
-					d[j] = *(*uint64)(unsafe.Add(src, uintptr(j)*stride))
-				}
-			case 4:
-				d := unsafe.Slice((*uint32)(dst), n)
-				for j := range d {
-					d[j] = *(*uint32)(unsafe.Add(src, uintptr(j)*stride))
-				}
-			default:
-				for j := range n {
-					move(unsafe.Add(dst, uintptr(j)*f.size), unsafe.Add(src, uintptr(j)*stride), f.size)
-				}
-			}
+			gather(unsafe.Pointer(&chunk[0]), unsafe.Add(unsafe.Pointer(&rs[start]), f.off), n, stride, f.size)
 			if err := f.col.raw.WriteAt(chunk, at+start); err != nil {
 				return fmt.Errorf("column %q: %w", f.col.name, err)
 			}

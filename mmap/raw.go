@@ -11,6 +11,7 @@ import (
 
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -124,6 +125,11 @@ func OpenRaw(path string, layout Layout, opts *Options) (*Raw, error) {
 			return nil, err
 		}
 	}
+	// Opening a FIFO read-only blocks until a writer comes: refuse anything
+	// but a regular file before opening it (open checks again with fstat).
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fileErr(path, ErrCorrupt, "not a regular file (%s)", fi.Mode().Type())
+	}
 	flag := os.O_RDWR
 	if o.ReadOnly {
 		flag = os.O_RDONLY
@@ -148,45 +154,18 @@ func create(path string, h header) error {
 		return nil // exists (or stat failed: let the open report it)
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := fsutil.WriteTemp(dir, "."+filepath.Base(path)+".tmp*", newHeaderPage(h))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(newHeaderPage(h))
-	if err == nil {
-		err = tmp.Chmod(0o644) // CreateTemp makes 0600
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil
 		}
 		return err
 	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that a new or renamed entry in it survives a
-// crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fsutil.SyncDir(dir)
 }
 
 func (r *Raw) open(want header, o Options) error {

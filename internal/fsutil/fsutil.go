@@ -1,0 +1,42 @@
+// Package fsutil holds the file system steps that make new files durable:
+// write a complete file under a temporary name, fsync it, then put it in
+// place and fsync the directory.
+package fsutil
+
+import (
+	"errors"
+	"os"
+)
+
+// WriteTemp writes data to a new file in dir named from pattern (as
+// os.CreateTemp), with mode 0644, fsyncs and closes it, and returns its
+// path. The caller renames or links it into place and then calls
+// [SyncDir]; on error nothing is left behind.
+func WriteTemp(dir, pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp makes 0600
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// SyncDir fsyncs a directory, making entries created or renamed in it
+// durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
