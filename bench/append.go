@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
+	"runtime"
 
 	"github.com/mmapvec/persistence/mmap"
 )
@@ -59,13 +59,14 @@ func WriteChunks(path string, b []byte) error {
 // sink keeps results of timed work alive, so the compiler cannot drop the work.
 var sink any
 
-// release drops sink and hands the freed heap back to the kernel, untimed.
-// Otherwise the Go runtime keeps it, and the next contender's page cache
-// comes from pages never touched since boot, which on a virtual machine
-// cost a host fault each: whoever runs after a heap contender would pay.
+// release drops sink and collects it, untimed. The Go runtime keeps the
+// freed heap, so heap contenders grow into memory already faulted in, as in
+// a long-running process: the comparison errs in the peers' favour.
+// (debug.FreeOSMemory would make every heap contender pay page faults again,
+// which on a virtual machine can cost several times the copying.)
 func release() error {
 	sink = nil
-	debug.FreeOSMemory()
+	runtime.GC()
 	return nil
 }
 
@@ -92,7 +93,8 @@ func BulkAppendWorkload(c Config) *Workload {
 	}
 	return &Workload{
 		Name: "Bulk append", Size: "rows=" + sizeName(n), Unit: PerByte, Lib: "table AppendRows",
-		Notes: []string{"32-byte rows of 4 fields; every store starts empty, so growth is included. write() does not sync, nor does the table: both stop at the page cache."},
+		Notes: []string{"32-byte rows of 4 fields; every store starts empty, so growth is included. write() does not sync, nor does the table: both stop at the page cache.",
+			"write() can be bimodal (on a 2-core VM, repeated runs of the same loop gave either about 1.2 or about 5 GB/s, with the state of free memory), so its ratio moves between runs more than the others do; the range column shows it."},
 		Setup: func() (err error) {
 			rows = MakeRows(0, n)
 			dir, err = TempDir("append")
