@@ -555,19 +555,6 @@ func (r *Raw) WriteAt(b []byte, at int) error {
 	return nil
 }
 
-// Elems returns the bytes of elements [from, to) as a live view; unlike
-// [Raw.Bytes] it is bounded by Cap, not Len, for recovery code that checks
-// rows before it adopts a length. It panics outside [0, Cap].
-func (r *Raw) Elems(from, to int) []byte {
-	if from < 0 || from > to || to > r.capacity {
-		panic(fmt.Sprintf("mmap: Elems(%d, %d) outside [0, %d]", from, to, r.capacity))
-	}
-	if from == to {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Add(r.Data(), from*r.elemSize)), (to-from)*r.elemSize)
-}
-
 // Publish is [Raw.SetLen] for hot loops of callers that checked n
 // themselves (0 <= n <= Cap): two plain stores, inlined.
 func (r *Raw) Publish(n int) {

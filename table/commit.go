@@ -12,12 +12,7 @@ import (
 const (
 	commitFile  = "COMMIT"
 	commitMagic = "PCOMMIT1"
-	slotFixed   = 48 // magic, seq, rows, manifest hash, ncols, flags, from
-
-	// flagVerify marks a slot written in the same device flush as its data
-	// (see Table.Sync): after a reboot it counts only if each column's rows
-	// [from, rows) still match their checksums.
-	flagVerify = 1
+	slotFixed   = 40 // magic, seq, rows, manifest hash, ncols, reserved
 )
 
 var (
@@ -31,15 +26,12 @@ type commitSlot struct {
 	rows    uint64
 	hash    uint64   // manifest hash
 	lengths []uint64 // each column's length (all equal to rows when written)
-	verify  bool     // flagVerify
-	from    uint64   // first row covered by crcs
-	crcs    []uint32 // per column: CRC-32C of rows [from, rows), when verify
 }
 
 // slotBytes is the size of one slot for ncols columns: whole 512-byte
 // sectors, so the two slots never share one.
 func slotBytes(ncols int) int {
-	n := slotFixed + 12*ncols + 4
+	n := slotFixed + 8*ncols + 4
 	return (n + 511) &^ 511
 }
 
@@ -47,8 +39,7 @@ func encodeCommit(idx int, s commitSlot) []byte { return encodeCommitInto(nil, i
 
 // encodeCommitInto encodes into buf, reusing it when it is large enough.
 func encodeCommitInto(buf []byte, idx int, s commitSlot) []byte {
-	n := len(s.lengths)
-	size := slotBytes(n)
+	size := slotBytes(len(s.lengths))
 	if cap(buf) < size {
 		buf = make([]byte, size)
 	}
@@ -58,21 +49,11 @@ func encodeCommitInto(buf []byte, idx int, s commitSlot) []byte {
 	ne.PutUint64(b[8:], s.seq)
 	ne.PutUint64(b[16:], s.rows)
 	ne.PutUint64(b[24:], s.hash)
-	ne.PutUint32(b[32:], uint32(n))
-	if s.verify {
-		ne.PutUint32(b[36:], flagVerify)
-		ne.PutUint64(b[40:], s.from)
-	}
+	ne.PutUint32(b[32:], uint32(len(s.lengths)))
 	p := slotFixed
 	for _, l := range s.lengths {
 		ne.PutUint64(b[p:], l)
 		p += 8
-	}
-	for i := range n {
-		if s.verify {
-			ne.PutUint32(b[p:], s.crcs[i])
-		}
-		p += 4
 	}
 	ne.PutUint32(b[p:], commitCRC(idx, b[:p]))
 	return b
@@ -95,7 +76,7 @@ func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commi
 	if len(b) < size || string(b[:8]) != commitMagic || int(ne.Uint32(b[32:])) != ncols {
 		return commitSlot{}, false
 	}
-	p := slotFixed + 12*ncols
+	p := slotFixed + 8*ncols
 	if ne.Uint32(b[p:]) != commitCRC(idx, b[:p]) {
 		return commitSlot{}, false
 	}
@@ -104,18 +85,12 @@ func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commi
 			return commitSlot{}, false
 		}
 	}
-	flags := ne.Uint32(b[36:])
-	if flags&^flagVerify != 0 {
+	if ne.Uint32(b[36:]) != 0 {
 		return commitSlot{}, false
 	}
-	s := commitSlot{seq: ne.Uint64(b[8:]), rows: ne.Uint64(b[16:]), hash: ne.Uint64(b[24:]),
-		verify: flags&flagVerify != 0, from: ne.Uint64(b[40:])}
-	if !s.verify && s.from != 0 || s.from > s.rows {
-		return commitSlot{}, false
-	}
+	s := commitSlot{seq: ne.Uint64(b[8:]), rows: ne.Uint64(b[16:]), hash: ne.Uint64(b[24:])}
 	for i := range ncols {
 		s.lengths = append(s.lengths, ne.Uint64(b[slotFixed+8*i:]))
-		s.crcs = append(s.crcs, ne.Uint32(b[slotFixed+8*ncols+4*i:]))
 	}
 	return s, true
 }
@@ -128,61 +103,41 @@ func newCommitFile(ncols int, hash uint64) []byte {
 	return append(b, encodeCommit(1, commitSlot{seq: 0, hash: hash, lengths: zero})...)
 }
 
-// commitFileState is what a COMMIT file holds: the valid slot with the
-// highest sequence number (newest, at index idx), the other slot if it is
-// valid, and whether one slot was damaged.
-type commitFileState struct {
-	newest  commitSlot
-	idx     int
-	older   *commitSlot
-	damaged bool
-}
-
-// readCommit reads a COMMIT file and checks its slots against the manifest.
-func readCommit(path string, ncols int, hash uint64) (commitFileState, error) {
+// readCommit returns the valid slot with the highest sequence number, its
+// index, and whether the other slot was damaged.
+func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
 	return readCommitOrder(ne, path, ncols, hash)
 }
 
 // readCommitOrder is readCommit for a file in byte order bo.
-func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (commitFileState, error) {
-	var st commitFileState
+func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return st, err
+		return commitSlot{}, 0, false, err
 	}
 	size := slotBytes(ncols)
 	if len(b) != 2*size {
-		return st, fmt.Errorf("%w: %s is %d bytes, want %d for %d columns", ErrCorrupt, path, len(b), 2*size, ncols)
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s is %d bytes, want %d for %d columns", ErrCorrupt, path, len(b), 2*size, ncols)
 	}
 	s0, ok0 := decodeCommitOrder(bo, 0, b[:size], ncols)
 	s1, ok1 := decodeCommitOrder(bo, 1, b[size:], ncols)
+	var s commitSlot
+	idx := 0
 	switch {
 	case !ok0 && !ok1:
-		return st, fmt.Errorf("%w: %s: both commit slots fail their checks", ErrCorrupt, path)
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s: both commit slots fail their checks", ErrCorrupt, path)
 	case ok0 && (!ok1 || s0.seq > s1.seq):
-		st.newest = s0
-		if ok1 {
-			st.older = &s1
-		}
+		s = s0
 	default:
-		st.newest, st.idx = s1, 1
-		if ok0 {
-			st.older = &s0
+		s, idx = s1, 1
+	}
+	if s.hash != hash {
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s was written for another manifest (hash %016x, manifest %016x)", ErrCorrupt, path, s.hash, hash)
+	}
+	for i, l := range s.lengths {
+		if l != s.rows {
+			return commitSlot{}, 0, false, fmt.Errorf("%w: %s: column %d committed with %d rows, the table with %d", ErrCorrupt, path, i, l, s.rows)
 		}
 	}
-	st.damaged = !ok0 || !ok1
-	for _, s := range []*commitSlot{&st.newest, st.older} {
-		if s == nil {
-			continue
-		}
-		if s.hash != hash {
-			return st, fmt.Errorf("%w: %s was written for another manifest (hash %016x, manifest %016x)", ErrCorrupt, path, s.hash, hash)
-		}
-		for i, l := range s.lengths {
-			if l != s.rows {
-				return st, fmt.Errorf("%w: %s: column %d committed with %d rows, the table with %d", ErrCorrupt, path, i, l, s.rows)
-			}
-		}
-	}
-	return st, nil
+	return s, idx, !ok0 || !ok1, nil
 }

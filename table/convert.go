@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 
@@ -50,33 +49,16 @@ func Convert(src, dst string) (int, error) {
 	if m.Arch.ByteOrder == "little-endian" {
 		bo = binary.LittleEndian
 	}
-	st, err := readCommitOrder(bo, filepath.Join(src, commitFile), len(m.Columns), m.Hash())
+	slot, _, _, err := readCommitOrder(bo, filepath.Join(src, commitFile), len(m.Columns), m.Hash())
 	if err != nil {
 		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}
-	// The newest commit if its rows check out (they were written by a Sync
-	// that may have been cut off), else the one before.
-	rows := int(st.newest.rows)
+	rows := int(slot.rows)
 	opts := &mmap.Options{Tag: columnTag, DataVersion: m.DataVersion}
 	data := make([][]byte, len(m.Columns))
-	read := func(rows int) error {
-		for i, c := range m.Columns {
-			if data[i], err = mmap.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
-				return fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, classify(err))
-			}
-		}
-		return nil
-	}
-	if err := read(rows); err != nil {
-		return 0, err
-	}
-	if s := st.newest; s.verify && !foreignRowsMatch(data, s, m) {
-		if st.older == nil {
-			return 0, fmt.Errorf("%w: convert %s: the newest commit fails its data checks and the other slot is damaged", ErrCorrupt, src)
-		}
-		rows = int(st.older.rows)
-		if err := read(rows); err != nil {
-			return 0, err
+	for i, c := range m.Columns {
+		if data[i], err = mmap.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
+			return 0, fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, classify(err))
 		}
 	}
 
@@ -93,19 +75,6 @@ func Convert(src, dst string) (int, error) {
 	}
 	err = t.load(data, rows)
 	return rows, errors.Join(err, t.Close())
-}
-
-// foreignRowsMatch checks a verify commit's checksums, which cover the
-// writer's bytes: the data is swapped back to compare.
-func foreignRowsMatch(data [][]byte, s commitSlot, m *persistence.Manifest) bool {
-	for i, c := range m.Columns {
-		part := append([]byte(nil), data[i][int(s.from)*c.Layout.Size:int(s.rows)*c.Layout.Size]...)
-		mmap.SwapBytes(part, c.Layout)
-		if crc32.Checksum(part, castagnoli) != s.crcs[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // load fills a new, empty table's columns with native element bytes and

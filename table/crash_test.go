@@ -2,13 +2,11 @@ package table_test
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/table"
 )
@@ -152,65 +150,6 @@ func TestCrashDuringRecovery(t *testing.T) {
 				r := tb.Row(i)
 				require.Equal(t, p(int(r.ID)), r, "row %d", i)
 			}
-		})
-	}
-}
-
-// TestOneFlushCommitRolledBack plays a power loss during a one-flush Sync:
-// the commit record reached the disk but one column's new rows did not.
-// After the reboot the table must open as of the Sync before.
-func TestOneFlushCommitRolledBack(t *testing.T) {
-	for _, lose := range []bool{false, true} {
-		t.Run(map[bool]string{false: "data-arrived", true: "data-lost"}[lose], func(t *testing.T) {
-			dir := t.TempDir()
-			tb, err := table.Open[Particle](dir, nil)
-			require.NoError(t, err)
-			for i := range 10 {
-				require.NoError(t, tb.Append(p(i)))
-			}
-			require.NoError(t, tb.Sync()) // fresh blocks: data, then commit
-			for i := 10; i < 15; i++ {
-				require.NoError(t, tb.Append(p(i)))
-			}
-			require.NoError(t, tb.Sync()) // same blocks: one flush, checksummed
-			require.NoError(t, tb.Close())
-
-			commit, err := os.ReadFile(filepath.Join(dir, "COMMIT"))
-			require.NoError(t, err)
-			half := len(commit) / 2
-			s0, ok0 := table.DecodeCommit(0, commit[:half], 4)
-			s1, ok1 := table.DecodeCommit(1, commit[half:], 4)
-			require.True(t, ok0 && ok1)
-			require.True(t, s0.Verify() || s1.Verify(), "the second Sync took the one-flush path")
-
-			if lose {
-				// Rows 10..14 of one column never reached the disk.
-				f, err := os.OpenFile(filepath.Join(dir, "Mass.col"), os.O_RDWR, 0)
-				require.NoError(t, err)
-				_, err = f.WriteAt(make([]byte, 5*8), 4096+10*8)
-				require.NoError(t, err)
-				require.NoError(t, f.Close())
-			}
-			bootid.Override("after the power loss")
-			defer bootid.Override("")
-			tb = mustOpen[Particle](t, dir, nil)
-			rec := tb.Recovered()
-			t.Logf("recovery: %s", rec)
-			if lose {
-				require.Equal(t, 10, tb.Len(), "the Sync before")
-				require.NotEmpty(t, rec.CommitRolledBack)
-			} else {
-				require.Equal(t, 15, tb.Len(), "the last Sync")
-				require.Empty(t, rec.CommitRolledBack)
-			}
-			for i := range tb.Len() {
-				require.Equal(t, p(i), tb.Row(i))
-			}
-			require.NoError(t, tb.Close())
-			bootid.Override("yet another boot")
-			tb2 := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
-			require.Equal(t, tb.Recovered().Rows, tb2.Len(), "the rolled-back commit is not chosen again")
-			require.Empty(t, tb2.Recovered().CommitRolledBack)
 		})
 	}
 }

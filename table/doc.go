@@ -19,10 +19,8 @@
 //   - SetRow, SwapRemove and Truncate are journaled: a crash part way is
 //     finished by the next Open, so no row is ever a mix of two writes.
 //   - An OS crash or power loss keeps exactly what the last successful
-//     [Table.Sync] committed. Sync writes the next of two COMMIT slots; it
-//     usually shares one device flush with the columns' data and carries
-//     checksums of the new rows, so that a commit whose rows did not reach
-//     the disk is rolled back after a reboot (see FORMAT.md).
+//     [Table.Sync] committed: Sync flushes every column, then writes and
+//     fdatasyncs the next COMMIT slot.
 //   - Recovery can itself be interrupted and is finished by the next Open.
 //     Read-only opens never write: they compute the same view.
 //

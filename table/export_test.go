@@ -1,13 +1,6 @@
 package table
 
 // Internals for the package's own tests and fuzz targets.
-
-// Verify reports whether a commit slot was written by a one-flush Sync.
-func (s CommitSlot) Verify() bool { return s.verify }
-
-// CommitSlot is a decoded COMMIT slot.
-type CommitSlot = commitSlot
-
 var (
 	DecodeCommit = decodeCommit
 	EncodeCommit = func(idx int, seq, rows, hash uint64, lengths []uint64) []byte {

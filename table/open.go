@@ -3,7 +3,6 @@ package table
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -169,10 +168,13 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 func (t *Table[R]) recover() error {
 	ro := t.opts.ReadOnly
 	commitPath := filepath.Join(t.dir, commitFile)
-	st, err := readCommit(commitPath, len(t.cols), t.hash)
+	slot, idx, damaged, err := readCommit(commitPath, len(t.cols), t.hash)
 	if err != nil {
 		return fmt.Errorf("table: %w", err)
 	}
+	t.seq, t.slotIdx = slot.seq, idx
+	t.recovery.CommitSlotDamaged = damaged
+	t.recovery.CommittedRows = int(slot.rows)
 	if !ro {
 		if t.commit, err = os.OpenFile(commitPath, os.O_RDWR, 0); err != nil {
 			return err
@@ -192,23 +194,6 @@ func (t *Table[R]) recover() error {
 			rows = rec.Live
 		}
 	}
-
-	// After a reboot, a commit written in the same device flush as its data
-	// counts only if the data reached the disk too.
-	slot, idx := st.newest, st.idx
-	rolledBack := false
-	if !live && slot.verify {
-		if err := t.verifySlot(slot); err != nil {
-			if st.older == nil {
-				return fmt.Errorf("%w: %s: the newest commit fails its data checks (%v) and the other slot is damaged", ErrCorrupt, commitPath, err)
-			}
-			t.recovery.CommitRolledBack = fmt.Sprintf("commit %d (%d rows): %v", slot.seq, slot.rows, err)
-			slot, idx, rolledBack = *st.older, 1-idx, true
-		}
-	}
-	t.seq, t.slotIdx, t.committed = slot.seq, idx, int(slot.rows)
-	t.recovery.CommitSlotDamaged = st.damaged
-	t.recovery.CommittedRows = int(slot.rows)
 	t.recovery.Source = "live"
 	if !live {
 		rows = int(slot.rows)
@@ -278,14 +263,6 @@ func (t *Table[R]) recover() error {
 	t.rows = rows
 	t.length.Store(int64(rows))
 	t.recovery.Rows = rows
-	if rolledBack && !ro {
-		// Overwrite the commit that failed its checks, so that it cannot be
-		// chosen again after another reboot.
-		crashpoint.Hit("table.recover.rollback")
-		if err := t.writeSlot(commitSlot{rows: uint64(t.committed)}); err != nil {
-			return err
-		}
-	}
 	if !ro {
 		if t.journal, err = openJournal(jpath, rowSize); err != nil {
 			return err
@@ -293,21 +270,6 @@ func (t *Table[R]) recover() error {
 		if pending {
 			crashpoint.Hit("table.recover.clear")
 			t.journal.clear()
-		}
-	}
-	return nil
-}
-
-// verifySlot checks that each column's rows [from, rows) of a commit
-// written with flagVerify still match their checksums.
-func (t *Table[R]) verifySlot(s commitSlot) error {
-	for i, c := range t.cols {
-		r := c.Raw()
-		if int(s.rows) > r.Cap() {
-			return fmt.Errorf("column file %s holds %d rows, the commit has %d", r.Path(), r.Cap(), s.rows)
-		}
-		if got := crc32.Checksum(r.Elems(int(s.from), int(s.rows)), castagnoli); got != s.crcs[i] {
-			return fmt.Errorf("column %q rows [%d, %d): CRC-32C %08x, committed %08x", c.Name(), s.from, s.rows, got, s.crcs[i])
 		}
 	}
 	return nil

@@ -53,10 +53,6 @@ type Recovery struct {
 	// CommitSlotDamaged is set when one COMMIT slot was torn or damaged and
 	// the other was used.
 	CommitSlotDamaged bool
-	// CommitRolledBack says why the newest commit was not used after a
-	// reboot: its Sync was cut off before its data reached the disk, so the
-	// table is as of the Sync before ("" if not).
-	CommitRolledBack string
 	// ExtraFiles are files in the directory that are not the table's.
 	ExtraFiles []string
 	// CPUMissing and CPUAdded are CPU features of the creating machine that
@@ -66,7 +62,7 @@ type Recovery struct {
 
 // Changed reports whether recovery changed or dropped anything.
 func (r Recovery) Changed() bool {
-	return len(r.Cut) > 0 || r.Intent != "" || r.IntentDiscarded != "" || r.CommitSlotDamaged || r.CommitRolledBack != ""
+	return len(r.Cut) > 0 || r.Intent != "" || r.IntentDiscarded != "" || r.CommitSlotDamaged
 }
 
 func (r Recovery) String() string {
@@ -88,9 +84,6 @@ func (r Recovery) String() string {
 	}
 	if r.CommitSlotDamaged {
 		parts = append(parts, "one COMMIT slot damaged, used the other")
-	}
-	if r.CommitRolledBack != "" {
-		parts = append(parts, "rolled back "+r.CommitRolledBack)
 	}
 	if len(r.ExtraFiles) > 0 {
 		parts = append(parts, "extra files: "+strings.Join(r.ExtraFiles, ", "))
@@ -118,17 +111,15 @@ type Table[R any] struct {
 	length atomic.Int64 // rows, published for column views in other goroutines
 	minCap int          // smallest column capacity: appends below it need no growth
 
-	commit    *os.File
-	seq       uint64
-	slotIdx   int
-	committed int // rows in the commit at seq
-	journal   *journal
-	scratch   []byte // one packed row
-	stage     []byte // staging buffer for large AppendRows
+	commit  *os.File
+	seq     uint64
+	slotIdx int
+	journal *journal
+	scratch []byte // one packed row
+	stage   []byte // staging buffer for large AppendRows
 
 	// Sync's reusable buffers.
 	lengths     []uint64
-	crcs        []uint32
 	slotBuf     []byte
 	full, cheap []*mmap.Raw
 
