@@ -492,8 +492,7 @@ func headerFlips(t *testing.T) int {
 	return n
 }
 
-// encodeCommit builds a COMMIT slot without verify checksums, as
-// FORMAT.md specifies it.
+// encodeCommit builds a COMMIT slot as FORMAT.md specifies it.
 func encodeCommit(idx int, seq, rows, hash uint64, lengths []uint64) []byte {
 	b := make([]byte, commitSlotSize)
 	copy(b, "PCOMMIT1")
@@ -501,12 +500,11 @@ func encodeCommit(idx int, seq, rows, hash uint64, lengths []uint64) []byte {
 	ne.PutUint64(b[16:], rows)
 	ne.PutUint64(b[24:], hash)
 	ne.PutUint32(b[32:], uint32(len(lengths)))
-	p := 48
+	p := 40
 	for _, l := range lengths {
 		ne.PutUint64(b[p:], l)
 		p += 8
 	}
-	p += 4 * len(lengths)
 	tab := crc32.MakeTable(crc32.Castagnoli)
 	ne.PutUint32(b[p:], crc32.Update(crc32.Checksum(b[:p], tab), tab, []byte{byte(idx)}))
 	return b

@@ -17,7 +17,7 @@ import (
 const (
 	vecSlot0, vecSlot1, vecSlotSize = 192, 224, 20
 	commitSlotSize                  = 512
-	commitSlotUsed                  = 48 + 12*5 + 4
+	commitSlotUsed                  = 40 + 8*5 + 4
 )
 
 // slotFiles returns a file as it was just before a Sync wrote its commit

@@ -69,11 +69,6 @@ func TestTablePowerLoss(t *testing.T) {
 		st      powerLoss
 		failed  error
 		inCheck bool
-		// fullFlush: this Sync fdatasynced columns (data, then commit);
-		// without, the one-flush route makes data and commit durable in
-		// the same device flush, and the commit's checksums tell after a
-		// reboot whether the data arrived.
-		fullFlush bool
 	)
 	moment := func(at string) {
 		if failed != nil || st.images >= want {
@@ -96,15 +91,8 @@ func TestTablePowerLoss(t *testing.T) {
 		}
 		fig.hook(name)
 		switch name {
-		case "table.sync.flush":
-			fullFlush = false
-		case "vec.flush":
-			fullFlush = true
-		case "table.sync.commit":
-			p := tableSynced{files: durable.files, model: m.apply(op{kind: 'Y'})}
-			if fullFlush {
-				p.files = readDir(t, dir) // every column is durable
-			}
+		case "table.sync.commit": // data first: every column is durable
+			p := tableSynced{files: readDir(t, dir), model: m.apply(op{kind: 'Y'})}
 			pending = &p
 		case "table.sync.done":
 			durable, pending = tableSynced{files: readDir(t, dir), model: pending.model}, nil
