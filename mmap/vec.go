@@ -55,14 +55,23 @@ func (v *Vec[T]) at(i int) *T {
 }
 
 func (v *Vec[T]) bounds(i int) {
-	if n := v.raw.Len(); uint(i) >= uint(n) {
-		panic(fmt.Sprintf("mmap: index out of range [%d] with length %d", i, n))
+	if n := v.raw.n; uint(i) >= uint(n) {
+		panicIndex(i, n)
 	}
+}
+
+// panicIndex is out of line so that Get and bounds inline.
+//
+//go:noinline
+func panicIndex(i, n int) {
+	panic(fmt.Sprintf("mmap: index out of range [%d] with length %d", i, n))
 }
 
 // Get returns element i. It panics if i is out of range, like a slice.
 func (v *Vec[T]) Get(i int) T {
-	v.bounds(i)
+	if uint(i) >= uint(v.raw.n) {
+		panicIndex(i, v.raw.n)
+	}
 	return *v.at(i)
 }
 
