@@ -184,8 +184,12 @@ func (m *Manifest) CheckArch() error {
 	if len(diffs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w (%s/%s): %s; open it on a %s machine and copy its rows out, or byte-swap each column by the layouts in %s (FORMAT.md)",
-		ErrArch, m.Arch.GOOS, m.Arch.GOARCH, strings.Join(diffs, "; "), m.Arch.ByteOrder, ManifestFile)
+	how := "convert it with `persist convert SRC DST` (table.Convert), which byte-swaps every column by the layouts in " + ManifestFile
+	if m.Arch.PointerSize != h.PointerSize {
+		how = fmt.Sprintf("open it on a %d-bit machine and copy its rows out", 8*m.Arch.PointerSize)
+	}
+	return fmt.Errorf("%w (%s/%s): %s; %s",
+		ErrArch, m.Arch.GOOS, m.Arch.GOARCH, strings.Join(diffs, "; "), how)
 }
 
 // CompareSchema lists every difference between the manifest's columns and

@@ -4,6 +4,9 @@
 //	persist info DIR     schema, machine, rows, and what an open would recover
 //	persist check DIR    verify every file; exit status 1 if anything is wrong
 //	persist repair DIR   open writable, which runs recovery, and report it
+//	persist convert SRC DST
+//	                     copy a table written on a machine of the other byte
+//	                     order into a new table for this machine
 package main
 
 import (
@@ -28,6 +31,9 @@ commands:
            exit status 1 if anything is wrong (read-only)
   repair   open the table writable, which finishes any interrupted operation
            and cuts unequal columns, and report what was done
+  convert SRC DST
+           copy a table written on a machine of the other byte order into a
+           new table DST in this machine's byte order (SRC is only read)
 `
 
 func main() {
@@ -41,13 +47,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 2 {
+	cmd := fs.Arg(0)
+	if want := map[bool]int{true: 3, false: 2}[cmd == "convert"]; fs.NArg() != want {
 		fs.Usage()
 		return 2
 	}
-	cmd, dir := fs.Arg(0), fs.Arg(1)
+	dir := fs.Arg(1)
 	var err error
 	switch cmd {
+	case "convert":
+		var n int
+		if n, err = table.Convert(dir, fs.Arg(2)); err == nil {
+			fmt.Fprintf(stdout, "converted %d rows from %s into %s\n", n, dir, fs.Arg(2))
+		}
 	case "info":
 		err = info(stdout, dir)
 	case "check":

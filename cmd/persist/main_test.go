@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -74,4 +75,20 @@ func TestUsage(t *testing.T) {
 	require.Equal(t, 2, code)
 	code, _, _ = runCLI("check", filepath.Join(t.TempDir(), "missing"))
 	require.Equal(t, 1, code)
+}
+
+func TestConvertGolden(t *testing.T) {
+	src := filepath.Join("..", "..", "table", "testdata", "golden", "table-"+mmap.ForeignOrder())
+	dst := filepath.Join(t.TempDir(), "native")
+	code, out, errOut := runCLI("convert", src, dst)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "converted 100 rows")
+	code, out, _ = runCLI("check", dst)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "100 rows")
+	code, _, errOut = runCLI("convert", dst, filepath.Join(t.TempDir(), "again"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "nothing to convert")
+	code, _, _ = runCLI("convert", src)
+	require.Equal(t, 2, code)
 }
