@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/mmapvec/persistence/internal/bootid"
@@ -79,7 +80,10 @@ func TestPowerLoss(t *testing.T) {
 			}
 		}
 	}
+	var hookMu sync.Mutex // columns flush in parallel goroutines, each reaching points
 	hook = func(name string) {
+		hookMu.Lock()
+		defer hookMu.Unlock()
 		if inCheck {
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/mmapvec/persistence/internal/bootid"
@@ -90,7 +91,10 @@ func TestTablePowerLoss(t *testing.T) {
 			}
 		}
 	}
+	var hookMu sync.Mutex // columns flush in parallel goroutines, each reaching points
 	hook = func(name string) {
+		hookMu.Lock()
+		defer hookMu.Unlock()
 		if inCheck {
 			return
 		}
