@@ -109,6 +109,9 @@ func (v *Vec[T]) All() iter.Seq2[int, T] {
 	}
 }
 
+// writeThreshold is the size from which Append writes with pwrite(2).
+const writeThreshold = 64 << 10
+
 // Push appends one element.
 func (v *Vec[T]) Push(x T) error {
 	r := v.raw
@@ -132,8 +135,17 @@ func (v *Vec[T]) Append(xs ...T) error {
 	if err != nil {
 		return err
 	}
-	copy(unsafe.Slice((*T)(p), len(xs)), xs)
-	v.raw.SetLen(v.raw.Len() + len(xs))
+	old := v.raw.Len()
+	if n := len(xs) * int(unsafe.Sizeof(xs[0])); n >= writeThreshold {
+		// Large appends go through pwrite: the kernel's copy into the page
+		// cache costs less than a page fault per 4 KiB of the mapping.
+		if err := v.raw.WriteAt(unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), n), old); err != nil {
+			return err
+		}
+	} else {
+		copy(unsafe.Slice((*T)(p), len(xs)), xs)
+	}
+	v.raw.SetLen(old + len(xs))
 	return nil
 }
 
