@@ -61,6 +61,7 @@ func TestPowerLoss(t *testing.T) {
 		inCheck bool // the checks open and sync Vecs too: their hooks are not the workload's
 	)
 	var hook func(name string)
+	var last string // the previous crash point
 	moment := func(at string) {
 		if failed != nil || st.images >= want {
 			return
@@ -88,8 +89,15 @@ func TestPowerLoss(t *testing.T) {
 			return
 		}
 		fig.hook(name)
+		// The model below takes the file as durable at vec.sync.slot, so
+		// the data barrier must come right before it.
+		prev := last
+		last = name
 		switch name {
 		case "vec.sync.slot": // the data barrier is done
+			if prev != "vec.flush" {
+				failed = fmt.Errorf("vec.sync.slot reached after %q, not right after the data barrier (vec.flush)", prev)
+			}
 			p := synced{bytes: readFile(t, path), model: m.apply(op{kind: 'Y'})}
 			pending = &p
 		case "vec.sync.done":

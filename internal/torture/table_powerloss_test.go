@@ -72,6 +72,7 @@ func TestTablePowerLoss(t *testing.T) {
 		inCheck bool
 	)
 	var hook func(name string)
+	barriers := 0 // column data barriers since table.sync.flush
 	moment := func(at string) {
 		if failed != nil || st.images >= want {
 			return
@@ -99,13 +100,30 @@ func TestTablePowerLoss(t *testing.T) {
 			return
 		}
 		fig.hook(name)
+		// The model below takes every column as durable at
+		// table.sync.commit: each must have been flushed (fdatasync) or
+		// written back (then a device flush) since table.sync.flush.
+		switch name {
+		case "table.sync.flush":
+			barriers = 0
+		case "vec.flush", "vec.writeback.wait":
+			barriers++
+		}
 		switch name {
 		case "table.sync.commit": // data first: every column is durable
+			if barriers != 5 {
+				failed = fmt.Errorf("table.sync.commit reached after %d of 5 column barriers", barriers)
+			}
 			p := tableSynced{files: readDir(t, dir), model: m.apply(op{kind: 'Y'})}
 			pending = &p
 		case "table.sync.done":
 			durable, pending = tableSynced{files: readDir(t, dir), model: pending.model}, nil
 			clear(touched)
+		}
+		// Column barriers run in parallel goroutines; a moment unhooks, and
+		// would hide the others' points from the count above.
+		if name == "vec.flush" || name == "vec.writeback.wait" {
+			return
 		}
 		// The moment between the commit write and its fdatasync is the one
 		// that decides between two syncs: visit it more often.
