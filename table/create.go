@@ -13,7 +13,10 @@ import (
 	"github.com/mmapvec/persistence/mmap"
 )
 
-const lockFile = "LOCK"
+const (
+	lockFile   = "LOCK"
+	headerPage = 4096 // a column file's header: all a new column file holds
+)
 
 // columnTag is the user tag of every table column file.
 var columnTag = [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'}
@@ -117,6 +120,18 @@ func createInPlace(dir string, m *persistence.Manifest, o Options) error {
 	if len(foreign) > 0 {
 		return fmt.Errorf("%w: %s has no %s but holds other files (%s); use an empty or new directory",
 			ErrNotTable, dir, persistence.ManifestFile, strings.Join(foreign, ", "))
+	}
+	// A creation that crashed left column files of one header page and no
+	// rows. Anything more is a table whose manifest is missing: never wipe it.
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() || (strings.HasSuffix(e.Name(), ".col") && fi.Size() > headerPage) {
+			return fmt.Errorf("%w: %s has no %s but holds a table's data (%s, %d bytes); restore the manifest rather than recreate the table",
+				ErrCorrupt, dir, persistence.ManifestFile, e.Name(), fi.Size())
+		}
 	}
 	for _, e := range entries {
 		if e.Name() != lockFile {

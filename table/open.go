@@ -110,7 +110,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	offsets := make([]int, len(cols))
 	for i, c := range cols {
 		path := filepath.Join(dir, c.File)
-		if _, err := os.Lstat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return fmt.Errorf("%w: column %q: %w", ErrCorrupt, c.Name, err)
 		}
 		raw, err := mmap.OpenRaw(path, c.Layout, &mmap.Options{Tag: columnTag, DataVersion: o.DataVersion,
@@ -143,6 +143,19 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	return nil
 }
 
+// regularFile checks that path is a regular file and not a symlink, which
+// could lead reads and writes outside the table directory.
+func regularFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s); the table's files must be its own", path, fi.Mode().Type())
+	}
+	return nil
+}
+
 // extraFiles lists files the manifest does not account for.
 func extraFiles(dir string, m *persistence.Manifest) []string {
 	entries, err := os.ReadDir(dir)
@@ -168,6 +181,11 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 func (t *Table[R]) recover() error {
 	ro := t.opts.ReadOnly
 	commitPath := filepath.Join(t.dir, commitFile)
+	for _, name := range []string{commitFile, journalFile} {
+		if err := regularFile(filepath.Join(t.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	}
 	slot, idx, damaged, err := readCommit(commitPath, len(t.cols), t.hash)
 	if err != nil {
 		return fmt.Errorf("table: %w", err)
