@@ -260,13 +260,13 @@ func TestCorruptionMatrix(t *testing.T) {
 			if err := os.Symlink(filepath.Join(o, "ID.col"), col(d)); err != nil {
 				t.Fatal(err)
 			}
-		}, nil, ""},
+		}, corrupt, "not a regular file"},
 		{"column is a dangling symlink", func(t *testing.T, d, o string) {
 			rm(t, d, "ID.col")
 			if err := os.Symlink(filepath.Join(o, "nothing"), col(d)); err != nil {
 				t.Fatal(err)
 			}
-		}, nil, "ID.col"},
+		}, corrupt, "ID.col"},
 		{"column is a FIFO", func(t *testing.T, d, _ string) {
 			rm(t, d, "ID.col")
 			if err := syscall.Mkfifo(col(d), 0o644); err != nil {
@@ -326,7 +326,7 @@ func TestCorruptionMatrix(t *testing.T) {
 			writeTo(t, d, "COMMIT", string(append(encodeCommit(0, 99, matrixRows, m.Hash(), l),
 				encodeCommit(1, 98, matrixRows, m.Hash(), l)...)))
 		}, corrupt, "COMMIT"},
-		{"COMMIT is a directory", func(t *testing.T, d, _ string) { rm(t, d, "COMMIT"); mkdir(t, filepath.Join(d, "COMMIT")) }, nil, "COMMIT"},
+		{"COMMIT is a directory", func(t *testing.T, d, _ string) { rm(t, d, "COMMIT"); mkdir(t, filepath.Join(d, "COMMIT")) }, corrupt, "COMMIT"},
 		{"JOURNAL garbage", func(t *testing.T, d, _ string) { writeTo(t, d, "JOURNAL", strings.Repeat("\xa5", 4096)) }, nil, ""},
 		{"JOURNAL of the wrong size", func(t *testing.T, d, _ string) { writeTo(t, d, "JOURNAL", "ITNT") }, nil, ""},
 		{"JOURNAL with an impossible SwapRemove", func(t *testing.T, d, _ string) {
@@ -341,7 +341,20 @@ func TestCorruptionMatrix(t *testing.T) {
 		{"JOURNAL of an unknown operation", func(t *testing.T, d, _ string) {
 			writeTo(t, d, "JOURNAL", string(journalRecord(9, commitSeq(t, d), 1, matrixRows)))
 		}, nil, ""},
-		{"JOURNAL is a directory", func(t *testing.T, d, _ string) { rm(t, d, "JOURNAL"); mkdir(t, filepath.Join(d, "JOURNAL")) }, nil, "JOURNAL"},
+		{"JOURNAL is a directory", func(t *testing.T, d, _ string) { rm(t, d, "JOURNAL"); mkdir(t, filepath.Join(d, "JOURNAL")) }, corrupt, "JOURNAL"},
+		{"JOURNAL is a symlink to a file outside", func(t *testing.T, d, o string) {
+			rm(t, d, "JOURNAL")
+			if err := os.Symlink(filepath.Join(o, "precious"), filepath.Join(d, "JOURNAL")); err != nil {
+				t.Fatal(err)
+			}
+		}, corrupt, "not a regular file"},
+		{"COMMIT is a symlink to a copy outside", func(t *testing.T, d, o string) {
+			copyFile(t, filepath.Join(d, "COMMIT"), filepath.Join(o, "COMMIT"))
+			rm(t, d, "COMMIT")
+			if err := os.Symlink(filepath.Join(o, "COMMIT"), filepath.Join(d, "COMMIT")); err != nil {
+				t.Fatal(err)
+			}
+		}, corrupt, "not a regular file"},
 		{"LOCK is a directory", func(t *testing.T, d, _ string) { rm(t, d, "LOCK"); mkdir(t, filepath.Join(d, "LOCK")) }, nil, "not a regular file"},
 		{"LOCK is a symlink to a file outside", func(t *testing.T, d, o string) {
 			rm(t, d, "LOCK")
