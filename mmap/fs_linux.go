@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
 const mapNoReserve = unix.MAP_NORESERVE
@@ -25,18 +27,8 @@ func allocate(f *os.File, off, n int64) error {
 	}
 }
 
-// dataSync is fdatasync(2): data and the metadata needed to read it.
-func dataSync(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
-			if err != nil {
-				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
-			}
-			return nil
-		}
-	}
-}
+// dataSync is fdatasync(2).
+var dataSync = fsutil.DataSync
 
 // canWriteBack reports whether writeBack/waitWriteBack work here.
 const canWriteBack = true

@@ -2,7 +2,11 @@
 
 package mmap
 
-import "os"
+import (
+	"os"
+
+	"github.com/mmapvec/persistence/internal/fsutil"
+)
 
 // mapNoReserve: PROT_NONE anonymous mappings cost no memory on the BSDs.
 const mapNoReserve = 0
@@ -12,7 +16,7 @@ const mapNoReserve = 0
 func allocate(f *os.File, off, n int64) error { return writeZeros(f, off, n) }
 
 // dataSync is os.File.Sync (F_FULLFSYNC on darwin).
-func dataSync(f *os.File) error { return f.Sync() }
+var dataSync = fsutil.DataSync
 
 // Without sync_file_range every flush is a full one.
 const canWriteBack = false

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
 // Sync commits the table: every row is durable against an OS crash or
@@ -42,7 +43,7 @@ func (t *Table[R]) sync() error {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit.written")
-	if err := fdatasync(t.commit); err != nil {
+	if err := fsutil.DataSync(t.commit); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.done")

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package fsutil
+
+import "os"
+
+// DataSync is os.File.Sync (F_FULLFSYNC on darwin) where fdatasync(2) is
+// missing.
+func DataSync(f *os.File) error { return f.Sync() }
