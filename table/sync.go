@@ -74,19 +74,21 @@ func (t *Table[R]) flushColumns() error {
 	t.full, t.cheap = full, cheap
 	var errs []error
 	if len(full) > 0 {
-		errs = make([]error, len(full))
+		// The goroutines own fullErrs; errs grows only on this goroutine.
+		fullErrs := make([]error, len(full))
 		var wg sync.WaitGroup
 		for i, r := range full[1:] {
-			wg.Go(func() { errs[i+1] = r.Flush() })
+			wg.Go(func() { fullErrs[i+1] = r.Flush() })
 		}
 		for _, r := range cheap {
 			errs = append(errs, r.WriteBack())
 		}
-		errs[0] = full[0].Flush() // this goroutine takes one itself
+		fullErrs[0] = full[0].Flush() // this goroutine takes one itself
 		for _, r := range cheap {
 			errs = append(errs, r.WaitWriteBack())
 		}
 		wg.Wait()
+		errs = append(errs, fullErrs...)
 	} else {
 		for _, r := range cheap {
 			if err := r.WriteBack(); err != nil {
