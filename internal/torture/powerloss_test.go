@@ -40,7 +40,7 @@ func TestPowerLoss(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	want := scale(150, 1000, 5000)
+	want := scale(400, 1000, 5000)
 	const perMoment = 8
 	dir, imgDir := t.TempDir(), t.TempDir()
 	path := vecPath(dir)
@@ -104,7 +104,7 @@ func TestPowerLoss(t *testing.T) {
 			durable, pending = synced{bytes: readFile(t, path), model: pending.model}, nil
 			clear(touched)
 		}
-		if rng.IntN(6) == 0 || (name == "vec.sync.slot.written" && rng.IntN(2) == 0) {
+		if rng.IntN(6) == 0 || (name == "vec.sync.slot.written" && (rng.IntN(2) == 0 || st.atPending == 0)) {
 			moment(name)
 		}
 	}

@@ -50,7 +50,7 @@ func TestTablePowerLoss(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	want := scale(150, 1000, 6000)
+	want := scale(400, 1000, 6000)
 	const perMoment = 4
 	dir := filepath.Join(t.TempDir(), "table")
 	imgRoot := t.TempDir()
@@ -127,7 +127,7 @@ func TestTablePowerLoss(t *testing.T) {
 		}
 		// The moment between the commit write and its fdatasync is the one
 		// that decides between two syncs: visit it more often.
-		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && rng.IntN(2) == 0) {
+		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && (rng.IntN(2) == 0 || st.atPending == 0)) {
 			moment(name)
 		}
 	}
