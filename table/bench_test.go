@@ -5,8 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -206,7 +205,7 @@ func BenchmarkCommit(b *testing.B) {
 			if _, err := f.WriteAt(page, 0); err != nil {
 				b.Fatal(err)
 			}
-			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			if err := fsutil.DataSync(f); err != nil {
 				b.Fatal(err)
 			}
 		}
