@@ -189,40 +189,6 @@ func TestDiskFullTmpfs(t *testing.T) {
 	fig.add(&fig.cases, 3)
 }
 
-// roleRlimit limits the size of files this process may write, then fills
-// a Vec or a table in PERSIST_TEST_DIR until a write fails.
-func roleRlimit() int {
-	signal.Ignore(syscall.SIGXFSZ) // the write then fails with EFBIG instead
-	limit, _ := strconv.ParseUint(os.Getenv("PERSIST_FSIZE"), 10, 64)
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
-		say("error setrlimit: %v", err)
-		return 1
-	}
-	dir := os.Getenv("PERSIST_TEST_DIR")
-	var n int
-	var err error
-	if os.Getenv("PERSIST_KIND") == "table" {
-		n, err = fillTable(filepath.Join(dir, "table"), 1<<30)
-	} else {
-		var v *mmap.Vec[row]
-		if v, err = mmap.Open[row](vecPath(dir), vecOpts); err != nil {
-			say("error open: %v", err)
-			return 1
-		}
-		n, err = fillVec(v, 1<<30)
-		if serr := v.Sync(); serr != nil {
-			say("error sync: %v", serr)
-			return 1
-		}
-		if cerr := v.Close(); cerr != nil {
-			say("error close: %v", cerr)
-			return 1
-		}
-	}
-	say("failed after %d: efbig=%v: %v", n, errors.Is(err, syscall.EFBIG), err)
-	return 0
-}
-
 // TestDiskFullRlimit is TestDiskFullTmpfs without root: a child limits its
 // file size with RLIMIT_FSIZE (ignoring SIGXFSZ) and fills a Vec and a
 // table until a write fails with EFBIG; the parent then reopens them and
@@ -254,4 +220,38 @@ func TestDiskFullRlimit(t *testing.T) {
 		})
 	}
 	fig.add(&fig.cases, 2)
+}
+
+// roleRlimit limits the size of files this process may write, then fills
+// a Vec or a table in PERSIST_TEST_DIR until a write fails.
+func roleRlimit() int {
+	signal.Ignore(syscall.SIGXFSZ) // the write then fails with EFBIG instead
+	limit, _ := strconv.ParseUint(os.Getenv("PERSIST_FSIZE"), 10, 64)
+	if err := setFileSizeLimit(limit); err != nil {
+		say("error setrlimit: %v", err)
+		return 1
+	}
+	dir := os.Getenv("PERSIST_TEST_DIR")
+	var n int
+	var err error
+	if os.Getenv("PERSIST_KIND") == "table" {
+		n, err = fillTable(filepath.Join(dir, "table"), 1<<30)
+	} else {
+		var v *mmap.Vec[row]
+		if v, err = mmap.Open[row](vecPath(dir), vecOpts); err != nil {
+			say("error open: %v", err)
+			return 1
+		}
+		n, err = fillVec(v, 1<<30)
+		if serr := v.Sync(); serr != nil {
+			say("error sync: %v", serr)
+			return 1
+		}
+		if cerr := v.Close(); cerr != nil {
+			say("error close: %v", cerr)
+			return 1
+		}
+	}
+	say("failed after %d: efbig=%v: %v", n, errors.Is(err, syscall.EFBIG), err)
+	return 0
 }
