@@ -367,12 +367,6 @@ func (r *Raw) SetViewLen(n int) error {
 	return nil
 }
 
-// BootID returns the boot id recorded in the header.
-func (r *Raw) BootID() [16]byte { return r.bootID }
-
-// Grown reports whether the file grew since the last [Raw.Flush].
-func (r *Raw) Grown() bool { return r.grown }
-
 // Bytes returns the bytes of elements [0, Len) as a live view.
 func (r *Raw) Bytes() []byte {
 	if r.base == nil || r.Len() == 0 {
@@ -430,10 +424,7 @@ func (r *Raw) SetLen(n int) {
 		panic(fmt.Sprintf("mmap: SetLen(%d) out of range [0, %d]", n, r.capacity))
 	}
 	crashpoint.Hit("vec.setlen")
-	// A plain aligned store: it reaches the page cache whatever happens to
-	// the process next, and mapped memory is not Go memory.
-	*r.live = liveWord(n)
-	r.n = n
+	r.Publish(n)
 }
 
 // Flush is the data barrier: it makes every element durable, including
@@ -558,6 +549,8 @@ func (r *Raw) WriteAt(b []byte, at int) error {
 // Publish is [Raw.SetLen] for hot loops of callers that checked n
 // themselves (0 <= n <= Cap): two plain stores, inlined.
 func (r *Raw) Publish(n int) {
+	// A plain aligned store: it reaches the page cache whatever happens to
+	// the process next, and mapped memory is not Go memory.
 	*r.live = liveWord(n)
 	r.n = n
 }
