@@ -1,6 +1,8 @@
-// Package fsutil holds the file system steps that make new files durable:
-// write a complete file under a temporary name, fsync it, then put it in
-// place and fsync the directory.
+// Package fsutil holds the file system steps that make new files durable
+// (write a complete file under a temporary name, fsync it, then put it in
+// place and fsync the directory) and the one safe way to read a table's
+// file whole: a regular file, not followed through a symlink, never
+// blocking, its size checked before anything is allocated.
 package fsutil
 
 import (
