@@ -56,8 +56,7 @@ func (c *Column) ElemBytes(i int) []byte {
 // appends to the table; a reader sees the rows published before its Len or
 // Slice call.
 type Of[T any] struct {
-	col  *Column
-	data *T
+	col *Column
 }
 
 // View returns a typed view of c. T must have exactly the column's layout
@@ -71,7 +70,7 @@ func View[T any](c *Column) (*Of[T], error) {
 	if !l.Equal(c.Layout()) {
 		return nil, fmt.Errorf("%w: column %q holds %s, asked for %s (%s)", ErrType, c.name, c.Layout(), reflect.TypeFor[T](), l)
 	}
-	return &Of[T]{col: c, data: (*T)(c.raw.Data())}, nil
+	return &Of[T]{col: c}, nil
 }
 
 // Column returns the viewed column.
@@ -83,11 +82,14 @@ func (o *Of[T]) Len() int { return o.col.Len() }
 // Slice returns the column as a live []T backed by the file, valid across
 // growth until the table is closed. Its length is Len at the time of the call.
 func (o *Of[T]) Slice() []T {
+	// The length first, then the mapping: the writer maps a grown file
+	// before it publishes a length past the old mapping, so a mapping
+	// loaded after the length always covers it.
 	n := o.col.Len()
 	if n == 0 {
 		return nil // also after Close
 	}
-	return unsafe.Slice(o.data, n)
+	return unsafe.Slice((*T)(o.col.raw.Data()), n)
 }
 
 // Get returns element i; it panics if i is out of range, like a slice.

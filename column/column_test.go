@@ -53,6 +53,7 @@ func TestMoverRoundTrips(t *testing.T) {
 	for _, c := range cols {
 		require.NoError(t, c.Raw().Reserve(len(rows)))
 	}
+	m.Refresh() // the files grew: map them again
 	m.Put(0, &rows[0])
 	for k := range cols {
 		m.PutColumn(k, 1, rows[1:100])

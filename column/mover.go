@@ -16,7 +16,7 @@ type field struct {
 	col  *Column
 	off  uintptr // field offset in R
 	size uintptr
-	data unsafe.Pointer // element 0 of the column; stable while it is open
+	data unsafe.Pointer // element 0 of the column's current mapping; see Refresh
 }
 
 // NewMover returns a Mover for columns[i] holding the field at offsets[i]
@@ -28,6 +28,13 @@ func NewMover[R any](columns []*Column, offsets []int) *Mover[R] {
 		m.rowSize += c.ElemSize()
 	}
 	return m
+}
+
+// Refresh reloads the columns' mappings: call it after any of them grew.
+func (m *Mover[R]) Refresh() {
+	for i := range m.fields {
+		m.fields[i].data = m.fields[i].col.raw.Data()
+	}
 }
 
 // PackedSize is the size of a row in packed form ([Mover.Pack]).

@@ -11,7 +11,7 @@ import (
 // with the file's path and details.
 var (
 	// ErrCorrupt matches every error about a damaged file: [ErrTruncated],
-	// [ErrBadMagic], [ErrEndianMarker], [ErrChecksum], [ErrBodySize],
+	// [ErrBadMagic], [ErrEndianMarker], [ErrChecksum],
 	// [ErrLengthBeyondFile], and any other inconsistency.
 	ErrCorrupt = errors.New("mmap: corrupt file")
 
@@ -19,7 +19,6 @@ var (
 	ErrBadMagic         = errors.New("mmap: not a persistence vec file (bad magic)")
 	ErrEndianMarker     = errors.New("mmap: invalid endianness marker")
 	ErrChecksum         = errors.New("mmap: header checksum mismatch")
-	ErrBodySize         = errors.New("mmap: file body is not a whole number of elements")
 	ErrLengthBeyondFile = errors.New("mmap: length beyond the end of the file")
 
 	// ErrByteOrder: the file was written on a machine of the other byte order.
@@ -40,8 +39,6 @@ var (
 	// ErrPoisoned: an earlier Sync failed; nothing after it is durable and
 	// the Vec must be closed and reopened (a failed fsync is never retried).
 	ErrPoisoned = errors.New("mmap: an earlier sync failed; close and reopen")
-	// ErrReservation: the file would outgrow the reserved address space.
-	ErrReservation = errors.New("mmap: address space reservation exhausted")
 	// ErrTooLarge: a length or size does not fit the format or the machine.
 	ErrTooLarge = errors.New("mmap: too large")
 
@@ -66,7 +63,7 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() []error {
 	switch e.Err {
-	case ErrTruncated, ErrBadMagic, ErrEndianMarker, ErrChecksum, ErrBodySize, ErrLengthBeyondFile:
+	case ErrTruncated, ErrBadMagic, ErrEndianMarker, ErrChecksum, ErrLengthBeyondFile:
 		return []error{e.Err, ErrCorrupt}
 	}
 	return []error{e.Err}

@@ -53,10 +53,7 @@ func ReadForeign(path string, layout Layout, opts *Options, n int) ([]byte, erro
 	case int(h.elemSize) != layout.Size || int(h.elemAlign) != layout.Align || h.fingerprint != layout.Fingerprint():
 		return nil, fileErr(path, ErrElemType, "file holds %d-byte elements (layout %016x), asked for %s", h.elemSize, h.fingerprint, layout)
 	}
-	body := fi.Size() - headerSize
-	if body%int64(layout.Size) != 0 {
-		return nil, fileErr(path, ErrBodySize, "%d bytes after the header is not a multiple of the %d-byte element", body, layout.Size)
-	}
+	body := fi.Size() - headerSize // a partial element at the end is spare capacity
 	if n < 0 || int64(n) > body/int64(layout.Size) {
 		return nil, fileErr(path, ErrLengthBeyondFile, "length %d, the file holds %d elements", n, body/int64(layout.Size))
 	}

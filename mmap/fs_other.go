@@ -8,7 +8,8 @@ import (
 	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
-// mapNoReserve: PROT_NONE anonymous mappings cost no memory on the BSDs.
+// mapNoReserve: PROT_NONE anonymous mappings cost no memory on the BSDs
+// without it.
 const mapNoReserve = 0
 
 // allocate extends f by writing zeros: without fallocate(2) this is how a
@@ -17,9 +18,3 @@ func allocate(f *os.File, off, n int64) error { return writeZeros(f, off, n) }
 
 // dataSync is os.File.Sync (F_FULLFSYNC on darwin).
 var dataSync = fsutil.DataSync
-
-// Without sync_file_range every flush is a full one.
-const canWriteBack = false
-
-func writeBack(*os.File, int64, int64) error     { return nil }
-func waitWriteBack(*os.File, int64, int64) error { return nil }

@@ -9,7 +9,7 @@ import (
 	"github.com/mmapvec/persistence/mmap"
 )
 
-var fuzzOpts = mmap.Options{Tag: [8]byte{'f', 'u', 'z', 'z'}, DataVersion: 3, Reserve: 1 << 24}
+var fuzzOpts = mmap.Options{Tag: [8]byte{'f', 'u', 'z', 'z'}, DataVersion: 3}
 
 // FuzzHeader opens files whose header page is arbitrary, followed by a body
 // of the given size: every open either fails with one of the package's

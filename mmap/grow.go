@@ -1,9 +1,8 @@
 package mmap
 
 import (
+	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -14,32 +13,10 @@ import (
 // page size divides or equals a multiple of.
 var pageSize = uintptr(os.Getpagesize())
 
-const (
-	// minGrowBytes is the smallest growth step once the file is past it:
-	// doubling from a small file would otherwise cost a syscall per page.
-	minGrowBytes = 1 << 20
-	// DefaultReserve is the address space reserved per Vec on 64-bit
-	// machines: it costs no memory and bounds the file size. The
-	// PERSIST_RESERVE environment variable (bytes, or a number with a KiB,
-	// MiB or GiB suffix) replaces it for the whole process: emulators such
-	// as qemu-user spend memory on reserved address space.
-	DefaultReserve = 64 << 30
-)
-
-// defaultReserve is DefaultReserve or PERSIST_RESERVE.
-var defaultReserve = func() int {
-	s := strings.TrimSpace(os.Getenv("PERSIST_RESERVE"))
-	mult := 1
-	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if strings.HasSuffix(s, suffix) {
-			s, mult = strings.TrimSuffix(s, suffix), m
-		}
-	}
-	if n, err := strconv.Atoi(s); err == nil && n > 0 {
-		return n * mult
-	}
-	return DefaultReserve
-}()
+// minGrowBytes is the smallest growth step: one page, so that a small
+// table takes little more than its rows; growth doubles from there, so an
+// append-only file grows O(log n) times.
+const minGrowBytes = 4096
 
 // writeZeros extends f to off+n by writing zero blocks.
 func writeZeros(f *os.File, off, n int64) error {
@@ -56,7 +33,7 @@ func writeZeros(f *os.File, off, n int64) error {
 }
 
 // growTo makes room for at least need elements: allocate the blocks, then
-// map them into the reservation right after what is mapped.
+// map the whole file again at a new place (see [Raw.Data]).
 func (r *Raw) growTo(need int) error {
 	if need <= r.capacity {
 		return nil
@@ -65,18 +42,12 @@ func (r *Raw) growTo(need int) error {
 		return fileErr(r.path, ErrTooLarge, "%d elements is past the format's limit of %d", need, maxLen)
 	}
 	es := r.elemSize
-	newCap := max(need, 2*r.capacity, minGrowBytes/es)
-	limit := (r.reserved - headerSize) / es
-	if newCap > limit {
-		if need > limit {
-			return fileErr(r.path, ErrReservation,
-				"%d elements of %d bytes need %d bytes, the reservation is %d; open with a larger Options.Reserve",
-				need, es, headerSize+need*es, r.reserved)
-		}
-		newCap = limit
-	}
+	newCap := min(max(need, 2*r.capacity, minGrowBytes/es), maxLen)
 	oldSize := int64(r.fileSize)
-	newSize := int64(headerSize + newCap*es)
+	newSize := int64(headerSize) + int64(newCap)*int64(es)
+	if newSize > int64(^uint(0)>>1)/2 {
+		return fileErr(r.path, ErrTooLarge, "%d elements of %d bytes do not fit this machine's address space", newCap, es)
+	}
 	crashpoint.Hit("vec.grow.allocate")
 	if err := allocate(r.f, oldSize, newSize-oldSize); err != nil {
 		// Leave the file as it was: a partly allocated tail is not ours.
@@ -84,16 +55,40 @@ func (r *Raw) growTo(need int) error {
 		return err
 	}
 	crashpoint.Hit("vec.grow.map")
-	// Remap from the page that holds the old end; offsets must be page-aligned.
-	from := uintptr(oldSize) &^ (pageSize - 1)
-	to := (uintptr(newSize) + pageSize - 1) &^ (pageSize - 1)
-	if err := mapFixed(int(r.f.Fd()), int64(from), unsafe.Add(r.base, from), to-from, true); err != nil {
-		_ = r.f.Truncate(oldSize)
-		return &os.PathError{Op: "mmap", Path: r.path, Err: err}
-	}
-	r.mapped = int(to)
 	r.fileSize = int(newSize)
+	if err := r.mapWhole(); err != nil {
+		r.fileSize = int(oldSize)
+		_ = r.f.Truncate(oldSize)
+		return err
+	}
 	r.capacity = newCap
-	r.grown = true
 	return nil
 }
+
+// Reserve makes room for n more elements without changing the length.
+func (r *Raw) Reserve(n int) error {
+	if err := r.check(true); err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("mmap: %s: Reserve(%d): negative count", r.path, n)
+	}
+	return r.growTo(r.Len() + n)
+}
+
+// Grow makes room for n more elements and returns a pointer to the first
+// of them; the caller fills them and then calls [Raw.SetLen].
+func (r *Raw) Grow(n int) (unsafe.Pointer, error) {
+	if err := r.check(true); err != nil {
+		return nil, err
+	}
+	old := r.Len()
+	if n > maxLen-old || n < 0 {
+		return nil, fileErr(r.path, ErrTooLarge, "appending %d elements to %d", n, old)
+	}
+	if err := r.growTo(old + n); err != nil {
+		return nil, err
+	}
+	return unsafe.Add(r.Data(), old*r.elemSize), nil
+}
+

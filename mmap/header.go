@@ -3,6 +3,8 @@ package mmap
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/mmapvec/persistence/internal/bootid"
 )
 
 // The header occupies page 0 of a column file; FORMAT.md at the repository
@@ -57,7 +59,7 @@ type header struct {
 	elemSize    uint32
 	elemAlign   uint32
 	fingerprint uint64
-	bootID      [16]byte
+	bootID      bootid.ID
 }
 
 // encodeFixed writes the fixed fields and their CRC into page (len >= 68).

@@ -10,15 +10,16 @@ import (
 // Vec is a persistent, growable array of T kept in one memory-mapped file.
 // T must be fixed-size and pointer-free (see [LayoutOf]).
 //
-// The file is mapped into address space reserved once at open, and grows in
-// place, so a slice from [Vec.Slice] stays valid across appends until
-// [Vec.Close]. **Never keep a slice, or a pointer into one, past Close.**
+// Growth maps the file again at a new place and keeps the earlier mapping
+// until Close, so a slice from [Vec.Slice] stays valid across appends until
+// [Vec.Close], and shows every later write to its elements. **Never keep a
+// slice, or a pointer into one, past Close**: it faults.
 //
 // A Vec is not safe for concurrent use. Other goroutines may read a slice
 // taken earlier while one goroutine appends; anything more needs a lock.
 type Vec[T any] struct {
 	raw  *Raw
-	data *T // element 0; stable for the life of the Vec
+	data *T // element 0 of the current mapping; refreshed after growth
 }
 
 // Open opens the file at path as a Vec of T, creating it unless
@@ -120,6 +121,7 @@ func (v *Vec[T]) Push(x T) error {
 		if _, err := r.Grow(1); err != nil {
 			return err
 		}
+		v.data = (*T)(r.Data())
 	}
 	*v.at(n) = x
 	r.SetLen(n + 1)
@@ -135,6 +137,7 @@ func (v *Vec[T]) Append(xs ...T) error {
 	if err != nil {
 		return err
 	}
+	v.data = (*T)(v.raw.Data())
 	old := v.raw.Len()
 	if n := len(xs) * int(unsafe.Sizeof(xs[0])); n >= writeThreshold {
 		// Large appends go through pwrite: the kernel's copy into the page
@@ -186,7 +189,11 @@ func (v *Vec[T]) SwapRemove(i int) T {
 func (v *Vec[T]) Truncate(n int) error { return v.raw.Truncate(n) }
 
 // Reserve makes room for n more elements, allocating the disk blocks now.
-func (v *Vec[T]) Reserve(n int) error { return v.raw.Reserve(n) }
+func (v *Vec[T]) Reserve(n int) error {
+	err := v.raw.Reserve(n)
+	v.data = (*T)(v.raw.Data())
+	return err
+}
 
 // Sync makes all elements durable and commits the length. See [Raw.Sync].
 func (v *Vec[T]) Sync() error { return v.raw.Sync() }

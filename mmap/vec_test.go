@@ -169,7 +169,7 @@ func TestRandomOpsAgainstModel(t *testing.T) {
 	require.NoError(t, v.Close())
 }
 
-func TestStableAddressAcrossGrowth(t *testing.T) {
+func TestSlicesValidAcrossGrowth(t *testing.T) {
 	v := mustOpen[int64](t, filepath.Join(t.TempDir(), "v.col"), nil)
 	for i := range 1000 {
 		require.NoError(t, v.Push(int64(i)))
@@ -191,20 +191,9 @@ func TestStableAddressAcrossGrowth(t *testing.T) {
 	require.EqualValues(t, -1, v.Get(999))
 	s := v.Slice()
 	require.Equal(t, 1_001_000, len(s))
-	require.Same(t, &old[0], &s[0])
 	require.EqualValues(t, 1_000_999, s[1_000_999])
-}
-
-func TestReservationExhausted(t *testing.T) {
-	v := mustOpen[[1024]byte](t, filepath.Join(t.TempDir(), "v.col"), &mmap.Options{Reserve: 1 << 20})
-	var err error
-	for i := 0; i < 2000 && err == nil; i++ {
-		err = v.Push([1024]byte{byte(i)})
-	}
-	require.ErrorIs(t, err, mmap.ErrReservation)
-	n := v.Len()
-	require.Greater(t, n, 500)
-	require.Equal(t, byte(n-1), v.Get(n - 1)[0], "data before the error is intact")
+	s[5] = -5 // a write through the new mapping shows through the old one
+	require.EqualValues(t, -5, old[5])
 }
 
 func TestUnsupportedTypes(t *testing.T) {

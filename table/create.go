@@ -33,7 +33,7 @@ func newManifest(cols []persistence.Column, rowSize int, o Options) *persistence
 func populate(dir string, m *persistence.Manifest, o Options) error {
 	for _, c := range m.Columns {
 		r, err := mmap.OpenRaw(filepath.Join(dir, c.File), c.Layout,
-			&mmap.Options{Tag: columnTag, DataVersion: o.DataVersion, NoLock: true, ExternalCommit: true, Reserve: 1 << 20})
+			&mmap.Options{Tag: columnTag, DataVersion: o.DataVersion, NoLock: true, ExternalCommit: true})
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 			return fmt.Errorf("%w: column %q: %w", ErrCorrupt, c.Name, err)
 		}
 		raw, err := mmap.OpenRaw(path, c.Layout, &mmap.Options{Tag: columnTag, DataVersion: o.DataVersion,
-			ReadOnly: o.ReadOnly, NoLock: true, ExternalCommit: true, Reserve: o.Reserve})
+			ReadOnly: o.ReadOnly, NoLock: true, ExternalCommit: true})
 		if err != nil {
 			return fmt.Errorf("table: column %q: %w", c.Name, classify(err))
 		}

@@ -14,6 +14,9 @@ func (t *Table[R]) grow(n int) error {
 		}
 	}
 	t.updateMinCap()
+	if t.mover != nil {
+		t.mover.Refresh()
+	}
 	return nil
 }
 

@@ -56,59 +56,22 @@ func (t *Table[R]) fail(err error) error {
 	return t.poison
 }
 
-// flushColumns is the data barrier: every column's dirty pages reach the
-// disk. Columns whose data lies in blocks already made durable are written
-// back with sync_file_range and share one device cache flush; the others
-// (grown, or written into fresh fallocated blocks) get a full fdatasync. The
-// full flushes run in parallel goroutines, so the file system can serve them
-// with one journal commit.
+// flushColumns is the data barrier: every column is fdatasync'ed, in
+// parallel goroutines so that the file system can serve them with one
+// journal commit. Each file whose data a commit depends on needs its own
+// fdatasync: a write-back of the others plus one shared device flush is
+// not durable on copy-on-write file systems (btrfs, XFS reflinked extents),
+// where only the synced file gets its new block pointers logged.
 func (t *Table[R]) flushColumns() error {
-	full, cheap := t.full[:0], t.cheap[:0]
-	for _, r := range t.raws {
-		if r.NeedsFlush() {
-			full = append(full, r)
-		} else {
-			cheap = append(cheap, r)
-		}
+	if t.flushErrs == nil {
+		t.flushErrs = make([]error, len(t.raws))
 	}
-	t.full, t.cheap = full, cheap
-	var errs []error
-	if len(full) > 0 {
-		// The goroutines own fullErrs; errs grows only on this goroutine.
-		fullErrs := make([]error, len(full))
-		var wg sync.WaitGroup
-		for i, r := range full[1:] {
-			wg.Go(func() { fullErrs[i+1] = r.Flush() })
-		}
-		for _, r := range cheap {
-			errs = append(errs, r.WriteBack())
-		}
-		fullErrs[0] = full[0].Flush() // this goroutine takes one itself
-		for _, r := range cheap {
-			errs = append(errs, r.WaitWriteBack())
-		}
-		wg.Wait()
-		errs = append(errs, fullErrs...)
-	} else {
-		for _, r := range cheap {
-			if err := r.WriteBack(); err != nil {
-				return err
-			}
-		}
-		for _, r := range cheap {
-			if err := r.WaitWriteBack(); err != nil {
-				return err
-			}
-		}
+	errs := t.flushErrs
+	var wg sync.WaitGroup
+	for i, r := range t.raws[1:] {
+		wg.Go(func() { errs[i+1] = r.Flush() })
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if len(cheap) > 0 {
-		// The written-back pages sit in the device's volatile cache until a
-		// flush; the commit record must not reach the disk before they do.
-		crashpoint.Hit("table.sync.flushdevice")
-		return cheap[0].FlushDevice()
-	}
-	return nil
+	errs[0] = t.raws[0].Flush() // this goroutine takes one itself
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -26,10 +26,6 @@ type Options struct {
 	// DataVersion is the user's version of the record type, stored in every
 	// column file; opening with another fails with mmap.ErrDataVersion.
 	DataVersion uint32
-	// Reserve is the address space reserved per column, in bytes; a column
-	// file cannot grow past it. 0 means mmap.DefaultReserve. It costs no
-	// memory.
-	Reserve int
 }
 
 // Recovery says what Open found and did.
@@ -119,9 +115,9 @@ type Table[R any] struct {
 	stage   []byte // staging buffer for large AppendRows
 
 	// Sync's reusable buffers.
-	lengths     []uint64
-	slotBuf     []byte
-	full, cheap []*mmap.Raw
+	lengths   []uint64
+	slotBuf   []byte
+	flushErrs []error // one per column, written by the flush goroutines
 
 	recovery Recovery
 	poison   error

@@ -1,11 +1,14 @@
 package bootid
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
-func system() [16]byte {
+func system() ID {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return [16]byte{}
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		return Unknown
 	}
 	return hash(string(b))
 }

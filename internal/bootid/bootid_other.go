@@ -9,10 +9,10 @@ import (
 )
 
 // system derives an id from the boot time, which changes with every boot.
-func system() [16]byte {
+func system() ID {
 	tv, err := unix.SysctlTimeval("kern.boottime")
 	if err != nil {
-		return [16]byte{}
+		return Unknown
 	}
 	return hash(fmt.Sprintf("boottime %d.%06d", tv.Sec, tv.Usec))
 }

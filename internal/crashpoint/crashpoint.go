@@ -2,7 +2,8 @@
 // grow, sync, commit, intent, recovery) so that crash tests can kill the
 // process at exactly one of them.
 //
-// It is driven by two environment variables, read once at start-up:
+// In test binaries (testing.Testing), it is driven by environment
+// variables, read once at start-up:
 //
 //	PERSIST_CRASH_AT=N     SIGKILL the process at the N-th crash point reached (1-based)
 //	PERSIST_CRASH_NAME=s   count only the points whose name is s (default: all points)
@@ -10,6 +11,10 @@
 //
 // With none of them set, [Hit] costs one predictable branch. Tests can also
 // install a Go callback with [SetHook].
+//
+// A program that is not a test binary ignores the variables and refuses
+// SetHook: nothing in a user's binary can be made to kill itself or write a
+// log by its environment.
 package crashpoint
 
 import (
@@ -18,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"testing"
 )
 
 var (
@@ -31,6 +37,9 @@ var (
 )
 
 func init() {
+	if !testing.Testing() {
+		return
+	}
 	if n, err := strconv.ParseInt(os.Getenv("PERSIST_CRASH_AT"), 10, 64); err == nil && n > 0 {
 		crashAt = n
 		enabled.Store(true)
@@ -81,6 +90,9 @@ func hit(name string) {
 // flush in parallel), so fn must be safe for concurrent calls; and it may
 // itself reach crash points (by opening a table, say).
 func SetHook(fn func(name string)) {
+	if !testing.Testing() {
+		panic("crashpoint: SetHook outside a test binary")
+	}
 	mu.Lock()
 	hook = fn
 	mu.Unlock()

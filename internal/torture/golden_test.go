@@ -102,7 +102,7 @@ func writeGolden(t *testing.T) {
 	}
 	path := goldenVec(runtime.GOARCH)
 	_ = os.Remove(path)
-	v, err := mmap.Open[row](path, &mmap.Options{Tag: vecOpts.Tag, Reserve: 1 << 24})
+	v, err := mmap.Open[row](path, &mmap.Options{Tag: vecOpts.Tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func writeGolden(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := table.Open[trow](dir, &table.Options{Reserve: 1 << 24})
+	tb, err := table.Open[trow](dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,109 @@
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+)
+
+// mapping is one range of address space that a file was mapped into.
+type mapping struct {
+	addr unsafe.Pointer
+	size uintptr
+}
+
+// mapWhole maps the whole file (fileSize, rounded up to pages) at a place
+// the kernel picks, and makes it the current mapping. The previous one is
+// kept until Close: slices into it stay valid, and since both are
+// MAP_SHARED views of one file, they show the same bytes.
+//
+// No address space is reserved ahead: a process holds as many columns as it
+// has descriptors, and its address space stays within twice its files' size
+// (growth doubles, so the kept mappings sum to less than the current one).
+func (r *Raw) mapWhole() error {
+	size := (uintptr(r.fileSize) + pageSize - 1) &^ (pageSize - 1)
+	addr, err := mapShared(int(r.f.Fd()), size, !r.readOnly)
+	if err != nil && outOfAddressSpace(err) && quarantine.drain() {
+		addr, err = mapShared(int(r.f.Fd()), size, !r.readOnly)
+	}
+	if err != nil {
+		if outOfAddressSpace(err) {
+			err = fmt.Errorf("%w: %d bytes: the process is out of address space (ulimit -v) or of mappings (vm.max_map_count); close tables or vecs, or raise the limit", err, size)
+		}
+		return &os.PathError{Op: "mmap", Path: r.path, Err: err}
+	}
+	if r.base != nil {
+		r.old = append(r.old, mapping{r.base, uintptr(r.mapped)})
+	}
+	r.base, r.mapped = addr, int(size)
+	r.live = (*uint64)(unsafe.Add(addr, offLive))
+	r.data.Store((*byte)(unsafe.Add(addr, headerSize)))
+	return nil
+}
+
+// unmapAll fences every mapping of the file (see [quarantine]).
+func (r *Raw) unmapAll() error {
+	var errs []error
+	if r.base != nil {
+		r.old = append(r.old, mapping{r.base, uintptr(r.mapped)})
+	}
+	for _, m := range r.old {
+		errs = append(errs, quarantine.add(m))
+	}
+	r.base, r.live, r.old, r.mapped = nil, nil, nil, 0
+	r.data.Store(nil)
+	return errors.Join(errs...)
+}
+
+// Closed mappings are not unmapped at once: their ranges are fenced
+// (inaccessible, no memory) and kept out of reuse, so that a slice kept past
+// Close faults instead of reading or writing whatever file the kernel would
+// map there next. The quarantine keeps the most recently closed ranges up to
+// quarantineBytes and quarantineRanges; older ones are unmapped, and an mmap
+// that runs out of address space empties it and retries.
+const quarantineRanges = 4096
+
+// quarantineBytes is 16 GiB on 64-bit machines, a quarter of the address
+// space on 32-bit ones.
+var quarantineBytes = uintptr(min(uint64(^uintptr(0))>>2+1, 16<<30))
+
+var quarantine closedRanges
+
+type closedRanges struct {
+	mu     sync.Mutex
+	ranges []mapping // oldest first
+	bytes  uintptr
+}
+
+// add fences m and keeps it, unmapping the oldest ranges past the limits.
+func (q *closedRanges) add(m mapping) error {
+	if err := fence(m.addr, m.size); err != nil {
+		return errors.Join(err, unmap(m.addr, m.size))
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ranges = append(q.ranges, m)
+	q.bytes += m.size
+	var errs []error
+	for len(q.ranges) > 0 && (q.bytes > quarantineBytes || len(q.ranges) > quarantineRanges) {
+		old := q.ranges[0]
+		q.ranges = q.ranges[1:]
+		q.bytes -= old.size
+		errs = append(errs, unmap(old.addr, old.size))
+	}
+	return errors.Join(errs...)
+}
+
+// drain unmaps every kept range; it reports whether there was any.
+func (q *closedRanges) drain() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range q.ranges {
+		_ = unmap(m.addr, m.size)
+	}
+	had := len(q.ranges) > 0
+	q.ranges, q.bytes = nil, 0
+	return had
+}
