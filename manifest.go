@@ -31,6 +31,16 @@ const (
 	ManifestVersion = 1
 )
 
+// MaxManifestSize caps the size of a manifest that [ReadManifest] reads: a
+// real one is a few kilobytes per column, and the cap keeps a hostile or
+// sparse file from being read into memory.
+const MaxManifestSize = 16 << 20
+
+// MaxRowSize caps a row's (and so each column element's) size in bytes. It
+// keeps every sum and product of layout numbers far from overflow on any
+// platform; real rows are orders of magnitude smaller.
+const MaxRowSize = 1 << 30
+
 // Errors about manifests. Returned errors wrap these; use errors.Is.
 var (
 	// ErrManifest: the manifest is missing, unreadable or inconsistent.
@@ -52,7 +62,20 @@ type Manifest struct {
 	Columns     []Column `json:"columns"`
 	Arch        Arch     `json:"arch"`
 	Created     Stamp    `json:"created"`
-	LastOpen    Stamp    `json:"last_writable_open"`
+	// LastWriterCPU is the CPU of the most recent writable open. The
+	// manifest is rewritten only when it changes: rewriting it on every
+	// open would cost an fsync per open, so no time of the last open is
+	// kept (one that was not rewritten would be false).
+	LastWriterCPU CPU `json:"last_writer_cpu"`
+}
+
+// manifestFile is the manifest as read: [Manifest] plus the fields of
+// earlier writers that are still accepted.
+type manifestFile struct {
+	Manifest
+	// OldLastOpen is the last_writable_open stamp that earlier writers
+	// kept (its time was only rewritten with the CPU, so it is dropped).
+	OldLastOpen *Stamp `json:"last_writable_open,omitempty"`
 }
 
 // Column is one column of a schema.
@@ -150,6 +173,9 @@ func (m *Manifest) Validate() error {
 	if len(m.Columns) == 0 {
 		return fmt.Errorf("%w: no columns", ErrManifest)
 	}
+	if m.RowSize <= 0 || m.RowSize > MaxRowSize {
+		return fmt.Errorf("%w: row size %d outside [1, %d]", ErrManifest, m.RowSize, MaxRowSize)
+	}
 	seen := map[string]bool{}
 	for i, c := range m.Columns {
 		if err := ValidateName(c.Name); err != nil {
@@ -162,8 +188,74 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("%w: column %q appears twice", ErrManifest, c.Name)
 		}
 		seen[strings.ToLower(c.Name)] = true
-		if c.Layout.Size <= 0 || c.Offset < 0 || c.Offset+c.Layout.Size > m.RowSize {
+		// Both are at most MaxRowSize here, so the subtraction cannot wrap.
+		if c.Layout.Size <= 0 || c.Layout.Size > m.RowSize || c.Offset < 0 || c.Offset > m.RowSize-c.Layout.Size {
 			return fmt.Errorf("%w: column %q: offset %d size %d outside a %d-byte row", ErrManifest, c.Name, c.Offset, c.Layout.Size, m.RowSize)
+		}
+		if err := validateLayout(c.Layout); err != nil {
+			return fmt.Errorf("%w: column %q: layout: %v", ErrManifest, c.Name, err)
+		}
+	}
+	return nil
+}
+
+// scalarSizes are the byte sizes of the scalar kinds a layout may hold (int
+// and uint are 4 or 8, by the writer's pointer size).
+var scalarSizes = map[string][]int{
+	"bool": {1}, "int8": {1}, "uint8": {1}, "int16": {2}, "uint16": {2},
+	"int32": {4}, "uint32": {4}, "float32": {4}, "int64": {8}, "uint64": {8}, "float64": {8},
+	"complex64": {8}, "complex128": {16}, "int": {4, 8}, "uint": {4, 8},
+}
+
+// validateLayout checks the numbers of a layout read from a file, before
+// anything (a byte swap, a comparison with a column header) relies on them:
+// every scalar of every leaf lies inside the element, array repetitions do
+// not overlap, and all leaves together hold no more bytes than the element,
+// so that walking a layout costs at most its size in steps. All values are
+// bounded by MaxRowSize before they are multiplied, so nothing overflows.
+func validateLayout(l mmap.Layout) error {
+	if l.Size <= 0 || l.Size > MaxRowSize {
+		return fmt.Errorf("element size %d outside [1, %d]", l.Size, MaxRowSize)
+	}
+	if l.Align <= 0 || l.Align > 4096 || l.Align&(l.Align-1) != 0 {
+		return fmt.Errorf("alignment %d is not a power of two up to 4096", l.Align)
+	}
+	if len(l.Leaves) == 0 || len(l.Leaves) > l.Size {
+		return fmt.Errorf("%d leaves in a %d-byte element", len(l.Leaves), l.Size)
+	}
+	size := uint64(l.Size)
+	var total uint64 // bytes held by all scalars of all leaves
+	for i, f := range l.Leaves {
+		if !slices.Contains(scalarSizes[f.Kind], f.Size) {
+			return fmt.Errorf("leaf %d (%q): kind %q of %d bytes", i, f.Path, f.Kind, f.Size)
+		}
+		if f.Offset < 0 || uint64(f.Offset) >= size {
+			return fmt.Errorf("leaf %d (%q): offset %d outside the %d-byte element", i, f.Path, f.Offset, l.Size)
+		}
+		// extent is the span of one repetition, innermost array first;
+		// count the scalars the leaf holds.
+		extent, scalars := uint64(f.Size), uint64(1)
+		for j := len(f.Dims) - 1; j >= 0; j-- {
+			d := f.Dims[j]
+			if d.Count <= 0 || uint64(d.Count) > size || d.Stride <= 0 || uint64(d.Stride) > size {
+				return fmt.Errorf("leaf %d (%q): array [%d]*%d in a %d-byte element", i, f.Path, d.Count, d.Stride, l.Size)
+			}
+			if uint64(d.Stride) < extent {
+				return fmt.Errorf("leaf %d (%q): stride %d overlaps the %d-byte item it repeats", i, f.Path, d.Stride, extent)
+			}
+			// Count and Stride are at most size <= 2^30: no overflow.
+			extent += uint64(d.Count-1) * uint64(d.Stride)
+			scalars *= uint64(d.Count)
+			if extent > size {
+				return fmt.Errorf("leaf %d (%q) spans %d bytes, more than the %d-byte element", i, f.Path, extent, l.Size)
+			}
+		}
+		if uint64(f.Offset)+extent > size {
+			return fmt.Errorf("leaf %d (%q): offset %d + %d bytes outside the %d-byte element", i, f.Path, f.Offset, extent, l.Size)
+		}
+		// Disjoint repetitions: scalars*f.Size <= extent <= size.
+		if total += scalars * uint64(f.Size); total > size {
+			return fmt.Errorf("leaves hold %d bytes or more, more than the %d-byte element", total, l.Size)
 		}
 	}
 	return nil
@@ -240,28 +332,50 @@ func (m *Manifest) CPUDiff() (missing, added []string) {
 	return missing, added
 }
 
-// ReadManifest reads and validates dir/manifest.json.
+// ReadManifest reads and validates dir/manifest.json. The file must be a
+// regular file (not a symlink, FIFO or device) of at most
+// [MaxManifestSize] bytes, checked before it is read; otherwise the error
+// matches [ErrManifest]. A missing manifest is the OS error
+// (errors.Is(err, fs.ErrNotExist)).
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadRegular(path, 0, MaxManifestSize)
+	if errors.Is(err, fsutil.ErrNotRegular) || errors.Is(err, fsutil.ErrSize) {
+		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return ParseManifest(path, b)
 }
 
-// ParseManifest decodes and validates a manifest; path is for messages.
+// ParseManifest decodes and validates a manifest; path is for messages. It
+// accepts the fields of earlier versions of this library (the
+// last_writable_open stamp), which [WriteManifest] writes in their current
+// form.
 func ParseManifest(path string, b []byte) (*Manifest, error) {
-	var m Manifest
+	var mf manifestFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := dec.Decode(&mf); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrManifest, path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: %s: data after the JSON object", ErrManifest, path)
+	}
+	m := mf.Manifest
+	if mf.OldLastOpen != nil && m.LastWriterCPU.isZero() {
+		m.LastWriterCPU = mf.OldLastOpen.CPU
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &m, nil
+}
+
+// isZero reports whether c was never set (absent from the file).
+func (c CPU) isZero() bool {
+	return c.Vendor == "" && c.Brand == "" && c.Family == 0 && c.Model == 0 && c.CacheLine == 0 && len(c.Features) == 0
 }
 
 // WriteManifest replaces dir/manifest.json atomically: write a temporary

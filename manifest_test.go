@@ -111,3 +111,37 @@ func TestWriteManifestReplacesAtomically(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
 	require.Empty(t, matches)
 }
+
+// TestManifestLastWriterCPU: the manifest keeps the CPU of the last
+// writable open, under a name that says so, and reads the stamp that
+// earlier versions wrote (last_writable_open) into it.
+func TestManifestLastWriterCPU(t *testing.T) {
+	dir := t.TempDir()
+	m := validManifest(t)
+	m.LastWriterCPU = persistence.CPU{Vendor: "Acme", Brand: "Acme 1", Family: 6, Features: []string{"SSE2"}}
+	require.NoError(t, persistence.WriteManifest(dir, m))
+	raw, err := os.ReadFile(filepath.Join(dir, persistence.ManifestFile))
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `"last_writer_cpu"`)
+	require.NotContains(t, string(raw), "last_writable_open", "no stamp whose time would not be kept true")
+	got, err := persistence.ReadManifest(dir)
+	require.NoError(t, err)
+	require.Equal(t, m.LastWriterCPU, got.LastWriterCPU)
+
+	// A manifest written before the rename.
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(raw, &generic))
+	generic["last_writable_open"] = map[string]any{"time": "2024-01-02T03:04:05Z", "cpu": generic["last_writer_cpu"]}
+	delete(generic, "last_writer_cpu")
+	old, err := json.Marshal(generic)
+	require.NoError(t, err)
+	got, err = persistence.ParseManifest("manifest.json", old)
+	require.NoError(t, err, "a manifest of the previous version opens")
+	require.Equal(t, m.LastWriterCPU, got.LastWriterCPU)
+	require.Equal(t, m.Hash(), got.Hash(), "the stamps are not part of the hash")
+	require.NoError(t, persistence.WriteManifest(dir, got))
+	raw, err = os.ReadFile(filepath.Join(dir, persistence.ManifestFile))
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "last_writable_open", "written back under the new name")
+	require.Contains(t, string(raw), `"Acme 1"`)
+}

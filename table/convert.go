@@ -65,7 +65,7 @@ func Convert(src, dst string) (int, error) {
 	out := *m
 	out.Arch = host
 	out.Created = persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
-	out.LastOpen = out.Created
+	out.LastWriterCPU = out.Created.CPU
 	if err := createNew(dst, &out, Options{DataVersion: m.DataVersion}); err != nil {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}

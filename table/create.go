@@ -25,7 +25,7 @@ func newManifest(cols []persistence.Column, rowSize int, o Options) *persistence
 	now := persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
 	return &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion,
 		DataVersion: o.DataVersion, RowSize: rowSize, Columns: cols, Arch: persistence.HostArch(),
-		Created: now, LastOpen: now}
+		Created: now, LastWriterCPU: now.CPU}
 }
 
 // populate writes a new table's files into dir: columns, COMMIT, then the

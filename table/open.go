@@ -364,15 +364,16 @@ func describe(in intent) string {
 	}
 }
 
-// touchManifest records this machine's CPU as the last writable opener's,
-// rewriting the manifest only when it changed.
+// touchManifest records this machine's CPU as the last writer's,
+// rewriting the manifest only when it changed: a rewrite costs fsyncs, and
+// an open must stay O(1) and cheap.
 func (t *Table[R]) touchManifest() error {
 	cpu := persistence.HostCPU()
-	if reflect.DeepEqual(cpu, t.man.LastOpen.CPU) && slices.Equal(cpu.Features, t.man.LastOpen.CPU.Features) {
+	if reflect.DeepEqual(cpu, t.man.LastWriterCPU) && slices.Equal(cpu.Features, t.man.LastWriterCPU.Features) {
 		return nil
 	}
 	m := *t.man
-	m.LastOpen = persistence.Stamp{Time: nowUTC(), CPU: cpu}
+	m.LastWriterCPU = cpu
 	if err := persistence.WriteManifest(t.dir, &m); err != nil {
 		return fmt.Errorf("table: %s: update manifest: %w", t.dir, err)
 	}

@@ -86,7 +86,7 @@ func info(w io.Writer, dir string) error {
 	fmt.Fprintf(w, "format    %s v%d, data version %d, %d-byte rows\n", m.Format, m.Version, m.DataVersion, m.RowSize)
 	fmt.Fprintf(w, "machine   %s/%s %s, %d-byte pointers, %d-byte pages\n", m.Arch.GOOS, m.Arch.GOARCH, m.Arch.ByteOrder, m.Arch.PointerSize, m.Arch.PageSize)
 	fmt.Fprintf(w, "created   %s on %s\n", m.Created.Time.Format("2006-01-02 15:04:05 MST"), cpuName(m.Created.CPU))
-	fmt.Fprintf(w, "last open %s on %s\n", m.LastOpen.Time.Format("2006-01-02 15:04:05 MST"), cpuName(m.LastOpen.CPU))
+	fmt.Fprintf(w, "writer    last opened writable on %s\n", cpuName(m.LastWriterCPU))
 	if err := m.CheckArch(); err != nil {
 		return err
 	}
