@@ -1,6 +1,8 @@
 // ECS: a particle simulation whose components are table columns. Each run
 // continues from the state the previous run left in the directory (the
-// first argument, default ./ecs-data), and systems iterate column slices.
+// first argument, default persistence-ecs in the system's temporary
+// directory, so that a run never writes into the current directory), and
+// systems iterate column slices.
 package main
 
 import (
@@ -8,6 +10,7 @@ import (
 	"log"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mmapvec/persistence/table"
@@ -30,7 +33,7 @@ const (
 )
 
 func main() {
-	dir := "ecs-data"
+	dir := filepath.Join(os.TempDir(), "persistence-ecs")
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
 	}
@@ -43,7 +46,7 @@ func main() {
 	if w.Len() > 0 {
 		gen = w.Row(w.Len()-1).Gen + 1
 	}
-	fmt.Printf("run %d: %d particles alive from earlier runs\n", gen, w.Len())
+	fmt.Printf("run %d in %s: %d particles alive from earlier runs\n", gen, dir, w.Len())
 
 	// Spawn: one bulk append.
 	spawn := make([]Particle, spawnPerRun)
