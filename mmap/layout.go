@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Layout is the canonical memory layout of an element type: its size and
@@ -90,6 +91,16 @@ func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) e
 		d := append(append([]Dim(nil), dims...), Dim{Count: t.Len(), Stride: int(t.Elem().Size())})
 		return walk(t.Elem(), root, path+"[]", off, d, out)
 	case reflect.Struct:
+		if t == timeType {
+			// Its location pointer would otherwise be reported, with advice
+			// about indexes that does not fit a timestamp.
+			kind := t.String()
+			if path == "" {
+				kind = "struct" // "time.Time is a struct", not "is a time.Time"
+			}
+			return &TypeError{Type: root, Path: path, Kind: kind,
+				Hint: "store it as int64 Unix nanoseconds (t.UnixNano(); read back with time.Unix(0, n))"}
+		}
 		for i := range t.NumField() {
 			f := t.Field(i)
 			p := f.Name
@@ -108,6 +119,8 @@ func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) e
 		return &TypeError{Type: root, Path: path, Kind: k.String(), Hint: hintFor(k)}
 	}
 }
+
+var timeType = reflect.TypeFor[time.Time]()
 
 func hintFor(k reflect.Kind) string {
 	switch k {
