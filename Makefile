@@ -6,8 +6,6 @@
 
 GO ?= go
 FUZZTIME ?= 60s
-# qemu-user keeps state for reserved address space: keep reservations small.
-QEMU_ENV = PERSIST_RESERVE=64MiB
 
 .PHONY: torture torture-native torture-race torture-qemu torture-fuzz
 
@@ -23,8 +21,8 @@ torture-race:
 
 # The suite on the two other architectures of CI: arm64 and s390x (big-endian).
 torture-qemu:
-	$(QEMU_ENV) PERSIST_TEST_EXEC=qemu-aarch64-static GOARCH=arm64 $(GO) test -count=1 -short -v -timeout 60m -exec qemu-aarch64-static ./internal/torture/
-	$(QEMU_ENV) PERSIST_TEST_EXEC=qemu-s390x-static GOARCH=s390x $(GO) test -count=1 -short -v -timeout 60m -exec qemu-s390x-static ./internal/torture/
+	PERSIST_TEST_EXEC=qemu-aarch64-static GOARCH=arm64 $(GO) test -count=1 -short -v -timeout 60m -exec qemu-aarch64-static ./internal/torture/
+	PERSIST_TEST_EXEC=qemu-s390x-static GOARCH=s390x $(GO) test -count=1 -short -v -timeout 60m -exec qemu-s390x-static ./internal/torture/
 
 # Each fuzz target for FUZZTIME.
 torture-fuzz:
