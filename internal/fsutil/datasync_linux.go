@@ -15,6 +15,7 @@ func DataSync(f *os.File) error {
 			if err != nil {
 				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
 			}
+			synced(f)
 			return nil
 		}
 	}

@@ -32,6 +32,11 @@ type Loss struct {
 	Size    int
 	Pages   map[int]Fate // by page index
 	Garbage [][2]int     // [start, end) file offsets
+	// Transaction is set, under [Model.CopyOnWrite], when a commit of the
+	// whole file system (btrfs commits every 30 s, and whenever another
+	// file is fsynced in a way that needs one) caught some of the pages
+	// written since the file's own last fsync.
+	Transaction bool
 }
 
 // GarbageIn reports whether garbage landed in [off, off+n).
@@ -54,6 +59,19 @@ type Model struct {
 	// SQLITE_IOCAP_POWERSAFE_OVERWRITE, true of modern disks). Without it,
 	// a whole sector may be lost.
 	PowersafeOverwrite bool
+	// CopyOnWrite models a file system that never overwrites a block in
+	// place (btrfs; XFS on extents shared by a reflink): a changed page is
+	// written to a new block, and the pointer to that block, like a new
+	// size, is metadata that only an fsync of this very file (or a commit
+	// of a file-system transaction) makes durable. Data that reached the
+	// device by write-back alone (sync_file_range, the kernel's flusher, an
+	// fsync of another file) is lost: the file reads as its own last fsync
+	// left it. Under it, the durable content given to [Image] must be the
+	// file as its last fsync left it, not as the last commit of a table or
+	// Vec found it. Pages are never torn and never hold garbage, since the
+	// old block is never written: Garbage and PowersafeOverwrite do not
+	// apply.
+	CopyOnWrite bool
 }
 
 // Image returns what a file may hold after a power loss, modelled on
@@ -64,7 +82,15 @@ type Model struct {
 // its sectors holds garbage (the sector being written when the power went).
 // The size is the durable or the cached one; pages past the durable size
 // that did not reach the disk read as zeros (allocated, never written).
+//
+// Under [Model.CopyOnWrite] durable is the file as its own last fsync left
+// it, and the image is that, unless a file-system transaction committed
+// since: then each changed page is applied or dropped whole, and the size
+// is the durable or the cached one.
 func Image(rng *rand.Rand, durable, cached []byte, model Model) ([]byte, Loss) {
+	if model.CopyOnWrite {
+		return cowImage(rng, durable, cached)
+	}
 	size := len(durable)
 	if len(cached) != len(durable) && rng.IntN(2) == 0 {
 		size = len(cached)
@@ -120,6 +146,38 @@ func Image(rng *rand.Rand, durable, cached []byte, model Model) ([]byte, Loss) {
 				}
 			}
 		}
+	}
+	return img, loss
+}
+
+// cowImage is [Image] under [Model.CopyOnWrite].
+func cowImage(rng *rand.Rand, durable, cached []byte) ([]byte, Loss) {
+	// Half of the images: no transaction committed since the file's last
+	// fsync, and every page written since, even one that reached the
+	// device, hangs off a block pointer that was never made durable.
+	loss := Loss{Transaction: rng.IntN(2) == 0, Pages: map[int]Fate{}}
+	size := len(durable)
+	if loss.Transaction && len(cached) != len(durable) && rng.IntN(2) == 0 {
+		size = len(cached)
+	}
+	loss.Size = size
+	img := make([]byte, size)
+	copy(img, durable)
+	for off := 0; off < size; off += PageSize {
+		end := min(off+PageSize, size)
+		newPage := window(cached, off, end)
+		if bytes.Equal(window(durable, off, end), newPage) {
+			continue
+		}
+		p := off / PageSize
+		if !loss.Transaction || rng.IntN(2) == 0 {
+			loss.Pages[p] = Dropped
+			continue
+		}
+		// The transaction caught this page: the new block and the
+		// pointer to it became durable together.
+		loss.Pages[p] = Applied
+		copy(img[off:end], newPage)
 	}
 	return img, loss
 }

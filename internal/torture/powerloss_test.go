@@ -27,6 +27,7 @@ type powerLoss struct {
 	redone                int // a table opened with an intent redone
 	headerGarbage         int // opened although garbage hit the header's boot id
 	touchedRows, tornRows int
+	transactions          int // copy-on-write file images caught by a transaction
 }
 
 // TestPowerLoss runs random steps on a Vec in this process and keeps, at
