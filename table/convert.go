@@ -16,8 +16,12 @@ import (
 // order, into a new table dst in this machine's byte order, swapping every
 // scalar by the layouts recorded in src's manifest. It takes src's committed
 // rows (the live lengths of another machine's boot are not trusted), reads
-// src without writing to it, and creates dst atomically; dst must not
-// exist. It returns the number of rows copied.
+// src without writing to it, and returns the number of rows copied.
+//
+// dst must not exist. It is built in a directory next to it, filled and
+// synced there, and renamed into place only when complete: after a crash
+// dst is either absent or the whole converted table, and running Convert
+// again removes what the interrupted run left and starts over.
 //
 // Only the byte order is converted: a table from a machine with another
 // pointer size (int, uint) is refused.
@@ -35,6 +39,10 @@ func Convert(src, dst string) (int, error) {
 	case m.Arch.PointerSize != host.PointerSize:
 		return 0, fmt.Errorf("%w: convert %s: pointer size %d, this machine %d; only the byte order can be converted", ErrArch, src, m.Arch.PointerSize, host.PointerSize)
 	}
+	if dst == "" {
+		return 0, fmt.Errorf("table: convert %s: no destination directory", src)
+	}
+	cleanAside(dst) // what an interrupted Convert (or Open) of dst left
 	if _, err := os.Lstat(dst); err == nil {
 		return 0, fmt.Errorf("table: convert: %s exists; name a new directory", dst)
 	}
@@ -66,30 +74,19 @@ func Convert(src, dst string) (int, error) {
 	out.Arch = host
 	out.Created = persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
 	out.LastWriterCPU = out.Created.CPU
-	if err := createNew(dst, &out, Options{DataVersion: m.DataVersion}); err != nil {
+	a, err := newAside(dst, asideConverting)
+	if err != nil {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
-	t, err := Open[Any](dst, nil)
-	if err != nil {
-		return 0, err
+	defer a.close()
+	if err := populate(a.dir, &out, Options{DataVersion: m.DataVersion}, data, rows, "table.convert"); err != nil {
+		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
-	err = t.load(data, rows)
-	return rows, errors.Join(err, t.Close())
-}
-
-// load fills a new, empty table's columns with native element bytes and
-// commits them.
-func (t *Table[R]) load(data [][]byte, rows int) error {
-	for i, r := range t.raws {
-		if err := r.Reserve(rows); err != nil {
-			return err
+	if err := a.rename("table.convert"); err != nil {
+		if !a.renamed && (errors.Is(err, os.ErrExist) || errors.Is(err, errNotEmpty)) {
+			return 0, fmt.Errorf("table: convert: %s was created by another process meanwhile; name a new directory", dst)
 		}
-		if err := r.WriteAt(data[i], 0); err != nil {
-			return err
-		}
-		r.SetLen(rows)
+		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
-	t.rows = rows
-	t.length.Store(int64(rows))
-	return t.sync()
+	return rows, nil
 }

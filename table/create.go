@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/lockfile"
 	"github.com/mmapvec/persistence/mmap"
 )
 
@@ -28,25 +29,52 @@ func newManifest(cols []persistence.Column, rowSize int, o Options) *persistence
 		Created: now, LastWriterCPU: now.CPU}
 }
 
-// populate writes a new table's files into dir: columns, COMMIT, then the
-// manifest last, whose presence means the table exists.
-func populate(dir string, m *persistence.Manifest, o Options) error {
-	for _, c := range m.Columns {
+// populate writes a table's files into dir: the columns, each holding rows
+// elements from data (nil: empty), then COMMIT with rows committed, then
+// the manifest last, whose presence means the table exists. Every file is
+// synced before the next is written. steps names the crash points of the
+// calling operation ("table.create", "table.convert").
+func populate(dir string, m *persistence.Manifest, o Options, data [][]byte, rows int, steps string) error {
+	for i, c := range m.Columns {
 		r, err := mmap.OpenRaw(filepath.Join(dir, c.File), c.Layout,
 			&mmap.Options{Tag: columnTag, DataVersion: o.DataVersion, NoLock: true, ExternalCommit: true})
 		if err != nil {
 			return err
 		}
-		if err := r.Close(); err != nil {
+		if data != nil {
+			err = fill(r, data[i], rows)
+		}
+		if err = errors.Join(err, r.Close()); err != nil {
 			return err
 		}
 	}
-	crashpoint.Hit("table.create.columns")
-	if err := writeSynced(filepath.Join(dir, commitFile), newCommitFile(len(m.Columns), m.Hash())); err != nil {
+	crashpoint.Hit(steps + ".columns")
+	// As a new table's COMMIT: slot 0 {seq 1} holds the rows, slot 1
+	// {seq 0} an empty table; both valid.
+	lengths := make([]uint64, len(m.Columns))
+	for i := range lengths {
+		lengths[i] = uint64(rows)
+	}
+	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: lengths}),
+		encodeCommit(1, commitSlot{seq: 0, hash: m.Hash(), lengths: make([]uint64, len(m.Columns))})...)
+	if err := writeSynced(filepath.Join(dir, commitFile), commit); err != nil {
 		return err
 	}
-	crashpoint.Hit("table.create.commit")
+	crashpoint.Hit(steps + ".commit")
 	return persistence.WriteManifest(dir, m)
+}
+
+// fill writes rows elements of native bytes into a new column file and
+// makes them durable (fdatasync: the file grew).
+func fill(r *mmap.Raw, b []byte, rows int) error {
+	if err := r.Reserve(rows); err != nil {
+		return err
+	}
+	if err := r.WriteAt(b, 0); err != nil {
+		return err
+	}
+	r.SetLen(rows)
+	return r.Flush()
 }
 
 func writeSynced(path string, b []byte) error {
@@ -61,45 +89,95 @@ func writeSynced(path string, b []byte) error {
 	return errors.Join(err, f.Close())
 }
 
-// createNew builds a table in a temporary sibling directory and renames it
-// into place, so that dir appears complete or not at all. Losing a race to
-// another creator is not an error: the caller opens what won.
-func createNew(dir string, m *persistence.Manifest, o Options) error {
-	parent, base := filepath.Split(filepath.Clean(dir))
-	if parent == "" {
-		parent = "."
+// aside is a table directory built next to its final place and renamed
+// into place only once complete and durable, so that the final name holds
+// a whole table or nothing. Its builder holds its LOCK throughout; that is
+// how a cleaner tells a live build from one that was killed (see
+// asideLeftovers).
+type aside struct {
+	dir, parent, final string
+	lock               *lockfile.Lock
+	renamed            bool
+}
+
+// newAside makes an empty directory of kind next to final and takes its
+// lock. The directory is made 0700 and opened up to 0755 only once the
+// lock is held: a cleaner that sees 0755 and a free lock knows that the
+// builder is gone, where one that sees 0700 cannot tell a builder that is
+// starting from one that died at once, and leaves it.
+func newAside(final, kind string) (*aside, error) {
+	parent, base := splitDir(final)
+	tmp, err := os.MkdirTemp(parent, asidePattern(base, kind))
+	if err != nil {
+		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".creating-*")
+	lock, err := lockfile.Acquire(filepath.Join(tmp, lockFile), nil)
+	if err == nil {
+		if err = os.Chmod(tmp, 0o755); err != nil {
+			_ = lock.Release()
+		}
+	}
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	return &aside{dir: tmp, parent: parent, final: final, lock: lock}, nil
+}
+
+// rename makes the aside directory's entries durable, renames it to its
+// final name unless that exists (os.ErrExist, or errNotEmpty where
+// rename(2) cannot refuse an existing empty target) and makes the rename
+// durable. steps names the crash points, as for populate.
+func (a *aside) rename(steps string) error {
+	if err := persistence.SyncDir(a.dir); err != nil {
+		return err
+	}
+	crashpoint.Hit(steps + ".rename")
+	if err := renameNoReplace(a.dir, a.final); err != nil {
+		return err
+	}
+	a.renamed = true
+	crashpoint.Hit(steps + ".renamed")
+	return persistence.SyncDir(a.parent)
+}
+
+// close removes the directory unless it was renamed into place, and then
+// releases its lock (in that order: a released lock on a directory still
+// there would let a cleaner race the removal).
+func (a *aside) close() {
+	if !a.renamed {
+		_ = os.RemoveAll(a.dir)
+	}
+	_ = a.lock.Release()
+}
+
+// createNew builds a table next to dir and renames it into place, so that
+// dir appears complete or not at all. Losing a race to another creator is
+// not an error: the caller opens what won.
+func createNew(dir string, m *persistence.Manifest, o Options) error {
+	a, err := newAside(dir, asideCreating)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes 0700
+	defer a.close()
+	if err := populate(a.dir, m, o, nil, 0, "table.create"); err != nil {
 		return err
 	}
-	if err := writeSynced(filepath.Join(tmp, lockFile), nil); err != nil {
-		return err
+	err = a.rename("table.create")
+	if !a.renamed && (errors.Is(err, os.ErrExist) || errors.Is(err, errNotEmpty)) {
+		return nil
 	}
-	if err := populate(tmp, m, o); err != nil {
-		return err
-	}
-	crashpoint.Hit("table.create.rename")
-	if err := renameNoReplace(tmp, dir); err != nil {
-		if errors.Is(err, os.ErrExist) || errors.Is(err, errNotEmpty) {
-			return nil
-		}
-		return err
-	}
-	return persistence.SyncDir(parent)
+	return err
 }
 
-// ownFile reports whether name is a file a table directory may hold.
+// ownFile reports whether name is a file a table directory may hold:
+// the table's own files, and the temporary files of its interrupted steps.
 func ownFile(name string) bool {
 	switch name {
 	case lockFile, commitFile, journalFile, persistence.ManifestFile:
 		return true
 	}
-	return strings.HasSuffix(name, ".col") || (strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp"))
+	return strings.HasSuffix(name, ".col") || tempFile(name)
 }
 
 // createInPlace makes a table inside an existing directory that has no
@@ -140,7 +218,7 @@ func createInPlace(dir string, m *persistence.Manifest, o Options) error {
 			}
 		}
 	}
-	return populate(dir, m, o)
+	return populate(dir, m, o, nil, 0, "table.create")
 }
 
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Second) }

@@ -77,6 +77,9 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	if err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
+	if err := cleanLeftovers(dir, o.ReadOnly); err != nil {
+		return fmt.Errorf("table: %s: %w", dir, err)
+	}
 
 	man, err := persistence.ReadManifest(dir)
 	if errors.Is(err, os.ErrNotExist) && !o.ReadOnly && !t.untyped {

@@ -33,6 +33,7 @@ func mustOpen[R any](t *testing.T, dir string, opts *table.Options) *table.Table
 	t.Cleanup(func() {
 		checkConsistent(t, tb)
 		require.NoError(t, tb.Close())
+		mustCheck(t, dir)
 	})
 	return tb
 }

@@ -1,0 +1,461 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/lockfile"
+	"github.com/mmapvec/persistence/mmap"
+)
+
+// The consistency check reads each file's own numbers from the disk, with
+// pread and without mapping anything, and compares them with each other:
+// every column header's live length, commit slots, element type and size,
+// the COMMIT slots, the JOURNAL, and the manifest against the directory. It
+// trusts none of what an open would decide, so that it can tell where two
+// files disagree rather than what an open would make of them. It is one
+// file because it is one pass: the report type and each comparison it
+// makes, file by file, in the order the files depend on each other.
+
+// CheckReport is what a consistency check found. Problems are damage or
+// interrupted steps; Notes are findings that need no action, or that the
+// next writable open (or persist repair) takes care of by itself.
+type CheckReport struct {
+	Dir     string
+	Columns int
+	// Rows is the row count an open would choose, and Source where it comes
+	// from: "live" (the columns' live lengths, written in this boot) or
+	// "committed" (the COMMIT record). CommittedRows is the count in COMMIT,
+	// -1 if it could not be read.
+	Rows, CommittedRows int
+	Source              string
+	Problems            []Problem
+	Notes               []string
+}
+
+// Problem is one inconsistency: the file it was found in (a name in the
+// table directory, "" for the table as a whole) and what disagrees, with
+// the numbers. Err matches [ErrCorrupt] for damage, or [ErrNeedsRecovery]
+// for the state an interrupted step left, which a writable open or persist
+// repair finishes.
+type Problem struct {
+	File string
+	Err  error
+}
+
+func (p Problem) Error() string {
+	if p.File == "" {
+		return p.Err.Error()
+	}
+	return p.File + ": " + p.Err.Error()
+}
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// OK reports whether the check found no problem.
+func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
+
+// Err returns nil if the check found no problem, or every problem joined:
+// errors.Is(err, ErrCorrupt) tells whether any is damage.
+func (r *CheckReport) Err() error {
+	errs := make([]error, len(r.Problems))
+	for i, p := range r.Problems {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// String is a one-line summary.
+func (r *CheckReport) String() string {
+	s := fmt.Sprintf("%s: %d columns, %d rows (%s), %d committed", r.Dir, r.Columns, r.Rows, r.Source, r.CommittedRows)
+	switch n := len(r.Problems); n {
+	case 0:
+		return s + "; ok"
+	case 1:
+		return s + "; 1 problem"
+	default:
+		return fmt.Sprintf("%s; %d problems", s, n)
+	}
+}
+
+func (r *CheckReport) problem(file string, kind error, format string, args ...any) {
+	r.Problems = append(r.Problems, Problem{File: file, Err: fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))})
+}
+
+func (r *CheckReport) fileProblem(file string, err error) {
+	err = classify(err)
+	if !errors.Is(err, ErrCorrupt) {
+		err = &corruptError{err}
+	}
+	r.Problems = append(r.Problems, Problem{File: file, Err: err})
+}
+
+func (r *CheckReport) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// Check checks the consistency of the table in dir without writing
+// anything. It takes the table's lock shared, so it fails with [ErrLocked]
+// while a writer holds the table (check it with [Table.Check] there). It
+// returns an error only when it cannot check at all (no table, locked);
+// what it finds is in the report, whose Err lists the problems.
+func Check(dir string) (*CheckReport, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: %w", ErrNotTable, err)
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%w: %s is not a directory", ErrNotTable, dir)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, persistence.ManifestFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s", ErrNotTable, dir, persistence.ManifestFile)
+	}
+	lock, err := lockfile.Acquire(filepath.Join(dir, lockFile), &lockfile.Options{Shared: true, NoCreate: true})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// No writer ever ran without creating it: nothing to exclude.
+	case err != nil:
+		return nil, fmt.Errorf("table: check %s: %w", dir, err)
+	default:
+		defer lock.Release()
+	}
+	return checkDir(dir), nil
+}
+
+// Check checks the consistency of the table's files as they are on the
+// disk now, under the lock the table holds. A table open for writing
+// passes it at every moment between its methods; rows appended since the
+// last Sync are a note, not a problem.
+func (t *Table[R]) Check() (*CheckReport, error) {
+	if t.closed {
+		return nil, ErrClosed
+	}
+	return checkDir(t.dir), nil
+}
+
+// checkDir checks table directory dir; the caller holds its lock (or
+// knows there is none).
+func checkDir(dir string) *CheckReport {
+	r := &CheckReport{Dir: dir, CommittedRows: -1}
+	m := checkManifest(r, dir)
+	if m == nil {
+		return r
+	}
+	r.Columns = len(m.Columns)
+	checkEntries(r, dir, m)
+	slot, haveCommit := checkCommit(r, dir, m)
+	facts := checkColumns(r, dir, m)
+	minCap := checkLengths(r, m, facts, slot, haveCommit)
+	checkJournal(r, dir, m, slot, haveCommit, minCap)
+	return r
+}
+
+func checkManifest(r *CheckReport, dir string) *persistence.Manifest {
+	name := persistence.ManifestFile
+	if err := regularFile(filepath.Join(dir, name)); err != nil {
+		r.fileProblem(name, err)
+		return nil
+	}
+	m, err := persistence.ReadManifest(dir)
+	if err != nil {
+		r.fileProblem(name, err)
+		return nil
+	}
+	if err := m.CheckArch(); err != nil {
+		r.Problems = append(r.Problems, Problem{File: name, Err: err})
+		return nil
+	}
+	return m
+}
+
+// checkEntries compares the directory with the manifest: every column file
+// there, nothing else but the table's own files, and the leftovers of
+// interrupted steps (inside and next to the directory) noted.
+func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		r.fileProblem("", err)
+		return
+	}
+	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, persistence.ManifestFile: true}
+	for _, c := range m.Columns {
+		want[c.File] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		_, known := want[name]
+		switch {
+		case known && !e.Type().IsRegular():
+			r.problem(name, ErrCorrupt, "a %s, not a regular file; the table's files must be its own", kindName(e.Type()))
+		case known || tempFile(name):
+			// Temporary files are noted below with the aside directories.
+		default:
+			r.problem(name, ErrCorrupt, "not one of the table's files (the manifest names no such column); move it out of the table directory")
+		}
+	}
+	for _, c := range m.Columns {
+		if _, err := os.Lstat(filepath.Join(dir, c.File)); errors.Is(err, fs.ErrNotExist) {
+			r.problem(c.File, ErrCorrupt, "missing: the manifest names column %q", c.Name)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, commitFile)); errors.Is(err, fs.ErrNotExist) {
+		r.problem(commitFile, ErrCorrupt, "missing")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, lockFile)); errors.Is(err, fs.ErrNotExist) {
+		r.note("%s is missing; a writable open creates it", lockFile)
+	}
+	temps, _ := tempLeftovers(dir)
+	for _, l := range append(temps, asideLeftovers(dir)...) {
+		r.note("leftover %s", l)
+	}
+}
+
+// checkCommit reads both COMMIT slots and reports each that fails, and
+// whether the chosen one agrees with the manifest and with itself.
+func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlot, bool) {
+	ncols := len(m.Columns)
+	size := slotBytes(ncols)
+	b, err := readExact(filepath.Join(dir, commitFile), 2*size)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+		return commitSlot{}, false // reported with the directory
+	}
+	if err != nil {
+		r.fileProblem(commitFile, err)
+		return commitSlot{}, false
+	}
+	var slots [2]commitSlot
+	var ok [2]bool
+	for i := range 2 {
+		slots[i], ok[i] = decodeCommit(i, b[i*size:(i+1)*size], ncols)
+	}
+	var s commitSlot
+	switch {
+	case !ok[0] && !ok[1]:
+		r.problem(commitFile, ErrCorrupt, "both commit slots fail their checks; the committed row count is lost")
+		return commitSlot{}, false
+	case ok[0] && (!ok[1] || slots[0].seq > slots[1].seq):
+		s = slots[0]
+	default:
+		s = slots[1]
+	}
+	for i := range 2 {
+		if !ok[i] {
+			r.problem(commitFile, ErrNeedsRecovery, "commit slot %d fails its checks (a torn write); the other (seq %d, %d rows) counts, and the next Sync (persist repair) rewrites it",
+				i, s.seq, s.rows)
+		}
+	}
+	if h := m.Hash(); s.hash != h {
+		r.problem(commitFile, ErrCorrupt, "seq %d was committed for another manifest (hash %016x, the manifest's %016x)", s.seq, s.hash, h)
+		return commitSlot{}, false
+	}
+	for i, l := range s.lengths {
+		if l != s.rows {
+			r.problem(commitFile, ErrCorrupt, "seq %d commits %d rows but column %q with %d", s.seq, s.rows, m.Columns[i].Name, l)
+		}
+	}
+	r.CommittedRows = int(min(s.rows, uint64(maxInt)))
+	return s, true
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// checkColumns reads each column file's header and reports what disagrees
+// with the manifest or with the file's own size. Missing or unreadable
+// columns have no entry in the result.
+func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[string]mmap.HeaderFacts {
+	facts := map[string]mmap.HeaderFacts{}
+	for _, c := range m.Columns {
+		x, err := mmap.ReadHeaderFacts(filepath.Join(dir, c.File))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // reported with the directory
+		}
+		if err != nil {
+			r.fileProblem(c.File, err)
+			continue
+		}
+		ok := true
+		if x.Tag != columnTag {
+			r.problem(c.File, ErrCorrupt, "header tag %q, a table column's is %q", x.Tag[:], columnTag[:])
+			ok = false
+		}
+		if x.DataVersion != m.DataVersion {
+			r.problem(c.File, ErrCorrupt, "data version %d, the manifest's %d", x.DataVersion, m.DataVersion)
+		}
+		if x.ElemSize != c.Layout.Size || x.ElemAlign != c.Layout.Align || x.Fingerprint != c.Layout.Fingerprint() {
+			r.problem(c.File, ErrCorrupt, "holds %d-byte elements (align %d, layout %016x), the manifest says %d (align %d, layout %016x: %s)",
+				x.ElemSize, x.ElemAlign, x.Fingerprint, c.Layout.Size, c.Layout.Align, c.Layout.Fingerprint(), c.Layout)
+			ok = false
+		}
+		if !x.Slots[0].OK && !x.Slots[1].OK {
+			r.problem(c.File, ErrCorrupt, "both commit slots of the header fail their CRC")
+		}
+		if x.SameBoot && x.Live < 0 {
+			r.problem(c.File, ErrCorrupt, "live length word %#016x fails its check bits", x.LiveWord)
+		}
+		if x.SameBoot && x.Live > x.Capacity {
+			r.problem(c.File, ErrCorrupt, "live length %d, the file holds %d elements (%d bytes)", x.Live, x.Capacity, x.FileSize)
+		}
+		if x.PartialBytes > 0 {
+			r.note("%s: %d bytes past its last whole element: room left by a growth that stopped part way; persist repair trims it",
+				c.File, x.PartialBytes)
+		}
+		if ok {
+			facts[c.Name] = x
+		}
+	}
+	return facts
+}
+
+// checkLengths compares the columns' lengths with each other and with
+// COMMIT, decides the row count an open would choose, and returns the
+// smallest capacity (-1 if no column could be read).
+func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]mmap.HeaderFacts, slot commitSlot, haveCommit bool) int {
+	minCap, minLive, maxLive := -1, -1, -1
+	live, sameBoot := len(facts) == len(m.Columns), 0
+	for _, c := range m.Columns {
+		x, ok := facts[c.Name]
+		if !ok {
+			continue
+		}
+		if minCap < 0 || x.Capacity < minCap {
+			minCap = x.Capacity
+		}
+		if haveCommit && slot.rows > uint64(x.Capacity) {
+			r.problem(c.File, ErrCorrupt, "COMMIT (seq %d) has %d rows, the file holds %d elements (%d bytes)", slot.seq, slot.rows, x.Capacity, x.FileSize)
+		}
+		if !x.SameBoot || x.Live < 0 || x.Live > x.Capacity {
+			live = false
+			continue
+		}
+		sameBoot++
+		if minLive < 0 || x.Live < minLive {
+			minLive = x.Live
+		}
+		maxLive = max(maxLive, x.Live)
+	}
+	if live {
+		r.Source, r.Rows = "live", minLive
+		if minLive != maxLive {
+			for _, c := range m.Columns {
+				if x := facts[c.Name]; x.Live != minLive {
+					r.problem(c.File, ErrNeedsRecovery, "live length %d, the shortest column %d: an append was interrupted; a writable open (persist repair) cuts it",
+						x.Live, minLive)
+				}
+			}
+		}
+		if haveCommit && uint64(minLive) > slot.rows {
+			r.note("%d rows written since the last Sync are not committed: they survive a crash of the process, not of the OS; Sync (or persist repair) commits them",
+				uint64(minLive)-slot.rows)
+		}
+		return minCap
+	}
+	r.Source, r.Rows = "committed", r.CommittedRows
+	if sameBoot > 0 && len(facts) == len(m.Columns) {
+		r.note("%d of %d columns were last written in this boot, the others in another (an open after a reboot was interrupted): the committed count counts",
+			sameBoot, len(m.Columns))
+	}
+	return minCap
+}
+
+// checkJournal reads the JOURNAL, which holds at most one intent: none, or
+// one that a writable open redoes (or discards), within the columns' size.
+func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot, haveCommit bool, minCap int) {
+	rowSize := 0
+	for _, c := range m.Columns {
+		rowSize += c.Layout.Size
+	}
+	b, err := readExact(filepath.Join(dir, journalFile), journalSize(rowSize))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+		return // made by the first writable open, or reported with the directory
+	}
+	if err != nil {
+		r.fileProblem(journalFile, err)
+		return
+	}
+	in, pending := readIntent(b, rowSize)
+	if !pending {
+		return
+	}
+	what := describe(in)
+	bad := ""
+	switch {
+	case minCap >= 0 && in.rowsBefore > uint64(minCap):
+		bad = fmt.Sprintf("past the columns, which hold %d rows", minCap)
+	case in.op == opSetRow && in.index >= in.rowsBefore:
+		bad = "a row past the end"
+	case in.op == opSwapRemove && in.index >= in.rowsBefore:
+		bad = "a row past the end"
+	case in.op == opTruncate && in.index > in.rowsBefore:
+		bad = "longer than the table"
+	}
+	if bad != "" {
+		r.problem(journalFile, ErrCorrupt, "holds %s, %s", what, bad)
+		return
+	}
+	if r.Source != "live" && haveCommit && !intentFitsCommit(in, slot) {
+		r.note("%s holds %s, written after the last Sync of an earlier boot: a writable open discards it", journalFile, what)
+		return
+	}
+	r.problem(journalFile, ErrNeedsRecovery, "an interrupted %s: a writable open (persist repair) finishes it", what)
+}
+
+// errNotRegular: a file of the table is not a regular file; the directory
+// check reports it.
+var errNotRegular = errors.New("not a regular file")
+
+// readExact reads a small file of the table that must be a regular file of
+// exactly size bytes, checking the size before reading anything, and
+// never blocking on a FIFO or following a symlink.
+func readExact(path string, size int) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, errNotRegular
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	if fi.Size() != int64(size) {
+		return nil, fmt.Errorf("%s is %d bytes, want %d", path, fi.Size(), size)
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s shrank while read", path)
+	} else if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// kindName names a kind of file that a table never creates.
+func kindName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file (" + m.String() + ")"
+}
