@@ -332,11 +332,13 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]mmap
 		if haveCommit && slot.rows > uint64(x.Capacity) {
 			r.problem(c.File, ErrCorrupt, "COMMIT (seq %d) has %d rows, the file holds %d elements (%d bytes)", slot.seq, slot.rows, x.Capacity, x.FileSize)
 		}
+		if x.SameBoot {
+			sameBoot++
+		}
 		if !x.SameBoot || x.Live < 0 || x.Live > x.Capacity {
-			live = false
+			live = false // a bad live length is reported with its column
 			continue
 		}
-		sameBoot++
 		if minLive < 0 || x.Live < minLive {
 			minLive = x.Live
 		}
@@ -359,7 +361,7 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]mmap
 		return minCap
 	}
 	r.Source, r.Rows = "committed", r.CommittedRows
-	if sameBoot > 0 && len(facts) == len(m.Columns) {
+	if sameBoot > 0 && sameBoot < len(facts) {
 		r.note("%d of %d columns were last written in this boot, the others in another (an open after a reboot was interrupted): the committed count counts",
 			sameBoot, len(m.Columns))
 	}

@@ -2,8 +2,9 @@
 // knowing their Go row type: the schema comes from the table's manifest.
 //
 //	persist info DIR     schema, machine, rows, and what an open would recover
-//	persist check DIR    verify every file; exit status 1 if anything is wrong
-//	persist repair DIR   open writable, which runs recovery, and report it
+//	persist check DIR    compare every file's own numbers; exit status 1 with
+//	                     each problem listed if anything is wrong
+//	persist repair DIR   recover, clean up and commit the table, and report it
 //	persist convert SRC DST
 //	                     copy a table written on a machine of the other byte
 //	                     order into a new table for this machine
@@ -27,10 +28,12 @@ const usage = `usage: persist <command> DIR
 commands:
   info     print the schema, the machine that wrote the table, the row count
            and what opening it would recover (read-only: writes nothing)
-  check    verify the manifest, every column file and the commit record;
-           exit status 1 if anything is wrong (read-only)
-  repair   open the table writable, which finishes any interrupted operation
-           and cuts unequal columns, and report what was done
+  check    compare every file's own numbers (column headers, COMMIT,
+           JOURNAL, manifest and directory) and list each mismatch; exit
+           status 1 if anything is wrong (read-only: writes nothing)
+  repair   remove what interrupted steps left, trim partial elements, open
+           the table writable (which finishes an interrupted operation and
+           cuts unequal columns), commit the rows with a Sync, and report
   convert SRC DST
            copy a table written on a machine of the other byte order into a
            new table DST in this machine's byte order (SRC is only read)
@@ -121,41 +124,38 @@ func cpuName(c persistence.CPU) string {
 	return "an unknown CPU"
 }
 
+// check prints the library's consistency check: a summary and the notes
+// on stdout, and each problem in the returned error.
 func check(w io.Writer, dir string) error {
-	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
-	if errors.Is(err, table.ErrNeedsRecovery) {
-		return fmt.Errorf("%w (run: persist repair %s)", err, dir)
-	}
+	rep, err := table.Check(dir)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	rec := t.Recovered()
-	var problems []string
-	for _, c := range t.Columns() {
-		if c.Len() != t.Len() {
-			problems = append(problems, fmt.Sprintf("column %s has %d rows, the table %d", c.Name(), c.Len(), t.Len()))
-		}
+	fmt.Fprintln(w, rep)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	if rec.CommitSlotDamaged {
-		problems = append(problems, "one COMMIT slot is damaged (the other was used)")
+	if rep.OK() {
+		return nil
 	}
-	if len(rec.ExtraFiles) > 0 {
-		problems = append(problems, "files that are not the table's: "+strings.Join(rec.ExtraFiles, ", "))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problem(s) in %s:", len(rep.Problems), dir)
+	for _, p := range rep.Problems {
+		fmt.Fprintf(&b, "\n  %s", p.Error())
 	}
-	fmt.Fprintf(w, "%s: %d rows in %d columns; %s\n", dir, t.Len(), len(t.Columns()), rec)
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
+	if errors.Is(rep.Err(), table.ErrNeedsRecovery) && !errors.Is(rep.Err(), table.ErrCorrupt) {
+		fmt.Fprintf(&b, "\n(a writable open finishes what was interrupted: run persist repair %s)", dir)
 	}
-	fmt.Fprintln(w, "ok")
-	return nil
+	return errors.New(b.String())
 }
 
+// repair removes leftovers, trims partial elements, recovers and commits
+// the table (table.Repair), and says what it did.
 func repair(w io.Writer, dir string) error {
-	t, err := table.Open[table.Any](dir, nil)
+	rep, err := table.Repair(dir, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: %d rows; %s\n", dir, t.Len(), t.Recovered())
-	return t.Close()
+	fmt.Fprintln(w, rep)
+	return nil
 }

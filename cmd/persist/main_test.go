@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
 )
@@ -65,6 +66,49 @@ func TestCheckFindsDamage(t *testing.T) {
 	code, _, errOut = runCLI("check", dir)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "bad magic")
+}
+
+// TestCheckListsEachProblem: the check is the library's, and each problem
+// it finds is listed with its file and numbers.
+func TestCheckListsEachProblem(t *testing.T) {
+	dir := newTable(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("x"), 0o644))
+	require.NoError(t, os.Truncate(filepath.Join(dir, "b.col"), 4096+8))
+	code, out, errOut := runCLI("check", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "3 rows (committed), 3 committed; 3 problems")
+	require.Contains(t, errOut, "3 problem(s) in "+dir)
+	require.Contains(t, errOut, "\n  stray.txt: table: corrupt: not one of the table's files")
+	require.Contains(t, errOut, "\n  b.col: table: corrupt: live length 3, the file holds 1 elements")
+	require.Contains(t, errOut, "\n  b.col: table: corrupt: COMMIT (seq 2) has 3 rows, the file holds 1 elements")
+}
+
+// TestRepairCommits: rows written without a Sync are committed by repair,
+// so that they survive a reboot; check notes them before and not after.
+func TestRepairCommits(t *testing.T) {
+	dir := newTable(t)
+	tb, err := table.Open[row](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.AppendRows([]row{{A: 4}, {A: 5}}))
+	require.NoError(t, tb.Close()) // no Sync
+	code, out, _ := runCLI("check", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "note: 2 rows written since the last Sync are not committed")
+
+	code, out, errOut := runCLI("repair", dir)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "5 rows committed")
+	code, out, _ = runCLI("check", dir)
+	require.Equal(t, 0, code)
+	require.NotContains(t, out, "not committed")
+
+	bootid.Override("another boot")
+	defer bootid.Override("")
+	tb, err = table.Open[row](dir, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer tb.Close()
+	require.Equal(t, 5, tb.Len(), "after a reboot: %s", tb.Recovered())
+	require.Equal(t, row{A: 5}, tb.Row(4))
 }
 
 func TestUsage(t *testing.T) {
