@@ -177,6 +177,7 @@ func (m *Manifest) Validate() error {
 		return fmt.Errorf("%w: row size %d outside [1, %d]", ErrManifest, m.RowSize, MaxRowSize)
 	}
 	seen := map[string]bool{}
+	total := 0 // bytes of all columns: distinct fields of one row
 	for i, c := range m.Columns {
 		if err := ValidateName(c.Name); err != nil {
 			return fmt.Errorf("%w: column %d: %v", ErrManifest, i, err)
@@ -194,6 +195,11 @@ func (m *Manifest) Validate() error {
 		}
 		if err := validateLayout(c.Layout); err != nil {
 			return fmt.Errorf("%w: column %q: layout: %v", ErrManifest, c.Name, err)
+		}
+		// Each term is at most RowSize <= MaxRowSize: the sum stops before
+		// it could overflow.
+		if total += c.Layout.Size; total > m.RowSize {
+			return fmt.Errorf("%w: columns hold more than the %d-byte row (at column %q)", ErrManifest, m.RowSize, c.Name)
 		}
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"os"
+	"math"
 )
 
 // The COMMIT file holds two commit slots, written alternately: a torn write
@@ -73,7 +73,7 @@ func decodeCommit(idx int, b []byte, ncols int) (commitSlot, bool) {
 func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commitSlot, bool) {
 	ne := bo
 	size := slotBytes(ncols)
-	if len(b) < size || string(b[:8]) != commitMagic || int(ne.Uint32(b[32:])) != ncols {
+	if len(b) < size || string(b[:8]) != commitMagic || uint64(ne.Uint32(b[32:])) != uint64(ncols) {
 		return commitSlot{}, false
 	}
 	p := slotFixed + 8*ncols
@@ -111,13 +111,12 @@ func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, err
 
 // readCommitOrder is readCommit for a file in byte order bo.
 func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
-	b, err := os.ReadFile(path)
+	// Exactly two slots: the size is checked before anything is read, so a
+	// huge or sparse file costs nothing.
+	size := slotBytes(ncols)
+	b, err := readTableFile(path, int64(2*size), int64(2*size))
 	if err != nil {
 		return commitSlot{}, 0, false, err
-	}
-	size := slotBytes(ncols)
-	if len(b) != 2*size {
-		return commitSlot{}, 0, false, fmt.Errorf("%w: %s is %d bytes, want %d for %d columns", ErrCorrupt, path, len(b), 2*size, ncols)
 	}
 	s0, ok0 := decodeCommitOrder(bo, 0, b[:size], ncols)
 	s1, ok1 := decodeCommitOrder(bo, 1, b[size:], ncols)
@@ -130,6 +129,11 @@ func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (
 		s = s0
 	default:
 		s, idx = s1, 1
+	}
+	// A row count is an int everywhere past this point; no file, however
+	// large, holds more rows than that (each is at least a byte).
+	if s.rows > math.MaxInt {
+		return commitSlot{}, 0, false, fmt.Errorf("%w: %s: committed row count %d cannot be a row index here", ErrCorrupt, path, s.rows)
 	}
 	if s.hash != hash {
 		return commitSlot{}, 0, false, fmt.Errorf("%w: %s was written for another manifest (hash %016x, manifest %016x)", ErrCorrupt, path, s.hash, hash)

@@ -8,3 +8,35 @@ var (
 	}
 	ReadIntentOK = func(b []byte, rowSize int) bool { _, ok := readIntent(b, rowSize); return ok }
 )
+
+// Journal and commit records as the writers lay them out, for tests and
+// fuzz targets that must reach the code behind the checksums.
+var (
+	JournalSize = journalSize
+	// EncodeIntent is a whole JOURNAL file holding one valid intent.
+	EncodeIntent = func(op uint8, seq, index, rowsBefore uint64, row []byte) []byte {
+		j := &journal{buf: make([]byte, journalSize(len(row)))}
+		j.write(intent{op: intentOp(op), commitSeq: seq, index: index, rowsBefore: rowsBefore, row: row})
+		return j.buf
+	}
+	// FixJournalCRC recomputes the record's checksum in a JOURNAL file's
+	// bytes as the writer does, if they are long enough to hold one.
+	FixJournalCRC = func(b []byte, rowSize int) {
+		if len(b) >= journalHead+rowSize {
+			ne.PutUint32(b[36:], journalCRC(b, rowSize))
+		}
+	}
+	// FixCommitCRCs recomputes each slot's checksum in a COMMIT file's
+	// bytes for ncols columns as the writer does, where the slot fits.
+	FixCommitCRCs = func(b []byte, ncols int) {
+		size := slotBytes(ncols)
+		p := slotFixed + 8*ncols
+		for idx := range 2 {
+			if len(b) >= (idx+1)*size {
+				s := b[idx*size:]
+				ne.PutUint32(s[p:], commitCRC(idx, s[:p]))
+			}
+		}
+	}
+	SlotBytes = slotBytes
+)

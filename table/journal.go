@@ -62,7 +62,7 @@ type journal struct {
 
 // openJournal opens (creating or resizing) the writable journal.
 func openJournal(path string, rowSize int) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openTableFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +120,28 @@ func journalCRC(b []byte, rowLen int) uint32 {
 	return crc32.Update(c, castagnoli, b[journalHead:journalHead+rowLen])
 }
 
+// readJournal reads the JOURNAL at path for packed rows of rowSize bytes:
+// no file, or one too short to hold a record (left by a crash while
+// openJournal sized it), holds no intent; one longer than journalSize is
+// never written by this library and is corrupt, refused before it is read.
+func readJournal(path string, rowSize int) (intent, bool, error) {
+	b, err := readTableFile(path, 0, int64(journalSize(rowSize)))
+	if errors.Is(err, os.ErrNotExist) {
+		return intent{}, false, nil
+	}
+	if err != nil {
+		return intent{}, false, err
+	}
+	in, ok := readIntent(b, rowSize)
+	return in, ok, nil
+}
+
 // readIntent decodes a journal's bytes; ok is false when there is no valid
-// intent (empty, cleared, or torn before its checksum was written).
+// intent (empty, cleared, or torn before its checksum was written). The
+// numbers of a valid intent are not checked here: only recovery knows the
+// row count they must lie within (see redo).
 func readIntent(b []byte, rowSize int) (intent, bool) {
-	if len(b) < journalHead+rowSize || ne.Uint32(b[0:]) != journalMagic || int(ne.Uint32(b[32:])) != rowSize {
+	if len(b) < journalHead+rowSize || ne.Uint32(b[0:]) != journalMagic || uint64(ne.Uint32(b[32:])) != uint64(rowSize) {
 		return intent{}, false
 	}
 	if ne.Uint32(b[36:]) != journalCRC(b, rowSize) {

@@ -184,21 +184,27 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 func (t *Table[R]) recover() error {
 	ro := t.opts.ReadOnly
 	commitPath := filepath.Join(t.dir, commitFile)
-	for _, name := range []string{commitFile, journalFile} {
-		if err := regularFile(filepath.Join(t.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
-	}
+	// COMMIT and JOURNAL are read (and opened for writing) only as regular
+	// files of the table's own, checked on the open descriptor.
 	slot, idx, damaged, err := readCommit(commitPath, len(t.cols), t.hash)
 	if err != nil {
-		return fmt.Errorf("table: %w", err)
+		return prefixed(err)
+	}
+	// A commit is written after its rows reached every column file, and
+	// column files never shrink below committed rows: a committed count
+	// past any file is corrupt, whichever length is trusted below.
+	for _, c := range t.cols {
+		if slot.rows > uint64(c.Raw().Cap()) {
+			return fmt.Errorf("%w: %s: committed row count %d, but column file %s holds %d rows",
+				ErrCorrupt, commitPath, slot.rows, c.Raw().Path(), c.Raw().Cap())
+		}
 	}
 	t.seq, t.slotIdx = slot.seq, idx
 	t.recovery.CommitSlotDamaged = damaged
-	t.recovery.CommittedRows = int(slot.rows)
+	t.recovery.CommittedRows = int(slot.rows) // at most a capacity: an int
 	if !ro {
-		if t.commit, err = os.OpenFile(commitPath, os.O_RDWR, 0); err != nil {
-			return err
+		if t.commit, err = openTableFile(commitPath, os.O_RDWR); err != nil {
+			return prefixed(err)
 		}
 	}
 
@@ -229,12 +235,19 @@ func (t *Table[R]) recover() error {
 	for _, c := range t.cols {
 		rowSize += c.ElemSize()
 	}
-	jpath := filepath.Join(t.dir, journalFile)
-	jb, err := os.ReadFile(jpath)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	// Every row the redo may touch must lie in every file: check the count
+	// chosen above before an intent's numbers are compared with it.
+	for _, c := range t.cols {
+		if rows > c.Raw().Cap() {
+			return fmt.Errorf("%w: column file %s holds %d rows, the table has %d",
+				ErrCorrupt, c.Raw().Path(), c.Raw().Cap(), rows)
+		}
 	}
-	in, pending := readIntent(jb, rowSize)
+	jpath := filepath.Join(t.dir, journalFile)
+	in, pending, err := readJournal(jpath, rowSize)
+	if err != nil {
+		return prefixed(err)
+	}
 	redo := pending
 	if pending && !live && !intentFitsCommit(in, slot) {
 		// Written after the last Sync of an earlier boot, about rows that
@@ -242,24 +255,21 @@ func (t *Table[R]) recover() error {
 		redo = false
 		t.recovery.IntentDiscarded = describe(in)
 	}
+	if redo {
+		// A hostile intent is corrupt for a reader too, not "needs recovery".
+		if err := t.checkIntent(in, rows); err != nil {
+			return err
+		}
+	}
 	if redo && ro {
 		return fmt.Errorf("%w: %s: %s", ErrNeedsRecovery, t.dir, describe(in))
 	}
 	if redo {
-		rows, err = t.redo(in, rows)
-		if err != nil {
-			return err
-		}
+		rows = t.redo(in, rows)
 		t.recovery.Intent = describe(in)
 	}
 
-	for _, c := range t.cols {
-		if rows > c.Raw().Cap() {
-			return fmt.Errorf("%w: column file %s holds %d rows, the table has %d",
-				ErrCorrupt, c.Raw().Path(), c.Raw().Cap(), rows)
-		}
-	}
-	crashpoint.Hit("table.recover.lengths")
+	crashpoint.Hit("table.recover.lengths") // a redo never raises rows: still within every file
 	for _, c := range t.cols {
 		r := c.Raw()
 		before := r.Recovery().Live
@@ -308,47 +318,79 @@ func intentFitsCommit(in intent, s commitSlot) bool {
 	return in.rowsBefore == s.rows
 }
 
-// redo repeats an interrupted operation; it returns the row count after it.
-func (t *Table[R]) redo(in intent, rows int) (int, error) {
-	need := int(in.rowsBefore) // the rows a redo touches
+// checkIntent checks an intent about to be redone against rows, the count
+// recovery chose (already checked to lie within every column file). The
+// intent passed its checksum but its numbers are still only numbers from a
+// file: each is compared with what it must lie within, in unsigned
+// arithmetic, before redo turns it into an index (a row index of 2^64-1
+// would otherwise be -1: the column's header page).
+func (t *Table[R]) checkIntent(in intent, rows int) error {
+	n := uint64(rows)
+	bad := func(why string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s: %s", ErrCorrupt, filepath.Join(t.dir, journalFile), describe(in), fmt.Sprintf(why, args...))
+	}
 	switch in.op {
 	case opSetRow:
-		need = min(int(in.index)+1, rows)
+		// A SetRow past the rows is left alone by redo, but a record whose
+		// index is not below its own row count was never written.
+		if in.index >= in.rowsBefore {
+			return bad("index %d is not below the row count", in.index)
+		}
+	case opSwapRemove:
+		if in.index >= in.rowsBefore {
+			return bad("index %d is not below the row count", in.index)
+		}
+		// SwapRemove sets each column from rowsBefore to rowsBefore-1, so
+		// the shortest holds one of the two (after a reboot, the commit's
+		// count, which intentFitsCommit found equal to rowsBefore).
+		if in.rowsBefore != n && in.rowsBefore-1 != n {
+			return bad("row count %d before it, but the columns hold %d rows", in.rowsBefore, rows)
+		}
+		// rowsBefore may be rows+1: the row it moves must lie in every file.
+		for _, c := range t.cols {
+			if in.rowsBefore > uint64(c.Raw().Cap()) {
+				return bad("row count %d before it, but column file %s holds %d rows", in.rowsBefore, c.Raw().Path(), c.Raw().Cap())
+			}
+		}
 	case opTruncate:
-		need = min(int(in.index), rows)
-	}
-	for _, c := range t.cols {
-		if need > c.Raw().Cap() {
-			return 0, fmt.Errorf("%w: %s: column file %s holds %d rows, the interrupted %s needs %d",
-				ErrCorrupt, t.dir, c.Raw().Path(), c.Raw().Cap(), describe(in), need)
+		if in.index > in.rowsBefore {
+			return bad("new length %d is past the row count", in.index)
+		}
+		// Truncate sets each column from rowsBefore to the new length, so
+		// the shortest holds one of the two (after a reboot, the commit's
+		// count, which intentFitsCommit found equal to rowsBefore).
+		if n != in.index && n != in.rowsBefore {
+			return bad("it goes from %d to %d rows, but the columns hold %d", in.rowsBefore, in.index, rows)
 		}
 	}
+	return nil
+}
+
+// redo repeats an interrupted operation that checkIntent accepted; it
+// returns the row count after it. Every redo is idempotent.
+func (t *Table[R]) redo(in intent, rows int) int {
 	crashpoint.Hit("table.recover.redo")
 	switch in.op {
 	case opSetRow:
-		if int(in.index) < rows {
+		// A row past the table (cut, or never committed) has nothing to
+		// finish; below it, the index is an int within every file.
+		if in.index < uint64(rows) {
 			t.unpack(int(in.index), in.row)
 		}
-		return rows, nil
 	case opSwapRemove:
-		if in.index >= in.rowsBefore || in.rowsBefore == 0 {
-			return 0, fmt.Errorf("%w: %s: journal: SwapRemove(%d) of %d rows", ErrCorrupt, t.dir, in.index, in.rowsBefore)
-		}
 		if in.index != in.rowsBefore-1 {
-			t.unpack(int(in.index), in.row)
+			t.unpack(int(in.index), in.row) // index < rowsBefore <= every capacity
 		}
-		return int(in.rowsBefore - 1), nil
+		return int(in.rowsBefore - 1)
 	case opTruncate:
-		if in.index > in.rowsBefore {
-			return 0, fmt.Errorf("%w: %s: journal: Truncate(%d) of %d rows", ErrCorrupt, t.dir, in.index, in.rowsBefore)
-		}
-		return min(rows, int(in.index)), nil
+		return int(in.index) // index <= rows
 	}
-	return rows, nil
+	return rows
 }
 
 // unpack writes a packed row into row i during recovery, before the mover
-// exists.
+// exists. The caller has checked that i lies within every column file and
+// readIntent that row holds one packed row.
 func (t *Table[R]) unpack(i int, row []byte) {
 	pos := 0
 	for _, c := range t.cols {

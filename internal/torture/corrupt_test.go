@@ -344,7 +344,7 @@ func TestCorruptionMatrix(t *testing.T) {
 		}, corrupt, "Truncate"},
 		{"JOURNAL with a SetRow past the rows", func(t *testing.T, d, _ string) {
 			writeTo(t, d, "JOURNAL", string(journalRecord(1, commitSeq(t, d), matrixRows+5, matrixRows)))
-		}, nil, ""},
+		}, corrupt, "SetRow(105)"},
 		{"JOURNAL of an unknown operation", func(t *testing.T, d, _ string) {
 			writeTo(t, d, "JOURNAL", string(journalRecord(9, commitSeq(t, d), 1, matrixRows)))
 		}, nil, ""},
@@ -384,6 +384,7 @@ func TestCorruptionMatrix(t *testing.T) {
 			writeTo(t, d, "thesis.tex", "precious")
 		}, []error{table.ErrNotTable}, "manifest.json"},
 	}
+	cases = append(cases, hostileMatrixCases()...)
 	named := 0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
