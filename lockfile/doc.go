@@ -12,7 +12,9 @@
 //
 //   - flock locks belong to an open file description: two opens of the same
 //     path in one process exclude each other, which is what the library wants
-//     (one writer per file, even within a process).
+//     (one writer per file, even within a process). A refusal by another
+//     handle of the same process says so ([LockedError.SameProcess]): no
+//     timeout helps there, only closing or using that handle.
 //   - Locks are advisory: a program that does not call flock is not stopped.
 //   - A lock held by a process that dies, even by SIGKILL, is released by the
 //     kernel; the pid left in the file is then stale and is ignored.

@@ -9,15 +9,16 @@ import (
 // has the lock.
 var ErrLocked = errors.New("lockfile: locked by another holder")
 
-// ErrReleased is returned by methods called after [Lock.Release].
-var ErrReleased = errors.New("lockfile: released")
-
 // LockedError says which file is locked and, when it can be found, by whom.
 type LockedError struct {
 	Path      string
 	Exclusive bool // the mode that was asked for
 	PID       int  // holder's pid, 0 if unknown
 	Waited    bool // true when a timeout expired
+	// SameProcess is set when the holder is this process: another open
+	// file (another handle) of it holds the lock, and only closing that
+	// handle, or using it instead, helps.
+	SameProcess bool
 }
 
 func (e *LockedError) Error() string {
@@ -29,12 +30,19 @@ func (e *LockedError) Error() string {
 	if e.Waited {
 		msg += " after waiting"
 	}
-	if e.PID > 0 {
+	switch {
+	case e.SameProcess:
+		return msg + fmt.Sprintf(": held by this process (pid %d) through another handle; release that lock first, or use that handle", e.PID)
+	case e.PID > 0:
 		msg += fmt.Sprintf(": held by pid %d", e.PID)
-	} else {
+	default:
 		msg += ": held by another process or handle"
 	}
-	return msg + " (close the other holder, or open read-only / with a lock timeout)"
+	if !e.Exclusive {
+		// Only an exclusive holder refuses a shared lock.
+		return msg + " for writing (wait until it closes, or retry with a lock timeout)"
+	}
+	return msg + " (close the other holder, or open read-only or with a lock timeout)"
 }
 
 // Is makes errors.Is(err, ErrLocked) true.

@@ -32,6 +32,8 @@ type Lock struct {
 	owned  bool // f was opened by Acquire and is closed by Release
 	path   string
 	shared bool
+	id     fileID
+	known  bool // id was read, and counted in held
 }
 
 // Acquire opens (creating it if needed) the lock file at path and locks it.
@@ -104,13 +106,17 @@ func lock(f *os.File, path string, o Options) (*Lock, error) {
 	for {
 		err := flock(f, how|unix.LOCK_NB)
 		if err == nil {
-			return &Lock{f: f, path: path, shared: o.Shared}, nil
+			l := &Lock{f: f, path: path, shared: o.Shared}
+			if l.id, l.known = idOf(f); l.known {
+				hold(l.id)
+			}
+			return l, nil
 		}
 		if err != unix.EWOULDBLOCK {
 			return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 		}
 		if o.Timeout <= 0 || time.Now().After(deadline) {
-			return nil, &LockedError{Path: path, Exclusive: !o.Shared, PID: holder(f), Waited: o.Timeout > 0}
+			return nil, refused(f, path, o)
 		}
 		// flock has no timed form; poll with a capped backoff.
 		time.Sleep(min(sleep, time.Until(deadline)+time.Millisecond))
@@ -127,11 +133,28 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-// holder returns the pid that holds a lock on f, or 0 if it cannot be told.
-func holder(f *os.File) int {
-	if pid := holderFromKernel(f); pid > 0 {
-		return pid
+// refused describes a lock on f that could not be taken.
+func refused(f *os.File, path string, o Options) *LockedError {
+	e := &LockedError{Path: path, Exclusive: !o.Shared, Waited: o.Timeout > 0}
+	id, ok := idOf(f)
+	e.PID = holderFromKernel(f)
+	switch {
+	case (ok && heldHere(id)) || e.PID == os.Getpid():
+		e.PID, e.SameProcess = os.Getpid(), true
+	case e.PID == 0:
+		e.PID = holderFromFile(f)
+		if e.PID == os.Getpid() {
+			// This process wrote it and has since let go: whoever holds the
+			// lock now (a shared holder) did not write its pid.
+			e.PID = 0
+		}
 	}
+	return e
+}
+
+// holderFromFile returns the pid that the last exclusive holder wrote into
+// f, or 0.
+func holderFromFile(f *os.File) int {
 	buf := make([]byte, 64)
 	n, _ := f.ReadAt(buf, 0)
 	return parsePID(string(buf[:n]))
@@ -163,6 +186,9 @@ func (l *Lock) Release() error {
 	}
 	f := l.f
 	l.f = nil
+	if l.known {
+		defer unhold(l.id)
+	}
 	if l.owned {
 		// Closing the last descriptor releases the flock; the pid is left in
 		// the file, where it is stale and ignored.
