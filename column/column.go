@@ -22,9 +22,16 @@ type Column struct {
 	length *atomic.Int64 // published row count, shared by a table's columns
 }
 
+// ClosedLength, stored into the length a column was made with, marks it
+// closed: its Len is 0 from then on, and element access panics saying the
+// table is closed rather than reporting an index out of range. One atomic
+// word carries both, so a reader never sees a length with a closed file.
+const ClosedLength = -1
+
 // New wraps an open column file whose length is published in length: the
 // writer stores it (atomically) after the elements below it are written,
 // and views read it, so goroutines may read a column while one appends.
+// The owner stores [ClosedLength] before it closes the file.
 func New(name string, raw *mmap.Raw, length *atomic.Int64) *Column {
 	return &Column{name: name, raw: raw, length: length}
 }
@@ -35,8 +42,21 @@ func (c *Column) Name() string { return c.name }
 // Raw returns the column's file.
 func (c *Column) Raw() *mmap.Raw { return c.raw }
 
-// Len returns the number of elements (the published length).
-func (c *Column) Len() int { return int(c.length.Load()) }
+// Len returns the number of elements (the published length); 0 once the
+// table is closed.
+func (c *Column) Len() int { return int(max(c.length.Load(), 0)) }
+
+// Closed reports whether the column's table was closed.
+func (c *Column) Closed() bool { return c.length.Load() == ClosedLength }
+
+// outOfRange panics for an element index i outside [0, n): with "closed"
+// once the table is closed, where every index is out of range.
+func (c *Column) outOfRange(op string, i, n int) {
+	if c.Closed() {
+		panic(fmt.Sprintf("column %q: %s on a closed table", c.name, op))
+	}
+	panic(fmt.Sprintf("column %q: %s: index out of range [%d] with length %d", c.name, op, i, n))
+}
 
 // ElemSize returns the element size in bytes.
 func (c *Column) ElemSize() int { return c.raw.ElemSize() }
@@ -45,8 +65,12 @@ func (c *Column) ElemSize() int { return c.raw.ElemSize() }
 func (c *Column) Layout() mmap.Layout { return c.raw.Layout() }
 
 // ElemBytes returns element i's bytes as a live view (no bounds check
-// beyond the capacity; callers check against their row count).
+// beyond the capacity; callers check against their row count). It panics
+// once the table is closed: the file is no longer mapped.
 func (c *Column) ElemBytes(i int) []byte {
+	if c.Closed() {
+		c.outOfRange("ElemBytes", i, 0)
+	}
 	es := c.raw.ElemSize()
 	return unsafe.Slice((*byte)(unsafe.Add(c.raw.Data(), i*es)), es)
 }
@@ -80,7 +104,8 @@ func (o *Of[T]) Column() *Column { return o.col }
 func (o *Of[T]) Len() int { return o.col.Len() }
 
 // Slice returns the column as a live []T backed by the file, valid across
-// growth until the table is closed. Its length is Len at the time of the call.
+// growth until the table is closed. Its length is Len at the time of the
+// call; after Close it is nil.
 func (o *Of[T]) Slice() []T {
 	// The length first, then the mapping: the writer maps a grown file
 	// before it publishes a length past the old mapping, so a mapping
@@ -92,16 +117,27 @@ func (o *Of[T]) Slice() []T {
 	return unsafe.Slice((*T)(o.col.raw.Data()), n)
 }
 
-// Get returns element i; it panics if i is out of range, like a slice.
-func (o *Of[T]) Get(i int) T { return o.Slice()[i] }
+// Get returns element i; it panics if i is out of range, like a slice, and
+// after the table is closed (saying so).
+func (o *Of[T]) Get(i int) T {
+	s := o.Slice()
+	if uint(i) >= uint(len(s)) {
+		o.col.outOfRange("Get", i, len(s))
+	}
+	return s[i]
+}
 
-// Set stores x at i in place; it panics if i is out of range or the table
-// is read-only.
+// Set stores x at i in place; it panics if i is out of range, if the table
+// is read-only, and after the table is closed.
 func (o *Of[T]) Set(i int, x T) {
+	s := o.Slice()
+	if uint(i) >= uint(len(s)) {
+		o.col.outOfRange("Set", i, len(s))
+	}
 	if o.col.raw.ReadOnly() {
 		panic(fmt.Sprintf("column %q: Set on a read-only table", o.col.name))
 	}
-	o.Slice()[i] = x
+	s[i] = x
 }
 
 // All iterates over the elements present when it starts.

@@ -9,4 +9,6 @@
 //   - Writes through [Of.Set] or a slice change one column in place; they
 //     are not journaled across columns (use the table's SetRow for that) and
 //     become durable at the table's next Sync.
+//   - After the table's Close, Len is 0 and Slice is nil; Get, Set and
+//     ElemBytes panic saying that the table is closed.
 package column
