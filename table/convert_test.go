@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
 )
@@ -101,4 +103,60 @@ func TestNativeGoldenOpens(t *testing.T) {
 	tb := mustOpen[Golden](t, src, nil)
 	require.Equal(t, goldenRows, tb.Len(), "%s", tb.Recovered())
 	require.Equal(t, goldenRow(42), tb.Row(42))
+}
+
+// TestConvertKilled kills a Convert at each of its steps: the destination
+// is then absent or the whole converted table (never an empty one), and
+// running Convert again removes what the killed run left and succeeds.
+func TestConvertKilled(t *testing.T) {
+	if testproc.Role() == "convert" {
+		n, err := table.Convert(os.Getenv("PERSIST_TEST_SRC"), os.Getenv("PERSIST_TEST_DIR"))
+		testproc.Say("converted %d %v", n, err)
+		os.Exit(0)
+	}
+	foreign := goldenDir(mmap.ForeignOrder())
+	for _, point := range []struct{ name, at string }{
+		{"vec.flush", "1"}, {"vec.flush", "3"}, {"table.convert.columns", "1"}, {"table.convert.commit", "1"},
+		{"table.convert.rename", "1"}, {"table.convert.renamed", "1"},
+		{"table.sync.flush", "1"}, // where the old Convert filled a table already in place
+	} {
+		t.Run(point.name+"@"+point.at, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "src")
+			require.NoError(t, os.CopyFS(src, os.DirFS(foreign)))
+			dst := filepath.Join(t.TempDir(), "dst")
+			c := testproc.Start(t, "TestConvertKilled", "convert", "PERSIST_TEST_SRC="+src, "PERSIST_TEST_DIR="+dst,
+				"PERSIST_CRASH_NAME="+point.name, "PERSIST_CRASH_AT="+point.at)
+			code := c.Wait()
+			t.Logf("child exit code %d", code)
+
+			if _, err := os.Stat(dst); err == nil {
+				checkConverted(t, dst)
+				require.Empty(t, asides(t, dst), "a complete conversion leaves nothing aside")
+				return
+			}
+			require.Equal(t, -1, code, "a Convert that was not killed made its table")
+			require.Len(t, asides(t, dst), 1, "the killed run's directory, aside")
+			n, err := table.Convert(src, dst)
+			require.NoError(t, err, "a rerun succeeds")
+			require.Equal(t, goldenRows, n)
+			require.Empty(t, asides(t, dst), "the rerun removed the killed run's directory")
+			checkConverted(t, dst)
+		})
+	}
+}
+
+// checkConverted checks that dst holds the whole golden table, as after a
+// reboot too (the conversion committed it).
+func checkConverted(t *testing.T, dst string) {
+	t.Helper()
+	mustCheck(t, dst)
+	bootid.Override("after a reboot")
+	defer bootid.Override("")
+	tb, err := table.Open[Golden](dst, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer tb.Close()
+	require.Equal(t, goldenRows, tb.Len(), "%s", tb.Recovered())
+	for i := range goldenRows {
+		require.Equal(t, goldenRow(i), tb.Row(i), "row %d", i)
+	}
 }
