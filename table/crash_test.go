@@ -56,7 +56,7 @@ func TestKill9KeepsAppends(t *testing.T) {
 	c.Kill()
 	tb := mustOpen[Particle](t, dir, nil)
 	require.Equal(t, 50, tb.Len(), "every completed Append, without Sync")
-	require.Equal(t, "live", tb.Recovered().Source)
+	require.Equal(t, table.SourceLive, tb.Recovered().Source)
 	require.Equal(t, p(49), tb.Row(49))
 }
 

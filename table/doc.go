@@ -24,6 +24,21 @@
 //   - Recovery can itself be interrupted and is finished by the next Open.
 //     Read-only opens never write: they compute the same view.
 //
+// # Errors, closed tables and indexes
+//
+// One rule for every method:
+//
+//   - A method with an error result returns a typed error that errors.Is
+//     matches against a sentinel of this package: after [Table.Close],
+//     [ErrClosed]; a row index or count outside the table, [ErrRange]
+//     wrapped with the index and the length ([Table.SetRow],
+//     [Table.SwapRemove], [Table.Truncate]). The table is unchanged.
+//   - A method without an error result does what a slice does: [Table.Row]
+//     panics for an index out of range, and after Close panics saying the
+//     table is closed. Len is 0 after Close; Dir, Manifest and Recovered
+//     still answer. Column views follow the same rule (Get and Set panic,
+//     saying closed after Close; Len is 0).
+//
 // # Caveats
 //
 //   - **Never keep a slice from a column view past [Table.Close].**

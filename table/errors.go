@@ -2,6 +2,7 @@ package table
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/lockfile"
@@ -26,8 +27,14 @@ var (
 	// ErrNoColumn: no column of that name, or of that type.
 	ErrNoColumn = errors.New("table: no such column")
 
+	// ErrClosed: the table was closed. Every method with an error result
+	// returns it after Close; Row panics saying so.
 	ErrClosed   = errors.New("table: closed")
 	ErrReadOnly = errors.New("table: opened read-only")
+	// ErrRange: a row index or count outside the table, wrapped with the
+	// index and the length (SetRow, SwapRemove, Truncate). Row, which has no
+	// error result, panics instead, like a slice index.
+	ErrRange = errors.New("table: row index out of range")
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.
 	ErrPoisoned = errors.New("table: an earlier sync failed; close and reopen")
@@ -52,3 +59,30 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// lockError reports a lock refused when opening dir. A refusal by another
+// handle of this same process gets its own words: the lockfile's advice
+// (another process, a timeout, a read-only open) does not fit a caller who
+// may have opened read-only already, and who holds the other handle.
+func lockError(dir string, err error, readOnly bool) error {
+	var le *lockfile.LockedError
+	if !errors.As(err, &le) || !le.SameProcess {
+		return fmt.Errorf("table: %s: %w", dir, err)
+	}
+	what := "another handle in this process (pid %d) has the table open; close it first, or use it if it is writable"
+	if readOnly {
+		// Only a writer refuses a reader.
+		what = "another handle in this process (pid %d) holds the table writable; close it first, or use that handle"
+	}
+	return &lockedHere{msg: fmt.Sprintf("table: %s: "+what, dir, le.PID), err: err}
+}
+
+// lockedHere keeps the *lockfile.LockedError (errors.As, errors.Is with
+// ErrLocked) under a message of its own.
+type lockedHere struct {
+	msg string
+	err error
+}
+
+func (e *lockedHere) Error() string { return e.msg }
+func (e *lockedHere) Unwrap() error { return e.err }

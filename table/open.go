@@ -16,7 +16,8 @@ import (
 )
 
 // Open opens the table in dir for rows of type R, creating it (atomically)
-// if dir does not exist or is empty, unless opts.ReadOnly.
+// if dir does not exist or is empty, unless opts.ReadOnly. Missing parent
+// directories are created as well, each made durable in its own parent.
 //
 // R is a struct; each exported field is a column, named by the field or by a
 // `persist:"name"` tag, and `persist:"-"` skips a field. Fields must be
@@ -26,7 +27,9 @@ import (
 // fails with [ErrLocked] if another process (or handle) holds the table in
 // a conflicting mode, [ErrArch] if the table was written on a machine of
 // another byte order or pointer size, [ErrSchema] if R differs from the
-// table's schema, and [ErrCorrupt] if a file is damaged.
+// table's schema, and [ErrCorrupt] if a file is damaged. An empty dir, and
+// a table that does not exist opened read-only (or as [Any]), fail with
+// [ErrNotTable]; the latter matches fs.ErrNotExist as well.
 func Open[R any](dir string, opts *Options) (*Table[R], error) {
 	var o Options
 	if opts != nil {
@@ -51,18 +54,27 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 
 func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	dir, o := t.dir, t.opts
+	if dir == "" {
+		// Some calls would take "" as the current directory and others as
+		// no name at all (a rename fails): refuse it before either.
+		return fmt.Errorf("%w: the directory name is empty", ErrNotTable)
+	}
 	fresh := newManifest(cols, rowSize, o)
 	fi, err := os.Stat(dir)
 	switch {
-	case errors.Is(err, os.ErrNotExist) && t.untyped:
+	case errors.Is(err, os.ErrNotExist) && (o.ReadOnly || t.untyped):
+		// Nothing to create: a reader writes nothing, and Any has no schema.
 		return fmt.Errorf("%w: %s: %w", ErrNotTable, dir, err)
-	case errors.Is(err, os.ErrNotExist) && !o.ReadOnly:
+	case errors.Is(err, os.ErrNotExist):
+		if err := mkdirParents(dir); err != nil {
+			return fmt.Errorf("table: create %s: %w", dir, err)
+		}
 		if err := createNew(dir, fresh, o); err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
 		}
 		t.recovery.Created = true
 	case err != nil:
-		return err
+		return fmt.Errorf("table: %w", err)
 	case !fi.IsDir():
 		return fmt.Errorf("%w: %s is not a directory", ErrNotTable, dir)
 	}
@@ -75,7 +87,7 @@ func (t *Table[R]) open(cols []persistence.Column, rowSize int) error {
 	}
 	t.lock, err = lockfile.Acquire(lockPath, &lockfile.Options{Shared: o.ReadOnly, Timeout: o.LockTimeout, NoCreate: o.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("table: %s: %w", dir, err)
+		return lockError(dir, err, o.ReadOnly)
 	}
 	if err := cleanLeftovers(dir, o.ReadOnly); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
@@ -221,13 +233,13 @@ func (t *Table[R]) recover() error {
 			rows = rec.Live
 		}
 	}
-	t.recovery.Source = "live"
+	t.recovery.Source = SourceLive
 	if !live {
 		rows = int(slot.rows)
-		t.recovery.Source = "committed"
+		t.recovery.Source = SourceCommitted
 	}
 	if t.recovery.Created {
-		t.recovery.Source = "new"
+		t.recovery.Source = SourceNew
 	}
 
 	// An interrupted SetRow, SwapRemove or Truncate.
@@ -277,10 +289,7 @@ func (t *Table[R]) recover() error {
 			before = -1
 		}
 		if before > rows {
-			if t.recovery.Cut == nil {
-				t.recovery.Cut = map[string]int{}
-			}
-			t.recovery.Cut[c.Name()] = before - rows
+			t.recovery.Cut = append(t.recovery.Cut, ColumnCut{Column: c.Name(), Rows: before - rows})
 		}
 		if ro {
 			err = r.SetViewLen(rows)
@@ -403,9 +412,9 @@ func (t *Table[R]) unpack(i int, row []byte) {
 func describe(in intent) string {
 	switch in.op {
 	case opTruncate:
-		return fmt.Sprintf("Truncate(%d) of %d rows", in.index, in.rowsBefore)
+		return fmt.Sprintf("Truncate(%d) of %s", in.index, rowCount(in.rowsBefore))
 	default:
-		return fmt.Sprintf("%s(%d) of %d rows", in.op, in.index, in.rowsBefore)
+		return fmt.Sprintf("%s(%d) of %s", in.op, in.index, rowCount(in.rowsBefore))
 	}
 }
 

@@ -97,32 +97,42 @@ func (t *Table[R]) AppendRows(rs []R) error {
 	return nil
 }
 
-func (t *Table[R]) bounds(i int) {
+// inRange checks a row index for a method with an error result: out of
+// range is an ErrRange error, never a panic (see the package doc).
+func (t *Table[R]) inRange(op string, i int) error {
 	if uint(i) >= uint(t.rows) {
-		panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
+		return fmt.Errorf("%w: %s(%d) with length %d", ErrRange, op, i, t.rows)
 	}
+	return nil
 }
 
-// Row returns row i. It panics if i is out of range, like a slice. Fields of
-// R that are not stored are zero.
+// Row returns row i. It panics if i is out of range, like a slice index,
+// and after Close (saying the table is closed: every index is out of range
+// then). Fields of R that are not stored are zero.
 func (t *Table[R]) Row(i int) R {
 	var r R
-	if t.untyped {
+	switch {
+	case t.closed:
+		panic("table: Row on a closed table")
+	case t.untyped:
 		panic("table: Row on a table opened as table.Any")
+	case uint(i) >= uint(t.rows):
+		panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
 	}
-	t.bounds(i)
 	t.mover.Get(i, &r)
 	return r
 }
 
 // SetRow replaces row i in every column. A crash of the process part way is
 // finished by the next Open (the change is journaled first), so a row is
-// never a mix of two writes. It panics if i is out of range.
+// never a mix of two writes. An i out of range is an [ErrRange] error.
 func (t *Table[R]) SetRow(i int, r R) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	t.bounds(i)
+	if err := t.inRange("SetRow", i); err != nil {
+		return err
+	}
 	t.mover.Pack(t.scratch, &r)
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.mover.Put(i, &r)
@@ -132,13 +142,15 @@ func (t *Table[R]) SetRow(i int, r R) error {
 }
 
 // SwapRemove removes row i by moving the last row into its place: O(1),
-// order not kept. Journaled like [Table.SetRow]. It panics if i is out of
-// range.
+// order not kept. Journaled like [Table.SetRow]. An i out of range is an
+// [ErrRange] error.
 func (t *Table[R]) SwapRemove(i int) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	t.bounds(i)
+	if err := t.inRange("SwapRemove", i); err != nil {
+		return err
+	}
 	last := t.rows - 1
 	t.mover.PackRow(t.scratch, last)
 	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
@@ -151,14 +163,15 @@ func (t *Table[R]) SwapRemove(i int) error {
 	return nil
 }
 
-// Truncate keeps the first n rows (n <= Len) in every column, journaled
-// like [Table.SetRow]. The files keep their size for later appends.
+// Truncate keeps the first n rows in every column, journaled like
+// [Table.SetRow]. The files keep their size for later appends. An n outside
+// [0, Len] is an [ErrRange] error.
 func (t *Table[R]) Truncate(n int) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if n < 0 || n > t.rows {
-		return fmt.Errorf("table: Truncate(%d) outside [0, %d]", n, t.rows)
+	if uint(n) > uint(t.rows) { // n == Len is allowed: nothing to do
+		return fmt.Errorf("%w: Truncate(%d) with length %d (keeps 0 to %d rows)", ErrRange, n, t.rows, t.rows)
 	}
 	if n == t.rows {
 		return nil

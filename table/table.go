@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,65 +25,6 @@ type Options struct {
 	// DataVersion is the user's version of the record type, stored in every
 	// column file; opening with another fails with mmap.ErrDataVersion.
 	DataVersion uint32
-}
-
-// Recovery says what Open found and did.
-type Recovery struct {
-	// Created is set when Open created the table.
-	Created bool
-	// Source is where the row count came from: "new", "live" (the last
-	// writer ran in this boot: every completed append is kept), or
-	// "committed" (another boot: the table is as of the last Sync).
-	Source string
-	// Rows is the row count the table opened with; CommittedRows is the
-	// count in the commit record.
-	Rows, CommittedRows int
-	// Cut lists, per column, the rows dropped to make the columns equal
-	// (an interrupted append, or rows after the last Sync after a reboot).
-	Cut map[string]int
-	// Intent is the interrupted SetRow, SwapRemove or Truncate that was
-	// redone ("" if none); IntentDiscarded one that was dropped because it
-	// came after the last Sync of an earlier boot.
-	Intent, IntentDiscarded string
-	// CommitSlotDamaged is set when one COMMIT slot was torn or damaged and
-	// the other was used.
-	CommitSlotDamaged bool
-	// ExtraFiles are files in the directory that are not the table's.
-	ExtraFiles []string
-	// CPUMissing and CPUAdded are CPU features of the creating machine that
-	// this one lacks, and the reverse. Informational only.
-	CPUMissing, CPUAdded []string
-}
-
-// Changed reports whether recovery changed or dropped anything.
-func (r Recovery) Changed() bool {
-	return len(r.Cut) > 0 || r.Intent != "" || r.IntentDiscarded != "" || r.CommitSlotDamaged
-}
-
-func (r Recovery) String() string {
-	var parts []string
-	switch {
-	case r.Created:
-		parts = append(parts, "created")
-	default:
-		parts = append(parts, fmt.Sprintf("%d rows from the %s length (%d committed)", r.Rows, r.Source, r.CommittedRows))
-	}
-	for name, n := range r.Cut {
-		parts = append(parts, fmt.Sprintf("cut %d rows of column %s", n, name))
-	}
-	if r.Intent != "" {
-		parts = append(parts, "redid "+r.Intent)
-	}
-	if r.IntentDiscarded != "" {
-		parts = append(parts, "discarded "+r.IntentDiscarded)
-	}
-	if r.CommitSlotDamaged {
-		parts = append(parts, "one COMMIT slot damaged, used the other")
-	}
-	if len(r.ExtraFiles) > 0 {
-		parts = append(parts, "extra files: "+strings.Join(r.ExtraFiles, ", "))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // Table is a persistent struct-of-arrays table of rows of type R: each
@@ -135,7 +75,7 @@ type Any struct{}
 // Dir returns the table's directory.
 func (t *Table[R]) Dir() string { return t.dir }
 
-// Len returns the number of rows.
+// Len returns the number of rows; 0 after Close.
 func (t *Table[R]) Len() int { return t.rows }
 
 // Manifest returns the table's manifest.
@@ -144,7 +84,8 @@ func (t *Table[R]) Manifest() persistence.Manifest { return *t.man }
 // Recovered says what Open found and did.
 func (t *Table[R]) Recovered() Recovery { return t.recovery }
 
-// Columns returns the table's columns, in schema order.
+// Columns returns the table's columns, in schema order. After Close they
+// are empty, and element access through them panics saying so.
 func (t *Table[R]) Columns() []*column.Column { return append([]*column.Column(nil), t.cols...) }
 
 func (t *Table[R]) check(write bool) error {
@@ -170,7 +111,9 @@ func (t *Table[R]) Close() error {
 	}
 	t.closed = true
 	t.rows = 0 // like the column views, which are empty after Close
-	t.length.Store(0)
+	// Before the files are unmapped: a view that reads the length from now
+	// on finds the table closed and touches no mapping.
+	t.length.Store(column.ClosedLength)
 	var errs []error
 	errs = append(errs, t.journal.close())
 	if t.commit != nil {

@@ -83,7 +83,7 @@ func TestCreateAppendReopen(t *testing.T) {
 
 	tb = mustOpen[Particle](t, dir, nil)
 	require.False(t, tb.Recovered().Created)
-	require.Equal(t, "live", tb.Recovered().Source)
+	require.Equal(t, table.SourceLive, tb.Recovered().Source)
 	require.Equal(t, 1000, tb.Len())
 	for _, i := range []int{0, 99, 100, 999} {
 		require.Equal(t, p(i), tb.Row(i))
@@ -142,8 +142,8 @@ func TestRowOps(t *testing.T) {
 	require.NoError(t, tb.Truncate(5))
 	require.Equal(t, 5, tb.Len())
 	require.Error(t, tb.Truncate(6))
-	require.Panics(t, func() { _ = tb.SetRow(5, p(0)) })
-	require.Panics(t, func() { _ = tb.SwapRemove(-1) })
+	require.ErrorIs(t, tb.SetRow(5, p(0)), table.ErrRange)
+	require.ErrorIs(t, tb.SwapRemove(-1), table.ErrRange)
 	require.NoError(t, tb.AppendRows(nil))
 	require.NoError(t, tb.Sync())
 }
@@ -273,7 +273,7 @@ func TestRebootKeepsLastSync(t *testing.T) {
 	defer bootid.Override("")
 	tb = mustOpen[Particle](t, dir, nil)
 	rec := tb.Recovered()
-	require.Equal(t, "committed", rec.Source)
+	require.Equal(t, table.SourceCommitted, rec.Source)
 	require.Equal(t, 10, tb.Len(), "exactly as of the last Sync: %s", rec)
 	require.Equal(t, 10, rec.CommittedRows)
 }

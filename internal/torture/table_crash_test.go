@@ -246,7 +246,7 @@ func checkTableAfterCrash(t *testing.T, dir string, m tableModel, o *op, what st
 	defer tb.Close()
 	// A kill while a new boot's open adopted the columns leaves some with
 	// the old boot id: with no step in flight, "committed" is right too.
-	if src := tb.Recovered().Source; src != "live" && src != "new" && o != nil && o.kind != 'B' {
+	if src := tb.Recovered().Source; src != table.SourceLive && src != table.SourceNew && o != nil && o.kind != 'B' {
 		t.Errorf("%s: same boot, but the row count came from %q", what, src)
 	}
 	k, err := checkTable(tb, states)
@@ -279,7 +279,7 @@ func checkRebootView(t *testing.T, dir string, m tableModel, o *op, states []tab
 	if !slices.Contains(lens, tb.Len()) {
 		t.Fatalf("%s: reboot view: %d rows, want a committed count %v (recovery: %s)", what, tb.Len(), lens, rec)
 	}
-	if rec.Source != "committed" && rec.Source != "new" {
+	if rec.Source != table.SourceCommitted && rec.Source != table.SourceNew {
 		t.Fatalf("%s: reboot view: row count from %q", what, rec.Source)
 	}
 	for _, c := range tb.Columns() {
