@@ -13,8 +13,11 @@ import (
 
 // FuzzManifest parses arbitrary bytes as a manifest: either ErrManifest, or
 // a manifest whose every column file is a plain name inside the table
-// directory, which survives a write and a read unchanged. The seed corpus
-// is testdata/fuzz/FuzzManifest.
+// directory, whose every layout can be walked (a byte swap of two elements
+// stays inside them), and which survives a write and a read unchanged. The
+// manifest has no checksum of its own; table's FuzzTableManifest re-seals
+// the COMMIT's manifest hash so that fuzzed manifests reach an open. The
+// seed corpus is testdata/fuzz/FuzzManifest.
 func FuzzManifest(f *testing.F) {
 	l, err := mmap.LayoutFor[int64]()
 	if err != nil {
@@ -42,6 +45,12 @@ func FuzzManifest(f *testing.F) {
 			}
 			if err := persistence.ValidateName(c.Name); err != nil {
 				t.Fatalf("accepted column name: %v", err)
+			}
+			if c.Layout.Size <= 0 || c.Layout.Size > persistence.MaxRowSize || c.Offset < 0 || c.Offset+c.Layout.Size > m.RowSize {
+				t.Fatalf("column %q: accepted offset %d size %d in a %d-byte row", c.Name, c.Offset, c.Layout.Size, m.RowSize)
+			}
+			if c.Layout.Size <= 1<<16 {
+				mmap.SwapBytes(make([]byte, 2*c.Layout.Size), c.Layout) // panics if a leaf lies outside
 			}
 		}
 		dir := t.TempDir()

@@ -145,3 +145,100 @@ func TestManifestLastWriterCPU(t *testing.T) {
 	require.NotContains(t, string(raw), "last_writable_open", "written back under the new name")
 	require.Contains(t, string(raw), `"Acme 1"`)
 }
+
+// TestManifestHostileNumbers: numbers that would overflow a sum, index
+// outside an element, or make a walk over a layout unbounded are refused
+// by ParseManifest, before any byte swap or comparison uses them.
+func TestManifestHostileNumbers(t *testing.T) {
+	const maxInt = int(^uint(0) >> 1)
+	cases := map[string]func(m *persistence.Manifest){
+		"offset overflows the row": func(m *persistence.Manifest) { m.Columns[0].Offset = maxInt - 4 },
+		"negative offset":          func(m *persistence.Manifest) { m.Columns[0].Offset = -8; m.RowSize = 16 },
+		"row size huge":            func(m *persistence.Manifest) { m.RowSize = maxInt },
+		"row size zero":            func(m *persistence.Manifest) { m.RowSize = 0 },
+		"element size negative":    func(m *persistence.Manifest) { m.Columns[0].Layout.Size = -8 },
+		"alignment not a power of 2": func(m *persistence.Manifest) {
+			m.Columns[0].Layout.Align = 3
+		},
+		"leaf past the element": func(m *persistence.Manifest) { m.Columns[0].Layout.Leaves[0].Offset = 4 },
+		"leaf offset overflows": func(m *persistence.Manifest) { m.Columns[0].Layout.Leaves[0].Offset = maxInt },
+		"leaf of the wrong size": func(m *persistence.Manifest) {
+			m.Columns[0].Layout.Leaves[0].Size = 3
+		},
+		"unknown kind": func(m *persistence.Manifest) { m.Columns[0].Layout.Leaves[0].Kind = "pointer" },
+		"array of 2^62 items": func(m *persistence.Manifest) {
+			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
+			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 1 << 62, Stride: 1}}
+		},
+		"nested arrays that overlap": func(m *persistence.Manifest) {
+			// 8 x 8 one-byte items in 8 bytes: a walk of 64 steps per
+			// element, and so on without bound for deeper nesting.
+			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
+			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 8, Stride: 1}, {Count: 8, Stride: 1}}
+		},
+		"negative stride": func(m *persistence.Manifest) {
+			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
+			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 8, Stride: -1}}
+		},
+		"leaves hold more than the element": func(m *persistence.Manifest) {
+			m.Columns[0].Layout.Leaves = append(m.Columns[0].Layout.Leaves, m.Columns[0].Layout.Leaves[0])
+		},
+		"columns hold more than the row": func(m *persistence.Manifest) {
+			c := m.Columns[0]
+			c.Name, c.File, c.Field = "b", "b.col", "B"
+			m.Columns = append(m.Columns, c) // both at offset 0 of an 8-byte row
+		},
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := validManifest(t)
+			damage(m)
+			b, err := json.Marshal(m)
+			require.NoError(t, err)
+			_, err = persistence.ParseManifest("manifest.json", b)
+			require.ErrorIs(t, err, persistence.ErrManifest)
+			t.Log(err)
+		})
+	}
+
+	// Real layouts of nested arrays and structs pass.
+	type inner struct {
+		A int32
+		B int8
+	}
+	type elem struct {
+		X [2][3]uint16
+		Y [3]inner
+		Z complex128
+	}
+	l, err := mmap.LayoutFor[elem]()
+	require.NoError(t, err)
+	m := validManifest(t)
+	m.RowSize, m.Columns[0].Layout = l.Size, l
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	_, err = persistence.ParseManifest("manifest.json", b)
+	require.NoError(t, err)
+}
+
+// TestReadManifestFileKinds: ReadManifest refuses a manifest.json that is
+// not a regular file, or larger than MaxManifestSize, without reading it.
+func TestReadManifestFileKinds(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, persistence.ManifestFile)
+	require.NoError(t, os.Symlink("/dev/zero", path))
+	_, err := persistence.ReadManifest(dir)
+	require.ErrorIs(t, err, persistence.ErrManifest)
+	require.ErrorContains(t, err, "symlink")
+
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	require.NoError(t, os.Truncate(path, persistence.MaxManifestSize+1))
+	_, err = persistence.ReadManifest(dir)
+	require.ErrorIs(t, err, persistence.ErrManifest)
+	require.ErrorContains(t, err, "bytes")
+
+	require.NoError(t, os.Remove(path))
+	_, err = persistence.ReadManifest(dir)
+	require.ErrorIs(t, err, os.ErrNotExist, "a missing manifest stays the OS error")
+}
