@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/mmapvec/persistence"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/layout"
+	"github.com/mmapvec/persistence/internal/names"
 )
 
 // FuzzManifest parses arbitrary bytes as a manifest: either ErrManifest, or
@@ -19,12 +21,12 @@ import (
 // the COMMIT's manifest hash so that fuzzed manifests reach an open. The
 // seed corpus is testdata/fuzz/FuzzManifest.
 func FuzzManifest(f *testing.F) {
-	l, err := mmap.LayoutFor[int64]()
+	l, err := layout.For[int64]()
 	if err != nil {
 		f.Fatal(err)
 	}
 	valid, err := json.Marshal(&persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion,
-		RowSize: 8, Columns: []persistence.Column{{Field: "A", Name: "a", File: "a.col", Layout: l}}, Arch: persistence.HostArch()})
+		RowSize: 8, Columns: []persistence.ColumnSpec{{Field: "A", Name: "a", File: "a.col", Layout: l}}, Arch: persistence.HostArch()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -43,18 +45,18 @@ func FuzzManifest(f *testing.F) {
 			if c.File != filepath.Base(c.File) || strings.Contains(c.File, "..") || filepath.IsAbs(c.File) || c.File == "" {
 				t.Fatalf("column %q: file %q is not a plain name inside the directory", c.Name, c.File)
 			}
-			if err := persistence.ValidateName(c.Name); err != nil {
+			if err := names.Validate(c.Name); err != nil {
 				t.Fatalf("accepted column name: %v", err)
 			}
 			if c.Layout.Size <= 0 || c.Layout.Size > persistence.MaxRowSize || c.Offset < 0 || c.Offset+c.Layout.Size > m.RowSize {
 				t.Fatalf("column %q: accepted offset %d size %d in a %d-byte row", c.Name, c.Offset, c.Layout.Size, m.RowSize)
 			}
 			if c.Layout.Size <= 1<<16 {
-				mmap.SwapBytes(make([]byte, 2*c.Layout.Size), c.Layout) // panics if a leaf lies outside
+				colfile.SwapBytes(make([]byte, 2*c.Layout.Size), c.Layout) // panics if a leaf lies outside
 			}
 		}
 		dir := t.TempDir()
-		if err := persistence.WriteManifest(dir, m); err != nil {
+		if err := writeManifest(t, dir, m); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		back, err := persistence.ReadManifest(dir)

@@ -10,7 +10,6 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,7 +18,8 @@ import (
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/mmapvec/persistence/internal/fsutil"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/layout"
+	"github.com/mmapvec/persistence/internal/names"
 )
 
 // ManifestFile is the manifest's name inside a table directory.
@@ -55,13 +55,13 @@ var (
 // Manifest describes a table: its schema and the machine that wrote it. It
 // is stored as human-readable JSON.
 type Manifest struct {
-	Format      string   `json:"format"`
-	Version     int      `json:"version"`
-	DataVersion uint32   `json:"data_version"`
-	RowSize     int      `json:"row_size"`
-	Columns     []Column `json:"columns"`
-	Arch        Arch     `json:"arch"`
-	Created     Stamp    `json:"created"`
+	Format      string       `json:"format"`
+	Version     int          `json:"version"`
+	DataVersion uint32       `json:"data_version"`
+	RowSize     int          `json:"row_size"`
+	Columns     []ColumnSpec `json:"columns"`
+	Arch        Arch         `json:"arch"`
+	Created     Stamp        `json:"created"`
 	// LastWriterCPU is the CPU of the most recent writable open. The
 	// manifest is rewritten only when it changes: rewriting it on every
 	// open would cost an fsync per open, so no time of the last open is
@@ -78,14 +78,26 @@ type manifestFile struct {
 	OldLastOpen *Stamp `json:"last_writable_open,omitempty"`
 }
 
-// Column is one column of a schema.
-type Column struct {
-	Field  string      `json:"field"`  // Go field name in the record type
-	Name   string      `json:"name"`   // column name (field name or persist tag)
-	File   string      `json:"file"`   // file name inside the table directory
-	Offset int         `json:"offset"` // field offset in the record type
-	Layout mmap.Layout `json:"layout"`
+// ColumnSpec is one column of a schema: where its values live in the
+// record type and in the table's directory.
+type ColumnSpec struct {
+	Field  string `json:"field"`  // Go field name in the record type
+	Name   string `json:"name"`   // column name (field name or persist tag)
+	File   string `json:"file"`   // file name inside the table directory
+	Offset int    `json:"offset"` // field offset in the record type
+	Layout Layout `json:"layout"`
 }
+
+// Layout is the canonical memory layout of a column's element type: size,
+// alignment and each scalar leaf with its place. It is what a column
+// file's type fingerprint hashes.
+type Layout = layout.Layout
+
+// Leaf is one scalar of a [Layout].
+type Leaf = layout.Leaf
+
+// Dim is one array level around a [Leaf].
+type Dim = layout.Dim
 
 // Arch is what the files' binary layout depends on.
 type Arch struct {
@@ -132,18 +144,6 @@ func HostCPU() CPU {
 		Model: c.Model, CacheLine: c.CacheLine, Features: f}
 }
 
-// validName is what a column name may be: it becomes a file name, so no
-// separators, no leading dot, nothing a shell or another OS would mangle.
-var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
-// ValidateName checks a column name before any path is built from it.
-func ValidateName(name string) error {
-	if !validName.MatchString(name) || strings.Contains(name, "..") {
-		return fmt.Errorf("column name %q: use 1-128 letters, digits, '_', '-' or '.', not starting with '.' and without '..'", name)
-	}
-	return nil
-}
-
 // Hash identifies the parts of a manifest that the data depends on (schema
 // and arch, not the stamps); the commit record carries it.
 func (m *Manifest) Hash() uint64 {
@@ -152,7 +152,7 @@ func (m *Manifest) Hash() uint64 {
 		V int
 		D uint32
 		R int
-		C []Column
+		C []ColumnSpec
 		A Arch
 	}{m.Format, m.Version, m.DataVersion, m.RowSize, m.Columns, m.Arch})
 	h := fnv.New64a()
@@ -179,7 +179,7 @@ func (m *Manifest) Validate() error {
 	seen := map[string]bool{}
 	total := 0 // bytes of all columns: distinct fields of one row
 	for i, c := range m.Columns {
-		if err := ValidateName(c.Name); err != nil {
+		if err := names.Validate(c.Name); err != nil {
 			return fmt.Errorf("%w: column %d: %v", ErrManifest, i, err)
 		}
 		if c.File != c.Name+".col" {
@@ -219,7 +219,7 @@ var scalarSizes = map[string][]int{
 // not overlap, and all leaves together hold no more bytes than the element,
 // so that walking a layout costs at most its size in steps. All values are
 // bounded by MaxRowSize before they are multiplied, so nothing overflows.
-func validateLayout(l mmap.Layout) error {
+func validateLayout(l Layout) error {
 	if l.Size <= 0 || l.Size > MaxRowSize {
 		return fmt.Errorf("element size %d outside [1, %d]", l.Size, MaxRowSize)
 	}
@@ -292,8 +292,8 @@ func (m *Manifest) CheckArch() error {
 
 // CompareSchema lists every difference between the manifest's columns and
 // want (added, removed, retyped, moved); nil if they match.
-func (m *Manifest) CompareSchema(want []Column) error {
-	have := map[string]Column{}
+func (m *Manifest) CompareSchema(want []ColumnSpec) error {
+	have := map[string]ColumnSpec{}
 	for _, c := range m.Columns {
 		have[c.Name] = c
 	}
@@ -384,24 +384,11 @@ func (c CPU) isZero() bool {
 	return c.Vendor == "" && c.Brand == "" && c.Family == 0 && c.Model == 0 && c.CacheLine == 0 && len(c.Features) == 0
 }
 
-// WriteManifest replaces dir/manifest.json atomically: write a temporary
-// file, fsync it, rename it into place, fsync the directory.
-func WriteManifest(dir string, m *Manifest) error {
+// Marshal returns the manifest as its file holds it: indented JSON.
+func (m *Manifest) Marshal() ([]byte, error) {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b = append(b, '\n')
-	tmp, err := fsutil.WriteTemp(dir, "."+ManifestFile+".tmp*", b)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ManifestFile)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return SyncDir(dir)
+	return append(b, '\n'), nil
 }
-
-// SyncDir fsyncs a directory, making entries created or renamed in it durable.
-func SyncDir(dir string) error { return fsutil.SyncDir(dir) }

@@ -9,31 +9,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/mmapvec/persistence/internal/layout"
+	"github.com/mmapvec/persistence/internal/names"
 )
 
 func validManifest(t *testing.T) *persistence.Manifest {
 	t.Helper()
-	l, err := mmap.LayoutFor[int64]()
+	l, err := layout.For[int64]()
 	require.NoError(t, err)
 	return &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion, RowSize: 8,
-		Columns: []persistence.Column{{Field: "A", Name: "a", File: "a.col", Layout: l}},
+		Columns: []persistence.ColumnSpec{{Field: "A", Name: "a", File: "a.col", Layout: l}},
 		Arch:    persistence.HostArch(), Created: persistence.Stamp{CPU: persistence.HostCPU()}}
 }
 
 func TestValidateName(t *testing.T) {
 	for _, ok := range []string{"a", "Pos", "x_1", "v2.z", "a-b"} {
-		require.NoError(t, persistence.ValidateName(ok), ok)
+		require.NoError(t, names.Validate(ok), ok)
 	}
 	for _, bad := range []string{"", ".", "..", "../../x", "a/b", ".hidden", "a..b", "x\x00", "a b", string(make([]byte, 200))} {
-		require.Error(t, persistence.ValidateName(bad), "%q", bad)
+		require.Error(t, names.Validate(bad), "%q", bad)
 	}
 }
 
 func TestManifestRoundTripAndValidation(t *testing.T) {
 	dir := t.TempDir()
 	m := validManifest(t)
-	require.NoError(t, persistence.WriteManifest(dir, m))
+	require.NoError(t, writeManifest(t, dir, m))
 	got, err := persistence.ReadManifest(dir)
 	require.NoError(t, err)
 	require.Equal(t, m.Hash(), got.Hash())
@@ -88,8 +90,8 @@ func TestCheckArch(t *testing.T) {
 func TestCompareSchemaAndCPUDiff(t *testing.T) {
 	m := validManifest(t)
 	require.NoError(t, m.CompareSchema(m.Columns))
-	lf, _ := mmap.LayoutFor[float64]()
-	err := m.CompareSchema([]persistence.Column{{Field: "A", Name: "a", File: "a.col", Layout: lf}, {Field: "B", Name: "b", File: "b.col", Layout: lf}})
+	lf, _ := layout.For[float64]()
+	err := m.CompareSchema([]persistence.ColumnSpec{{Field: "A", Name: "a", File: "a.col", Layout: lf}, {Field: "B", Name: "b", File: "b.col", Layout: lf}})
 	require.ErrorIs(t, err, persistence.ErrSchema)
 	require.Contains(t, err.Error(), `retyped column "a"`)
 	require.Contains(t, err.Error(), `added column "b"`)
@@ -102,9 +104,9 @@ func TestCompareSchemaAndCPUDiff(t *testing.T) {
 func TestWriteManifestReplacesAtomically(t *testing.T) {
 	dir := t.TempDir()
 	m := validManifest(t)
-	require.NoError(t, persistence.WriteManifest(dir, m))
+	require.NoError(t, writeManifest(t, dir, m))
 	m.DataVersion = 3
-	require.NoError(t, persistence.WriteManifest(dir, m))
+	require.NoError(t, writeManifest(t, dir, m))
 	got, err := persistence.ReadManifest(dir)
 	require.NoError(t, err)
 	require.EqualValues(t, 3, got.DataVersion)
@@ -119,7 +121,7 @@ func TestManifestLastWriterCPU(t *testing.T) {
 	dir := t.TempDir()
 	m := validManifest(t)
 	m.LastWriterCPU = persistence.CPU{Vendor: "Acme", Brand: "Acme 1", Family: 6, Features: []string{"SSE2"}}
-	require.NoError(t, persistence.WriteManifest(dir, m))
+	require.NoError(t, writeManifest(t, dir, m))
 	raw, err := os.ReadFile(filepath.Join(dir, persistence.ManifestFile))
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `"last_writer_cpu"`)
@@ -139,7 +141,7 @@ func TestManifestLastWriterCPU(t *testing.T) {
 	require.NoError(t, err, "a manifest of the previous version opens")
 	require.Equal(t, m.LastWriterCPU, got.LastWriterCPU)
 	require.Equal(t, m.Hash(), got.Hash(), "the stamps are not part of the hash")
-	require.NoError(t, persistence.WriteManifest(dir, got))
+	require.NoError(t, writeManifest(t, dir, got))
 	raw, err = os.ReadFile(filepath.Join(dir, persistence.ManifestFile))
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), "last_writable_open", "written back under the new name")
@@ -168,17 +170,17 @@ func TestManifestHostileNumbers(t *testing.T) {
 		"unknown kind": func(m *persistence.Manifest) { m.Columns[0].Layout.Leaves[0].Kind = "pointer" },
 		"array of 2^62 items": func(m *persistence.Manifest) {
 			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
-			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 1 << 62, Stride: 1}}
+			m.Columns[0].Layout.Leaves[0].Dims = []persistence.Dim{{Count: 1 << 62, Stride: 1}}
 		},
 		"nested arrays that overlap": func(m *persistence.Manifest) {
 			// 8 x 8 one-byte items in 8 bytes: a walk of 64 steps per
 			// element, and so on without bound for deeper nesting.
 			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
-			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 8, Stride: 1}, {Count: 8, Stride: 1}}
+			m.Columns[0].Layout.Leaves[0].Dims = []persistence.Dim{{Count: 8, Stride: 1}, {Count: 8, Stride: 1}}
 		},
 		"negative stride": func(m *persistence.Manifest) {
 			m.Columns[0].Layout.Leaves[0].Kind, m.Columns[0].Layout.Leaves[0].Size = "uint8", 1
-			m.Columns[0].Layout.Leaves[0].Dims = []mmap.Dim{{Count: 8, Stride: -1}}
+			m.Columns[0].Layout.Leaves[0].Dims = []persistence.Dim{{Count: 8, Stride: -1}}
 		},
 		"leaves hold more than the element": func(m *persistence.Manifest) {
 			m.Columns[0].Layout.Leaves = append(m.Columns[0].Layout.Leaves, m.Columns[0].Layout.Leaves[0])
@@ -211,7 +213,7 @@ func TestManifestHostileNumbers(t *testing.T) {
 		Y [3]inner
 		Z complex128
 	}
-	l, err := mmap.LayoutFor[elem]()
+	l, err := layout.For[elem]()
 	require.NoError(t, err)
 	m := validManifest(t)
 	m.RowSize, m.Columns[0].Layout = l.Size, l
@@ -241,4 +243,13 @@ func TestReadManifestFileKinds(t *testing.T) {
 	require.NoError(t, os.Remove(path))
 	_, err = persistence.ReadManifest(dir)
 	require.ErrorIs(t, err, os.ErrNotExist, "a missing manifest stays the OS error")
+}
+
+func writeManifest(t *testing.T, dir string, m *persistence.Manifest) error {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	return fsutil.ReplaceFile(dir, persistence.ManifestFile, b)
 }

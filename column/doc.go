@@ -1,14 +1,16 @@
-// Package column holds the columns of a table: a [Column] is a named,
-// type-erased column file (an [mmap.Raw] moved by element size), and [Of]
-// is a typed view of one.
+// Package column holds [Of], the typed view of one column of a table: a
+// live []T into the column's file, read and written at memory speed. Views
+// come from the table package (table.Column by name, table.Col by field
+// selector).
 //
 // # Caveats
 //
 //   - **Never keep a slice from [Of.Slice], or a pointer into one, past the
-//     table's Close**: it points into a file mapping that Close removes.
+//     table's Close**: it points into a file mapping that Close removes, and
+//     touching it faults.
 //   - Writes through [Of.Set] or a slice change one column in place; they
 //     are not journaled across columns (use the table's SetRow for that) and
 //     become durable at the table's next Sync.
-//   - After the table's Close, Len is 0 and Slice is nil; Get, Set and
-//     ElemBytes panic saying that the table is closed.
+//   - After the table's Close, Len is 0 and Slice is nil; Get and Set panic
+//     saying that the table is closed.
 package column

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package lockfile takes advisory flock(2) locks on files: exclusive for a
 // writer, shared for readers, non-blocking by default or waiting up to a
 // timeout.

@@ -131,7 +131,7 @@ func TestEveryHeaderByteFlipped(t *testing.T) {
 		opened++
 		switch {
 		case i >= 48 && i < 64: // the boot id: another boot's file, committed length
-			require.Equal(t, "committed", v.Recovery().Trusted, "byte %d", i)
+			require.Equal(t, mmap.SourceCommitted, v.Recovery().Source, "byte %d", i)
 		case i >= 192 && i < 256: // a commit slot: the other one is used
 			require.True(t, v.Recovery().SlotFallback, "byte %d", i)
 		default:

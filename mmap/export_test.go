@@ -1,7 +1,9 @@
 package mmap
 
+import "github.com/mmapvec/persistence/internal/colfile"
+
 // BreakFile closes the descriptor under a Vec so that its next sync fails.
-func BreakFile[T any](v *Vec[T]) { _ = v.raw.f.Close() }
+func BreakFile[T any](v *Vec[T]) { colfile.BreakFile(v.f) }
 
 // Mappings returns how many mappings of the file are alive.
-func Mappings[T any](v *Vec[T]) int { return len(v.raw.old) + 1 }
+func Mappings[T any](v *Vec[T]) int { return colfile.Mappings(v.f) }

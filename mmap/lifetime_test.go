@@ -93,7 +93,7 @@ func TestUnknownBootTrustsCommitted(t *testing.T) {
 	require.NoError(t, err)
 	defer v.Close()
 	require.Equal(t, 1000, v.Len(), "an unknown boot id must not vouch for the live length")
-	require.Equal(t, "committed", v.Recovery().Trusted)
+	require.Equal(t, mmap.SourceCommitted, v.Recovery().Source)
 }
 
 // Many Vecs open at once cost address space in proportion to their files,

@@ -224,7 +224,7 @@ func TestUnsupportedTypes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "v.col")
 			err := c.open(path)
-			require.ErrorIs(t, err, mmap.ErrUnsupportedType)
+			require.ErrorIs(t, err, mmap.ErrType)
 			var te *mmap.TypeError
 			require.ErrorAs(t, err, &te)
 			require.Equal(t, c.path, te.Path)
@@ -233,22 +233,6 @@ func TestUnsupportedTypes(t *testing.T) {
 			require.True(t, errors.Is(statErr, os.ErrNotExist), "no file is created for a refused type")
 		})
 	}
-}
-
-func TestLayout(t *testing.T) {
-	l, err := mmap.LayoutFor[point]()
-	require.NoError(t, err)
-	require.Equal(t, 24, l.Size)
-	require.Equal(t, 8, l.Align)
-	require.Equal(t, "size=24 align=8; X float64@0/8; Y float64@8/8; ID uint32@16/4; Tag[] uint8@20/1 [4]*1", l.String())
-	type renamed struct {
-		X, Z float64
-		ID   uint32
-		Tag  [4]byte
-	}
-	l2, err := mmap.LayoutFor[renamed]()
-	require.NoError(t, err)
-	require.NotEqual(t, l.Fingerprint(), l2.Fingerprint())
 }
 
 // Locking: the seed's tests, with a child process as the external locker.
@@ -343,7 +327,7 @@ func TestKill9KeepsCompletedAppends(t *testing.T) {
 	c.Kill()
 	v := mustOpen[int64](t, path, nil) // the dead child's lock is free
 	require.Equal(t, 100_003, v.Len())
-	require.Equal(t, "live", v.Recovery().Trusted)
+	require.Equal(t, mmap.SourceLive, v.Recovery().Source)
 	require.EqualValues(t, 100_003, v.Get(100_002))
 }
 
@@ -360,7 +344,7 @@ func TestRebootKeepsOnlyCommitted(t *testing.T) {
 	defer bootid.Override("")
 	r := mustOpen[int64](t, path, &mmap.Options{ReadOnly: true})
 	require.Equal(t, []int64{1, 2, 3}, r.Slice(), "after a reboot only the committed length counts")
-	require.Equal(t, "committed", r.Recovery().Trusted)
+	require.Equal(t, mmap.SourceCommitted, r.Recovery().Source)
 	require.NoError(t, r.Close())
 
 	w := mustOpen[int64](t, path, nil)
@@ -382,7 +366,7 @@ func TestForeignBootIDInHeader(t *testing.T) {
 	patch(t, path, 48, []byte("not-this-boot!!!")) // the boot id is outside the header CRC
 	w := mustOpen[int64](t, path, nil)
 	require.Equal(t, []int64{1, 2}, w.Slice())
-	require.Equal(t, "committed", w.Recovery().Trusted)
+	require.Equal(t, mmap.SourceCommitted, w.Recovery().Source)
 }
 
 // editHeader changes page 0 and fixes the header CRC (over [0, 48)), as

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // The consistency check reads each file's own numbers from the disk, with
@@ -90,9 +90,8 @@ func (r *CheckReport) problem(file string, kind error, format string, args ...an
 }
 
 func (r *CheckReport) fileProblem(file string, err error) {
-	err = classify(err)
 	if !errors.Is(err, ErrCorrupt) {
-		err = &corruptError{err}
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	r.Problems = append(r.Problems, Problem{File: file, Err: err})
 }
@@ -271,10 +270,10 @@ const maxInt = int(^uint(0) >> 1)
 // checkColumns reads each column file's header and reports what disagrees
 // with the manifest or with the file's own size. Missing or unreadable
 // columns have no entry in the result.
-func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[string]mmap.HeaderFacts {
-	facts := map[string]mmap.HeaderFacts{}
+func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[string]colfile.HeaderFacts {
+	facts := map[string]colfile.HeaderFacts{}
 	for _, c := range m.Columns {
-		x, err := mmap.ReadHeaderFacts(filepath.Join(dir, c.File))
+		x, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // reported with the directory
 		}
@@ -318,7 +317,7 @@ func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[strin
 // checkLengths compares the columns' lengths with each other and with
 // COMMIT, decides the row count an open would choose, and returns the
 // smallest capacity (-1 if no column could be read).
-func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]mmap.HeaderFacts, slot commitSlot, haveCommit bool) int {
+func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, slot commitSlot, haveCommit bool) int {
 	minCap, minLive, maxLive := -1, -1, -1
 	live, sameBoot := len(facts) == len(m.Columns), 0
 	for _, c := range m.Columns {

@@ -74,9 +74,9 @@ func TestClosedTable(t *testing.T) {
 			}
 			requirePanics(t, `column "Mass": Get on a closed table`, func() { mass.Get(0) })
 			requirePanics(t, `column "Mass": Set on a closed table`, func() { mass.Set(0, 1) })
-			for _, c := range tb.Columns() {
-				require.Equal(t, 0, c.Len(), c.Name())
-				require.True(t, c.Closed(), c.Name())
+			for _, c := range table.Columns(tb) {
+				require.Equal(t, 0, c.Len, c.Name)
+				require.True(t, c.Closed, c.Name)
 				requirePanics(t, "closed", func() { c.ElemBytes(0) })
 			}
 		})
@@ -105,7 +105,7 @@ func TestOutOfRange(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.call()
 			require.ErrorIs(t, err, table.ErrRange)
-			require.Contains(t, err.Error(), "table: row index out of range: "+c.says)
+			require.Contains(t, err.Error(), "index out of range: "+c.says)
 			require.Equal(t, 3, tb.Len(), "the table is unchanged")
 			for i := range 3 {
 				require.Equal(t, p(i), tb.Row(i))

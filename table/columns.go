@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/mmapvec/persistence/column"
+	"github.com/mmapvec/persistence/internal/colset"
+	"github.com/mmapvec/persistence/internal/rowcodec"
 )
 
 // Column returns a typed view of the column for field (the column name or
@@ -18,7 +20,7 @@ func Column[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
 	}
 	for i, c := range t.man.Columns {
 		if c.Name == field || c.Field == field || strings.EqualFold(c.Name, field) {
-			return column.View[T](t.colByName(t.man.Columns[i].Name))
+			return view[T](t.colByName(t.man.Columns[i].Name))
 		}
 	}
 	return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
@@ -30,7 +32,7 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	if err := t.check(false); err != nil {
 		return nil, err
 	}
-	off, ok := column.Offset(sel)
+	off, ok := rowcodec.Offset(sel)
 	rt := reflect.TypeFor[R]()
 	if !ok {
 		return nil, fmt.Errorf("%w: the selector does not return a pointer into its %s argument", ErrNoColumn, rt)
@@ -40,7 +42,7 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 		if f.Offset == off && f.Type == reflect.TypeFor[T]() {
 			for _, c := range t.man.Columns {
 				if c.Field == f.Name {
-					return column.View[T](t.colByName(c.Name))
+					return view[T](t.colByName(c.Name))
 				}
 			}
 			return nil, fmt.Errorf("%w: field %s of %s is not stored (persist:\"-\" or unexported)", ErrNoColumn, f.Name, rt)
@@ -49,8 +51,17 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	return nil, fmt.Errorf("%w: the selector does not pick a top-level field of type %s in %s", ErrNoColumn, reflect.TypeFor[T](), rt)
 }
 
-func (t *Table[R]) colByName(name string) *column.Column {
-	for _, c := range t.cols {
+// view returns the typed view of c, or why T does not fit it.
+func view[T any](c *colset.Column) (*column.Of[T], error) {
+	v, err := colset.NewView[T](c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoColumn, err)
+	}
+	return (*column.Of[T])(v), nil
+}
+
+func (t *Table[R]) colByName(name string) *colset.Column {
+	for _, c := range t.set.Columns() {
 		if c.Name() == name {
 			return c
 		}
@@ -60,7 +71,7 @@ func (t *Table[R]) colByName(name string) *column.Column {
 
 func (t *Table[R]) columnNames() string {
 	var names []string
-	for _, c := range t.cols {
+	for _, c := range t.set.Columns() {
 		names = append(names, c.Name())
 	}
 	return strings.Join(names, ", ")

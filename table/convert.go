@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // Convert copies the table in src, written on a machine of the other byte
@@ -34,7 +34,7 @@ func Convert(src, dst string) (int, error) {
 	switch {
 	case m.Arch.ByteOrder == host.ByteOrder:
 		return 0, fmt.Errorf("table: convert %s: already %s, like this machine; nothing to convert", src, host.ByteOrder)
-	case m.Arch.ByteOrder != mmap.ForeignOrder():
+	case m.Arch.ByteOrder != colfile.ForeignOrder():
 		return 0, fmt.Errorf("%w: convert %s: unknown byte order %q", persistence.ErrManifest, src, m.Arch.ByteOrder)
 	case m.Arch.PointerSize != host.PointerSize:
 		return 0, fmt.Errorf("%w: convert %s: pointer size %d, this machine %d; only the byte order can be converted", ErrArch, src, m.Arch.PointerSize, host.PointerSize)
@@ -62,11 +62,11 @@ func Convert(src, dst string) (int, error) {
 		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}
 	rows := int(slot.rows)
-	opts := &mmap.Options{Tag: columnTag, DataVersion: m.DataVersion}
+	opts := &colfile.Options{Tag: columnTag, DataVersion: m.DataVersion}
 	data := make([][]byte, len(m.Columns))
 	for i, c := range m.Columns {
-		if data[i], err = mmap.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
-			return 0, fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, classify(err))
+		if data[i], err = colfile.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
+			return 0, fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, err)
 		}
 	}
 

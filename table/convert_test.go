@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
@@ -66,7 +67,7 @@ func TestWriteGolden(t *testing.T) {
 }
 
 func TestForeignGoldenRefusedAndConverted(t *testing.T) {
-	foreign := goldenDir(mmap.ForeignOrder())
+	foreign := goldenDir(colfile.ForeignOrder())
 	if _, err := os.Stat(foreign); err != nil {
 		t.Fatalf("missing golden table %s: %v", foreign, err)
 	}
@@ -114,7 +115,7 @@ func TestConvertKilled(t *testing.T) {
 		testproc.Say("converted %d %v", n, err)
 		os.Exit(0)
 	}
-	foreign := goldenDir(mmap.ForeignOrder())
+	foreign := goldenDir(colfile.ForeignOrder())
 	for _, point := range []struct{ name, at string }{
 		{"vec.flush", "1"}, {"vec.flush", "3"}, {"table.convert.columns", "1"}, {"table.convert.commit", "1"},
 		{"table.convert.rename", "1"}, {"table.convert.renamed", "1"},

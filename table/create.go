@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 // columnTag is the user tag of every table column file.
 var columnTag = [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'}
 
-func newManifest(cols []persistence.Column, rowSize int, o Options) *persistence.Manifest {
+func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persistence.Manifest {
 	now := persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
 	return &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion,
 		DataVersion: o.DataVersion, RowSize: rowSize, Columns: cols, Arch: persistence.HostArch(),
@@ -36,8 +37,9 @@ func newManifest(cols []persistence.Column, rowSize int, o Options) *persistence
 // calling operation ("table.create", "table.convert").
 func populate(dir string, m *persistence.Manifest, o Options, data [][]byte, rows int, steps string) error {
 	for i, c := range m.Columns {
-		r, err := mmap.OpenRaw(filepath.Join(dir, c.File), c.Layout,
-			&mmap.Options{Tag: columnTag, DataVersion: o.DataVersion, NoLock: true, ExternalCommit: true})
+		// The directory is fsynced once, before it is renamed into place.
+		r, err := colfile.Open(filepath.Join(dir, c.File), c.Layout,
+			&colfile.Options{Tag: columnTag, DataVersion: o.DataVersion, Create: true, NoDirSync: true})
 		if err != nil {
 			return err
 		}
@@ -61,19 +63,30 @@ func populate(dir string, m *persistence.Manifest, o Options, data [][]byte, row
 		return err
 	}
 	crashpoint.Hit(steps + ".commit")
-	return persistence.WriteManifest(dir, m)
+	return writeManifest(dir, m)
+}
+
+// writeManifest replaces dir's manifest atomically.
+func writeManifest(dir string, m *persistence.Manifest) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	return fsutil.ReplaceFile(dir, persistence.ManifestFile, b)
 }
 
 // fill writes rows elements of native bytes into a new column file and
 // makes them durable (fdatasync: the file grew).
-func fill(r *mmap.Raw, b []byte, rows int) error {
-	if err := r.Reserve(rows); err != nil {
+func fill(r *colfile.File, b []byte, rows int) error {
+	if err := r.EnsureCap(rows); err != nil {
 		return err
 	}
 	if err := r.WriteAt(b, 0); err != nil {
 		return err
 	}
-	r.SetLen(rows)
+	if err := r.SetLen(rows); err != nil {
+		return err
+	}
 	return r.Flush()
 }
 
@@ -129,7 +142,7 @@ func newAside(final, kind string) (*aside, error) {
 // rename(2) cannot refuse an existing empty target) and makes the rename
 // durable. steps names the crash points, as for populate.
 func (a *aside) rename(steps string) error {
-	if err := persistence.SyncDir(a.dir); err != nil {
+	if err := fsutil.SyncDir(a.dir); err != nil {
 		return err
 	}
 	crashpoint.Hit(steps + ".rename")
@@ -138,7 +151,7 @@ func (a *aside) rename(steps string) error {
 	}
 	a.renamed = true
 	crashpoint.Hit(steps + ".renamed")
-	return persistence.SyncDir(a.parent)
+	return fsutil.SyncDir(a.parent)
 }
 
 // close removes the directory unless it was renamed into place, and then

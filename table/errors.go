@@ -5,17 +5,18 @@ import (
 	"fmt"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/errs"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // Errors returned by this package; returned errors wrap them with details.
-// Errors from the layers below (mmap's, lockfile's, the manifest's) are
-// wrapped intact, so errors.Is works with them too.
+// The ones shared with the layers below (ErrCorrupt, ErrClosed, ...) are
+// the same values as the mmap package's, so errors.Is works alike on both.
 var (
 	// ErrCorrupt: a table file is damaged or inconsistent with the others.
-	// mmap.ErrCorrupt errors from column files match it as well.
-	ErrCorrupt = errors.New("table: corrupt")
+	// Every specific damage (a bad checksum, a length past a file, ...)
+	// matches it as well.
+	ErrCorrupt = errs.ErrCorrupt
 	// ErrNotTable: the directory holds files but no table.
 	ErrNotTable = errors.New("table: not a table directory")
 	// ErrNeedsRecovery: a read-only open found an interrupted SetRow,
@@ -23,42 +24,34 @@ var (
 	ErrNeedsRecovery = errors.New("table: interrupted operation; open writable once to recover")
 	// ErrType: the record type cannot be a table's row (not a struct, no
 	// columns, a field that is not fixed-size and pointer-free, bad names).
-	ErrType = errors.New("table: unsuitable record type")
+	ErrType = errs.ErrType
 	// ErrNoColumn: no column of that name, or of that type.
 	ErrNoColumn = errors.New("table: no such column")
+	// ErrElemType: a column file holds elements of another type than the
+	// manifest says.
+	ErrElemType = errs.ErrElemType
+	// ErrDataVersion: the table has another data version than the one
+	// opened with.
+	ErrDataVersion = errs.ErrDataVersion
 
 	// ErrClosed: the table was closed. Every method with an error result
 	// returns it after Close; Row panics saying so.
-	ErrClosed   = errors.New("table: closed")
-	ErrReadOnly = errors.New("table: opened read-only")
+	ErrClosed = errs.ErrClosed
+	// ErrReadOnly: a change to a table opened read-only.
+	ErrReadOnly = errs.ErrReadOnly
 	// ErrRange: a row index or count outside the table, wrapped with the
 	// index and the length (SetRow, SwapRemove, Truncate). Row, which has no
 	// error result, panics instead, like a slice index.
-	ErrRange = errors.New("table: row index out of range")
+	ErrRange = errs.ErrRange
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.
-	ErrPoisoned = errors.New("table: an earlier sync failed; close and reopen")
+	ErrPoisoned = errs.ErrPoisoned
 
 	// Re-exported for convenience.
 	ErrLocked = lockfile.ErrLocked
 	ErrArch   = persistence.ErrArch
 	ErrSchema = persistence.ErrSchema
 )
-
-// corruptError wraps a lower-level corruption error so that it matches
-// [ErrCorrupt] as well as its own sentinels.
-type corruptError struct{ err error }
-
-func (e *corruptError) Error() string   { return e.err.Error() }
-func (e *corruptError) Unwrap() []error { return []error{e.err, ErrCorrupt} }
-
-// classify makes every kind of file damage match ErrCorrupt.
-func classify(err error) error {
-	if err != nil && errors.Is(err, mmap.ErrCorrupt) && !errors.Is(err, ErrCorrupt) {
-		return &corruptError{err}
-	}
-	return err
-}
 
 // lockError reports a lock refused when opening dir. A refusal by another
 // handle of this same process gets its own words: the lockfile's advice

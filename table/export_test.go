@@ -40,3 +40,21 @@ var (
 	}
 	SlotBytes = slotBytes
 )
+
+// ColumnState is what a test sees of one column of an open table.
+type ColumnState struct {
+	Name              string
+	Len, FileLen, Cap int // the view's length, the file's, its capacity
+	Closed            bool
+	ElemBytes         func(i int) []byte
+}
+
+// Columns returns the state of t's columns, in schema order.
+func Columns[R any](t *Table[R]) []ColumnState {
+	var out []ColumnState
+	for _, c := range t.set.Columns() {
+		out = append(out, ColumnState{Name: c.Name(), Len: c.Len(), FileLen: c.File().Len(), Cap: c.File().Cap(),
+			Closed: c.Closed(), ElemBytes: c.ElemBytes})
+	}
+	return out
+}

@@ -56,8 +56,8 @@ func fuzzTable(tb testing.TB) string {
 // of this package or the layers below, or a *fs.PathError from the OS.
 func typedOpenErr(err error) bool {
 	for _, e := range []error{table.ErrCorrupt, table.ErrNotTable, table.ErrNeedsRecovery, table.ErrArch, table.ErrSchema,
-		persistence.ErrManifest, mmap.ErrCorrupt, mmap.ErrByteOrder, mmap.ErrFormatVersion, mmap.ErrTag,
-		mmap.ErrDataVersion, mmap.ErrElemType, mmap.ErrTooLarge, table.ErrLocked} {
+		persistence.ErrManifest, table.ErrCorrupt, mmap.ErrByteOrder, mmap.ErrFormatVersion, mmap.ErrTag,
+		mmap.ErrDataVersion, table.ErrElemType, mmap.ErrTooLarge, table.ErrLocked} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -82,9 +82,9 @@ func openFuzzed(t *testing.T, dir string, readOnly, reboot bool) {
 		return
 	}
 	defer tb.Close()
-	for _, c := range tb.Columns() {
-		if c.Len() != tb.Len() || c.Raw().Len() != tb.Len() || c.Raw().Cap() < tb.Len() {
-			t.Fatalf("read-only %v: column %s: %d rows, file %d (cap %d), table %d", readOnly, c.Name(), c.Len(), c.Raw().Len(), c.Raw().Cap(), tb.Len())
+	for _, c := range table.Columns(tb) {
+		if c.Len != tb.Len() || c.FileLen != tb.Len() || c.Cap < tb.Len() {
+			t.Fatalf("read-only %v: column %s: %d rows, file %d (cap %d), table %d", readOnly, c.Name, c.Len, c.FileLen, c.Cap, tb.Len())
 		}
 	}
 	for i := range tb.Len() {
@@ -347,11 +347,11 @@ func FuzzTableManifest(f *testing.F) {
 			return
 		}
 		defer tb.Close()
-		for _, c := range tb.Columns() {
-			if c.Len() != tb.Len() || c.Raw().Cap() < tb.Len() {
-				t.Fatalf("read-only %v: column %s: %d rows (cap %d), table %d", readOnly, c.Name(), c.Len(), c.Raw().Cap(), tb.Len())
+		for _, c := range table.Columns(tb) {
+			if c.Len != tb.Len() || c.Cap < tb.Len() {
+				t.Fatalf("read-only %v: column %s: %d rows (cap %d), table %d", readOnly, c.Name, c.Len, c.Cap, tb.Len())
 			}
-			for i := range c.Len() {
+			for i := range c.Len {
 				_ = c.ElemBytes(i)
 			}
 		}

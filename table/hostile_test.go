@@ -73,9 +73,9 @@ func requireIntact(t *testing.T, dir string, rows int) {
 
 // TestHostileJournal writes JOURNAL records with valid checksums and
 // impossible numbers. In the writer's boot (live lengths trusted) each is
-// ErrCorrupt naming JOURNAL and the value, for a reader too, and no column
+// table.ErrCorrupt naming JOURNAL and the value, for a reader too, and no column
 // byte changes; after a reboot, where only intents that fit the commit are
-// redone, each is ErrCorrupt or discarded.
+// redone, each is table.ErrCorrupt or discarded.
 func TestHostileJournal(t *testing.T) {
 	const maxU = ^uint64(0)
 	cases := []struct {

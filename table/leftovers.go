@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -207,7 +208,7 @@ func cleanAside(dir string) []string {
 	}
 	if len(removed) > 0 {
 		parent, _ := splitDir(dir)
-		_ = persistence.SyncDir(parent)
+		_ = fsutil.SyncDir(parent)
 	}
 	return removed
 }

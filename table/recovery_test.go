@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence/internal/bootid"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/layout"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -141,12 +142,12 @@ func mustOpenClose[R any](t *testing.T, dir string) string {
 // writer that stopped part way through an append leaves it.
 func growColumn(t *testing.T, path string, n int) {
 	t.Helper()
-	l, err := mmap.LayoutFor[int64]()
+	l, err := layout.For[int64]()
 	require.NoError(t, err)
-	r, err := mmap.OpenRaw(path, l, &mmap.Options{Tag: [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'},
-		NoLock: true, ExternalCommit: true})
+	r, err := colfile.Open(path, l, &colfile.Options{Tag: [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'}})
 	require.NoError(t, err)
-	require.NoError(t, r.Reserve(n-r.Len()))
-	r.SetLen(n)
+	require.NoError(t, r.EnsureCap(n))
+	require.NoError(t, r.SetLen(n))
+	require.NoError(t, r.Adopt())
 	require.NoError(t, r.Close())
 }

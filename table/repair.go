@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // RepairReport says what [Repair] found and did.
@@ -112,9 +112,9 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 func (r *RepairReport) trim(dir string, man *persistence.Manifest) error {
 	for _, c := range man.Columns {
 		path := filepath.Join(dir, c.File)
-		n, err := mmap.TrimPartial(path, c.Layout.Size)
+		n, err := colfile.TrimPartial(path, c.Layout.Size)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, mmap.ErrCorrupt) || errors.Is(err, mmap.ErrElemType):
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrElemType):
 			continue
 		case err != nil:
 			return fmt.Errorf("column %q: %w", c.Name, err)

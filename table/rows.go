@@ -8,26 +8,19 @@ import (
 
 // grow makes room for n rows in every column.
 func (t *Table[R]) grow(n int) error {
-	for _, c := range t.cols {
-		if err := c.Raw().Reserve(n - c.Raw().Len()); err != nil {
-			return fmt.Errorf("table: column %q: %w", c.Name(), err)
-		}
-	}
-	t.updateMinCap()
-	if t.mover != nil {
-		t.mover.Refresh()
+	err := t.set.Grow(n)
+	t.minCap = t.set.MinCap()
+	t.codec.Refresh() // grown files are mapped at new places
+	if err != nil {
+		return fmt.Errorf("table: %s: %w", t.dir, err)
 	}
 	return nil
 }
 
-// publish sets every column's length to n, column by column: a crash part
-// way leaves unequal lengths, which the next Open reconciles to the shortest.
-func (t *Table[R]) publish(n int) {
-	for _, c := range t.cols {
-		c.Raw().SetLen(n)
-	}
+// publish sets the row count to n in every column (see colset.Set.Publish).
+func (t *Table[R]) publish(n int, step string) {
+	t.set.Publish(n, step)
 	t.rows = n
-	t.length.Store(int64(n))
 }
 
 // Append adds one row. Its fields are copied into the columns by offset:
@@ -35,7 +28,7 @@ func (t *Table[R]) publish(n int) {
 // crash of the process; after the next [Table.Sync], a crash of the OS.
 func (t *Table[R]) Append(r R) error {
 	n := t.rows
-	if n >= t.minCap || t.closed || t.opts.ReadOnly || t.poison != nil {
+	if n >= t.minCap { // also when closed, read-only or poisoned: minCap is 0
 		if err := t.check(true); err != nil {
 			return err
 		}
@@ -43,13 +36,9 @@ func (t *Table[R]) Append(r R) error {
 			return err
 		}
 	}
-	t.mover.Put(n, &r)
+	t.codec.Put(n, &r)
 	crashpoint.Hit("table.append")
-	for _, raw := range t.raws { // n+1 <= minCap: no checks needed
-		raw.Publish(n + 1)
-	}
-	t.rows = n + 1
-	t.length.Store(int64(n + 1))
+	t.publish(n+1, "")
 	return nil
 }
 
@@ -77,23 +66,20 @@ func (t *Table[R]) AppendRows(rs []R) error {
 	staged := len(rs) >= stageRows
 	if staged {
 		if t.stage == nil {
-			t.stage = make([]byte, max(stageBytes, t.mover.PackedSize()))
+			t.stage = make([]byte, max(stageBytes, t.codec.PackedSize()))
 		}
 		// Nothing is published until every column holds the rows: on an
 		// error the table is unchanged.
-		if err := t.mover.WriteRows(n, rs, t.stage); err != nil {
+		if err := t.codec.WriteRows(n, rs, t.stage); err != nil {
 			return fmt.Errorf("table: %w", err)
 		}
 	}
-	for k, c := range t.cols {
-		if !staged {
-			t.mover.PutColumn(k, n, rs)
+	if !staged {
+		for k := range t.set.Columns() {
+			t.codec.PutColumn(k, n, rs)
 		}
-		crashpoint.Hit("table.appendrows.column")
-		c.Raw().SetLen(n + len(rs))
 	}
-	t.rows = n + len(rs)
-	t.length.Store(int64(t.rows))
+	t.publish(n+len(rs), "table.appendrows.column")
 	return nil
 }
 
@@ -119,7 +105,7 @@ func (t *Table[R]) Row(i int) R {
 	case uint(i) >= uint(t.rows):
 		panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
 	}
-	t.mover.Get(i, &r)
+	t.codec.Get(i, &r)
 	return r
 }
 
@@ -133,9 +119,9 @@ func (t *Table[R]) SetRow(i int, r R) error {
 	if err := t.inRange("SetRow", i); err != nil {
 		return err
 	}
-	t.mover.Pack(t.scratch, &r)
+	t.codec.Pack(t.scratch, &r)
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
-	t.mover.Put(i, &r)
+	t.codec.Put(i, &r)
 	crashpoint.Hit("table.setrow.applied")
 	t.journal.clear()
 	return nil
@@ -152,13 +138,13 @@ func (t *Table[R]) SwapRemove(i int) error {
 		return err
 	}
 	last := t.rows - 1
-	t.mover.PackRow(t.scratch, last)
+	t.codec.PackRow(t.scratch, last)
 	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	if i != last {
-		t.mover.UnpackRow(i, t.scratch)
+		t.codec.UnpackRow(i, t.scratch)
 		crashpoint.Hit("table.swapremove.moved")
 	}
-	t.publish(last)
+	t.publish(last, "")
 	t.journal.clear()
 	return nil
 }
@@ -177,7 +163,7 @@ func (t *Table[R]) Truncate(n int) error {
 		return nil
 	}
 	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
-	t.publish(n)
+	t.publish(n, "")
 	t.journal.clear()
 	return nil
 }

@@ -1,9 +1,7 @@
 package table
 
 import (
-	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/internal/fsutil"
@@ -26,12 +24,12 @@ func (t *Table[R]) Sync() error {
 
 func (t *Table[R]) sync() error {
 	crashpoint.Hit("table.sync.flush")
-	if err := t.flushColumns(); err != nil {
+	if err := t.set.Flush(); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit")
 	if t.lengths == nil {
-		t.lengths = make([]uint64, len(t.cols))
+		t.lengths = make([]uint64, len(t.set.Columns()))
 	}
 	for i := range t.lengths {
 		t.lengths[i] = uint64(t.rows)
@@ -39,7 +37,7 @@ func (t *Table[R]) sync() error {
 	idx := 1 - t.slotIdx
 	s := commitSlot{seq: t.seq + 1, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
 	t.slotBuf = encodeCommitInto(t.slotBuf, idx, s)
-	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.cols)))); err != nil {
+	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.set.Columns())))); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit.written")
@@ -53,25 +51,6 @@ func (t *Table[R]) sync() error {
 
 func (t *Table[R]) fail(err error) error {
 	t.poison = fmt.Errorf("%w: %s: %w", ErrPoisoned, t.dir, err)
+	t.minCap = 0 // appends take the checked path, which returns the poison
 	return t.poison
-}
-
-// flushColumns is the data barrier: every column is fdatasync'ed, in
-// parallel goroutines so that the file system can serve them with one
-// journal commit. Each file whose data a commit depends on needs its own
-// fdatasync: a write-back of the others plus one shared device flush is
-// not durable on copy-on-write file systems (btrfs, XFS reflinked extents),
-// where only the synced file gets its new block pointers logged.
-func (t *Table[R]) flushColumns() error {
-	if t.flushErrs == nil {
-		t.flushErrs = make([]error, len(t.raws))
-	}
-	errs := t.flushErrs
-	var wg sync.WaitGroup
-	for i, r := range t.raws[1:] {
-		wg.Go(func() { errs[i+1] = r.Flush() })
-	}
-	errs[0] = t.raws[0].Flush() // this goroutine takes one itself
-	wg.Wait()
-	return errors.Join(errs...)
 }

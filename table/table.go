@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/mmapvec/persistence"
-	"github.com/mmapvec/persistence/column"
+	"github.com/mmapvec/persistence/internal/colset"
+	"github.com/mmapvec/persistence/internal/rowcodec"
 	"github.com/mmapvec/persistence/lockfile"
-	"github.com/mmapvec/persistence/mmap"
 )
 
 // Options configure [Open]. nil means the zero value; every zero field is a
@@ -23,7 +22,7 @@ type Options struct {
 	// (or handle); 0 fails at once with an error naming the holder's pid.
 	LockTimeout time.Duration
 	// DataVersion is the user's version of the record type, stored in every
-	// column file; opening with another fails with mmap.ErrDataVersion.
+	// column file; opening with another fails with [ErrDataVersion].
 	DataVersion uint32
 }
 
@@ -39,13 +38,11 @@ type Table[R any] struct {
 	lock  *lockfile.Lock
 	man   *persistence.Manifest
 	hash  uint64
-	cols  []*column.Column
-	raws  []*mmap.Raw // the columns' files, for the append path
-	mover *column.Mover[R]
+	set   *colset.Set // the columns: files, published row count, capacity
+	codec *rowcodec.Codec[R]
 
-	rows   int          // the writer's row count
-	length atomic.Int64 // rows, published for column views in other goroutines
-	minCap int          // smallest column capacity: appends below it need no growth
+	rows   int // the row count, as set.Len (read on the hot paths)
+	minCap int // set.MinCap, or 0 when appends must take the checked path
 
 	commit  *os.File
 	seq     uint64
@@ -55,9 +52,8 @@ type Table[R any] struct {
 	stage   []byte // staging buffer for large AppendRows
 
 	// Sync's reusable buffers.
-	lengths   []uint64
-	slotBuf   []byte
-	flushErrs []error // one per column, written by the flush goroutines
+	lengths []uint64
+	slotBuf []byte
 
 	recovery Recovery
 	poison   error
@@ -68,8 +64,8 @@ type Table[R any] struct {
 // Any, as a table's row type, opens any table with the schema its manifest
 // records, for tools that inspect, check or repair tables they do not know
 // the Go type of. A writable open still recovers the table; after that,
-// Len, Columns, Manifest and Recovered work, while every call that changes
-// rows (and Sync) fails with [ErrType] and Row panics.
+// Len, Manifest, Recovered, Check and the column views work, while every
+// call that changes rows (and Sync) fails with [ErrType] and Row panics.
 type Any struct{}
 
 // Dir returns the table's directory.
@@ -83,10 +79,6 @@ func (t *Table[R]) Manifest() persistence.Manifest { return *t.man }
 
 // Recovered says what Open found and did.
 func (t *Table[R]) Recovered() Recovery { return t.recovery }
-
-// Columns returns the table's columns, in schema order. After Close they
-// are empty, and element access through them panics saying so.
-func (t *Table[R]) Columns() []*column.Column { return append([]*column.Column(nil), t.cols...) }
 
 func (t *Table[R]) check(write bool) error {
 	switch {
@@ -110,17 +102,14 @@ func (t *Table[R]) Close() error {
 		return nil
 	}
 	t.closed = true
-	t.rows = 0 // like the column views, which are empty after Close
-	// Before the files are unmapped: a view that reads the length from now
-	// on finds the table closed and touches no mapping.
-	t.length.Store(column.ClosedLength)
+	t.rows, t.minCap = 0, 0 // like the column views, which are empty after Close
 	var errs []error
 	errs = append(errs, t.journal.close())
 	if t.commit != nil {
 		errs = append(errs, t.commit.Close())
 	}
-	for _, c := range t.cols {
-		errs = append(errs, c.Raw().Close())
+	if t.set != nil {
+		errs = append(errs, t.set.Close()) // views see the table closed before any unmap
 	}
 	if t.lock != nil {
 		errs = append(errs, t.lock.Release())

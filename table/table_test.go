@@ -41,11 +41,9 @@ func mustOpen[R any](t *testing.T, dir string, opts *table.Options) *table.Table
 // checkConsistent asserts every column has Len rows.
 func checkConsistent[R any](t *testing.T, tb *table.Table[R]) {
 	t.Helper()
-	for _, c := range tb.Columns() {
-		if c.Raw() == nil {
-			continue
-		}
-		require.Equal(t, tb.Len(), c.Len(), "column %s", c.Name())
+	for _, c := range table.Columns(tb) {
+		require.Equal(t, tb.Len(), c.Len, "column %s", c.Name)
+		require.Equal(t, tb.Len(), c.FileLen, "column file %s", c.Name)
 	}
 }
 
@@ -196,7 +194,7 @@ func TestBadRecordTypes(t *testing.T) {
 		})
 	}
 	err := func() error { _, err := table.Open[struct{ Name string }](t.TempDir(), nil); return err }()
-	require.ErrorIs(t, err, mmap.ErrUnsupportedType)
+	require.ErrorIs(t, err, mmap.ErrType)
 	require.Contains(t, err.Error(), "Name")
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence/internal/bootid"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -78,9 +78,9 @@ func TestCheckListsEachProblem(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "3 rows (committed), 3 committed; 3 problems")
 	require.Contains(t, errOut, "3 problem(s) in "+dir)
-	require.Contains(t, errOut, "\n  stray.txt: table: corrupt: not one of the table's files")
-	require.Contains(t, errOut, "\n  b.col: table: corrupt: live length 3, the file holds 1 elements")
-	require.Contains(t, errOut, "\n  b.col: table: corrupt: COMMIT (seq 2) has 3 rows, the file holds 1 elements")
+	require.Contains(t, errOut, "\n  stray.txt: persistence: corrupt: not one of the table's files")
+	require.Contains(t, errOut, "\n  b.col: persistence: corrupt: live length 3, the file holds 1 elements")
+	require.Contains(t, errOut, "\n  b.col: persistence: corrupt: COMMIT (seq 2) has 3 rows, the file holds 1 elements")
 }
 
 // TestRepairCommits: rows written without a Sync are committed by repair,
@@ -122,7 +122,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestConvertGolden(t *testing.T) {
-	src := filepath.Join("..", "..", "table", "testdata", "golden", "table-"+mmap.ForeignOrder())
+	src := filepath.Join("..", "..", "table", "testdata", "golden", "table-"+colfile.ForeignOrder())
 	dst := filepath.Join(t.TempDir(), "native")
 	code, out, errOut := runCLI("convert", src, dst)
 	require.Equal(t, 0, code, errOut)

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package bootid tells which boot of the kernel is running, so that a file
 // can say whether its last writer ran in this boot (its page-cache stores are
 // still there) or in an earlier one (only fsynced data survived).

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package crashpoint marks the steps of the library's write paths (append,
 // grow, sync, commit, intent, recovery) so that crash tests can kill the
 // process at exactly one of them.

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package fsutil holds the file system steps that make new files durable
 // (write a complete file under a temporary name, fsync it, then put it in
 // place and fsync the directory) and the one safe way to read a table's
@@ -8,6 +10,7 @@ package fsutil
 import (
 	"errors"
 	"os"
+	"path/filepath"
 )
 
 // WriteTemp writes data to a new file in dir named from pattern (as
@@ -41,4 +44,20 @@ func SyncDir(dir string) error {
 		return err
 	}
 	return errors.Join(d.Sync(), d.Close())
+}
+
+// ReplaceFile replaces dir/name with data atomically: a complete temporary
+// file (.name.tmp*, which a cleaner may recognise as a leftover), fsynced,
+// renamed into place, then the directory fsynced. A crash leaves the old
+// file or the new one, never a mix.
+func ReplaceFile(dir, name string, data []byte) error {
+	tmp, err := WriteTemp(dir, "."+name+".tmp*", data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(dir)
 }

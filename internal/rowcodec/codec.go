@@ -1,44 +1,49 @@
-package column
+// Package rowcodec moves records of a struct type between row form (a Go
+// value) and the columns that hold its fields, by field offset: no
+// reflection per row.
+package rowcodec
 
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/mmapvec/persistence/internal/colset"
 )
 
-// Mover moves records of type R between row form (a Go struct) and the
+// Codec moves records of type R between row form (a Go struct) and the
 // columns that hold its fields, by field offset: no reflection per row.
-type Mover[R any] struct {
+type Codec[R any] struct {
 	fields  []field
 	rowSize int // bytes of a row in packed form: the sum of element sizes
 }
 
 type field struct {
-	col  *Column
+	col  *colset.Column
 	off  uintptr // field offset in R
 	size uintptr
 	data unsafe.Pointer // element 0 of the column's current mapping; see Refresh
 }
 
-// NewMover returns a Mover for columns[i] holding the field at offsets[i]
+// NewCodec returns a Codec for columns[i] holding the field at offsets[i]
 // of R. The caller has checked that the layouts match.
-func NewMover[R any](columns []*Column, offsets []int) *Mover[R] {
-	m := &Mover[R]{}
+func New[R any](columns []*colset.Column, offsets []int) *Codec[R] {
+	m := &Codec[R]{}
 	for i, c := range columns {
-		m.fields = append(m.fields, field{col: c, off: uintptr(offsets[i]), size: uintptr(c.ElemSize()), data: c.raw.Data()})
+		m.fields = append(m.fields, field{col: c, off: uintptr(offsets[i]), size: uintptr(c.ElemSize()), data: c.File().Data()})
 		m.rowSize += c.ElemSize()
 	}
 	return m
 }
 
 // Refresh reloads the columns' mappings: call it after any of them grew.
-func (m *Mover[R]) Refresh() {
+func (m *Codec[R]) Refresh() {
 	for i := range m.fields {
-		m.fields[i].data = m.fields[i].col.raw.Data()
+		m.fields[i].data = m.fields[i].col.File().Data()
 	}
 }
 
-// PackedSize is the size of a row in packed form ([Mover.Pack]).
-func (m *Mover[R]) PackedSize() int { return m.rowSize }
+// PackedSize is the size of a row in packed form ([Codec.Pack]).
+func (m *Codec[R]) PackedSize() int { return m.rowSize }
 
 // move copies size bytes; the common sizes compile to one load and store.
 func move(dst, src unsafe.Pointer, size uintptr) {
@@ -59,7 +64,7 @@ func move(dst, src unsafe.Pointer, size uintptr) {
 }
 
 // Put writes r's fields into element at of every column. Room must exist.
-func (m *Mover[R]) Put(at int, r *R) {
+func (m *Codec[R]) Put(at int, r *R) {
 	src := unsafe.Pointer(r)
 	for i := range m.fields {
 		f := &m.fields[i]
@@ -74,7 +79,7 @@ func (m *Mover[R]) Put(at int, r *R) {
 
 // PutColumn writes field k of every record in rs into column k at
 // [at, at+len(rs)): a strided gather from the rows into one contiguous run.
-func (m *Mover[R]) PutColumn(k, at int, rs []R) {
+func (m *Codec[R]) PutColumn(k, at int, rs []R) {
 	f := &m.fields[k]
 	if len(rs) == 0 {
 		return
@@ -104,16 +109,16 @@ func gather(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 	}
 }
 
-// WriteRows is [Mover.PutColumn] for every column, through pwrite: rows
+// WriteRows is [Codec.PutColumn] for every column, through pwrite: rows
 // are taken in blocks that fit the staging buffer stage; for each block,
 // every field is gathered into its part of stage and written to its column
 // file at [at, at+len(rs)). The block is read from memory once and then hit
 // in cache for each column, and the kernel copies into the page cache
 // without a page fault per page. Lengths are not changed.
-func (m *Mover[R]) WriteRows(at int, rs []R, stage []byte) error {
+func (m *Codec[R]) WriteRows(at int, rs []R, stage []byte) error {
 	block := len(stage) / m.rowSize
 	if block == 0 {
-		return fmt.Errorf("column: staging buffer of %d bytes is smaller than one row (%d)", len(stage), m.rowSize)
+		return fmt.Errorf("rowcodec: staging buffer of %d bytes is smaller than one row (%d)", len(stage), m.rowSize)
 	}
 	stride := unsafe.Sizeof(rs[0])
 	for start := 0; start < len(rs); start += block {
@@ -124,8 +129,8 @@ func (m *Mover[R]) WriteRows(at int, rs []R, stage []byte) error {
 			chunk := stage[pos : pos+n*int(f.size)]
 			pos += len(chunk)
 			gather(unsafe.Pointer(&chunk[0]), unsafe.Add(unsafe.Pointer(&rs[start]), f.off), n, stride, f.size)
-			if err := f.col.raw.WriteAt(chunk, at+start); err != nil {
-				return fmt.Errorf("column %q: %w", f.col.name, err)
+			if err := f.col.File().WriteAt(chunk, at+start); err != nil {
+				return fmt.Errorf("column %q: %w", f.col.Name(), err)
 			}
 		}
 	}
@@ -134,7 +139,7 @@ func (m *Mover[R]) WriteRows(at int, rs []R, stage []byte) error {
 
 // Get reads row i from the columns into r; fields of R without a column
 // are left alone.
-func (m *Mover[R]) Get(i int, r *R) {
+func (m *Codec[R]) Get(i int, r *R) {
 	dst := unsafe.Pointer(r)
 	for k := range m.fields {
 		f := &m.fields[k]
@@ -143,8 +148,8 @@ func (m *Mover[R]) Get(i int, r *R) {
 }
 
 // Pack writes r in packed form (each column's element bytes, in column
-// order) into dst, which has [Mover.PackedSize] bytes.
-func (m *Mover[R]) Pack(dst []byte, r *R) {
+// order) into dst, which has [Codec.PackedSize] bytes.
+func (m *Codec[R]) Pack(dst []byte, r *R) {
 	src := unsafe.Pointer(r)
 	pos := 0
 	for k := range m.fields {
@@ -155,7 +160,7 @@ func (m *Mover[R]) Pack(dst []byte, r *R) {
 }
 
 // PackRow writes row i of the columns in packed form into dst.
-func (m *Mover[R]) PackRow(dst []byte, i int) {
+func (m *Codec[R]) PackRow(dst []byte, i int) {
 	pos := 0
 	for k := range m.fields {
 		f := &m.fields[k]
@@ -165,7 +170,7 @@ func (m *Mover[R]) PackRow(dst []byte, i int) {
 }
 
 // UnpackRow writes a packed row into row i of the columns.
-func (m *Mover[R]) UnpackRow(i int, src []byte) {
+func (m *Codec[R]) UnpackRow(i int, src []byte) {
 	pos := 0
 	for k := range m.fields {
 		f := &m.fields[k]

@@ -1,9 +1,12 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"fmt"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/errs"
 )
 
 // Flush is the data barrier: it makes every element durable, including
@@ -13,22 +16,22 @@ import (
 // an overwrite moves the block, and only an fsync of this very file logs the
 // new block pointers). The kernel writes back only the pages dirtied since
 // the last flush, so its cost follows what was written, not the file's size.
-// It does not commit the length: [Raw.Sync] does, and a table writes its own
-// commit record after flushing all its columns. A failure poisons the Raw.
-func (r *Raw) Flush() error {
-	if err := r.check(true); err != nil {
+// It does not commit the length: [File.Sync] does, and a table writes its own
+// commit record after flushing all its columns. A failure poisons the File.
+func (r *File) Flush() error {
+	if err := r.Check(true); err != nil {
 		return err
 	}
 	crashpoint.Hit("vec.flush")
 	return r.poisonOn(dataSync(r.f))
 }
 
-// poisonOn poisons the Raw with err, if any: a failed fsync is never
+// poisonOn poisons the File with err, if any: a failed fsync is never
 // retried, because the kernel may already have dropped the pages it could
 // not write, and a retry that succeeds would claim them durable.
-func (r *Raw) poisonOn(err error) error {
+func (r *File) poisonOn(err error) error {
 	if err != nil {
-		r.poison = fmt.Errorf("mmap: %s: %w: %w", r.path, ErrPoisoned, err)
+		r.poison = fmt.Errorf("mmap: %s: %w: %w", r.path, errs.ErrPoisoned, err)
 		return r.poison
 	}
 	return nil
@@ -36,9 +39,9 @@ func (r *Raw) poisonOn(err error) error {
 
 // Sync makes every element below Len durable and then commits Len in the
 // next commit slot (pwrite + fdatasync), so that it survives an OS crash or
-// power loss. After an error the Raw is poisoned: every later call returns
-// [ErrPoisoned] until it is closed and reopened.
-func (r *Raw) Sync() error {
+// power loss. After an error the File is poisoned: every later call returns
+// [errs.ErrPoisoned] until it is closed and reopened.
+func (r *File) Sync() error {
 	if err := r.Flush(); err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"encoding/binary"
 	"hash/crc32"
 
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/twoslot"
 )
 
 // The header occupies page 0 of a column file; FORMAT.md at the repository
@@ -92,30 +96,30 @@ func decodeHeaderOrder(path string, page []byte, bo binary.ByteOrder) (header, e
 	ne := bo
 	var h header
 	if [8]byte(page[offMagic:offMagic+8]) != magic {
-		return h, fileErr(path, ErrBadMagic, "first bytes are %q", page[:8])
+		return h, errs.File(path, errs.ErrBadMagic, "first bytes are %q", page[:8])
 	}
 	switch m := ne.Uint32(page[offMarker:]); m {
 	case marker:
 	case markerSwapped:
-		return h, fileErr(path, ErrByteOrder,
+		return h, errs.File(path, errs.ErrByteOrder,
 			"written on a %s machine, this one is %s; convert the data on a machine of the writer's byte order (see the persist CLI's convert)",
 			otherOrder(), nativeOrder())
 	default:
-		return h, fileErr(path, ErrEndianMarker, "marker is %#08x, want %#08x", m, uint32(marker))
+		return h, errs.File(path, errs.ErrEndianMarker, "marker is %#08x, want %#08x", m, uint32(marker))
 	}
 	if v := ne.Uint16(page[offVersion:]); v != formatVersion {
-		return h, fileErr(path, ErrFormatVersion, "file has format version %d, this library reads %d", v, formatVersion)
+		return h, errs.File(path, errs.ErrFormatVersion, "file has format version %d, this library reads %d", v, formatVersion)
 	}
 	if got, want := ne.Uint32(page[offHeaderCRC:]), crc32.Checksum(page[:crcEnd], castagnoli); got != want {
-		return h, fileErr(path, ErrChecksum, "header CRC-32C is %#08x, computed %#08x", got, want)
+		return h, errs.File(path, errs.ErrChecksum, "header CRC-32C is %#08x, computed %#08x", got, want)
 	}
 	if f := ne.Uint16(page[offFlags:]); f != 0 {
-		return h, fileErr(path, ErrCorrupt, "unknown header flags %#04x", f)
+		return h, errs.File(path, errs.ErrCorrupt, "unknown header flags %#04x", f)
 	}
 	for _, r := range zeroRanges {
 		for i := r[0]; i < r[1]; i++ {
 			if page[i] != 0 {
-				return h, fileErr(path, ErrCorrupt, "reserved header byte %d is %#02x, want 0", i, page[i])
+				return h, errs.File(path, errs.ErrCorrupt, "reserved header byte %d is %#02x, want 0", i, page[i])
 			}
 		}
 	}
@@ -126,7 +130,7 @@ func decodeHeaderOrder(path string, page []byte, bo binary.ByteOrder) (header, e
 	h.fingerprint = ne.Uint64(page[offFingerprint:])
 	copy(h.bootID[:], page[offBootID:])
 	if h.elemSize == 0 || h.elemAlign == 0 || h.elemAlign&(h.elemAlign-1) != 0 || h.elemAlign > headerSize {
-		return h, fileErr(path, ErrCorrupt, "element size %d / alignment %d is impossible", h.elemSize, h.elemAlign)
+		return h, errs.File(path, errs.ErrCorrupt, "element size %d / alignment %d is impossible", h.elemSize, h.elemAlign)
 	}
 	return h, nil
 }
@@ -161,18 +165,12 @@ func encodeSlot(idx int, s slot) []byte {
 	b := make([]byte, slotSize)
 	ne.PutUint64(b[0:], s.seq)
 	ne.PutUint64(b[8:], s.length)
-	ne.PutUint32(b[16:], slotCRC(idx, b[:16]))
+	ne.PutUint32(b[16:], twoslot.Sum(idx, b[:16]))
 	return b
 }
 
-// slotCRC covers the slot's index too, so a slot copied to the other place
-// does not pass.
-func slotCRC(idx int, b []byte) uint32 {
-	return crc32.Update(crc32.Checksum(b, castagnoli), castagnoli, []byte{byte(idx)})
-}
-
 func decodeSlot(idx int, b []byte) (slot, bool) {
-	if ne.Uint32(b[16:]) != slotCRC(idx, b[:16]) {
+	if ne.Uint32(b[16:]) != twoslot.Sum(idx, b[:16]) {
 		return slot{}, false
 	}
 	return slot{seq: ne.Uint64(b[0:]), length: ne.Uint64(b[8:])}, true

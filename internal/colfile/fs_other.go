@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package mmap
+package colfile
 
 import (
 	"os"

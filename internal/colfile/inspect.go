@@ -1,4 +1,6 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"errors"
@@ -6,9 +8,9 @@ import (
 	"io"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
 // This file is for checkers and repair tools: it reads what a column file
@@ -55,7 +57,7 @@ type SlotFacts struct {
 }
 
 // ReadHeaderFacts reads the header of the column file at path. It fails
-// (with an error matching [ErrCorrupt] where the file is damaged) when the
+// (with an error matching [errs.ErrCorrupt] where the file is damaged) when the
 // path is not a regular file, is shorter than a header page, or the
 // header's fixed part fails its checks; lengths and slots are reported as
 // found, whatever they hold.
@@ -75,7 +77,7 @@ func ReadHeaderFacts(path string) (HeaderFacts, error) {
 // whole element, so no length can point past the end afterwards.
 //
 // elemSize is the element size the caller knows the file holds (from a
-// table's manifest); a header that says otherwise is [ErrElemType] and
+// table's manifest); a header that says otherwise is [errs.ErrElemType] and
 // nothing is cut. The caller must exclude every writer of the file (the
 // table's LOCK): a writer that grew the file between the size check and
 // the truncation would lose the bytes it added.
@@ -90,7 +92,7 @@ func TrimPartial(path string, elemSize int) (int, error) {
 		return 0, err
 	}
 	if facts.ElemSize != elemSize {
-		return 0, fileErr(path, ErrElemType, "header says %d-byte elements, expected %d; not trimmed", facts.ElemSize, elemSize)
+		return 0, errs.File(path, errs.ErrElemType, "header says %d-byte elements, expected %d; not trimmed", facts.ElemSize, elemSize)
 	}
 	if facts.PartialBytes == 0 {
 		return 0, nil
@@ -105,13 +107,13 @@ func TrimPartial(path string, elemSize int) (int, error) {
 	return facts.PartialBytes, nil
 }
 
-// openRegular opens path without following a symlink and without blocking
-// (a FIFO would block a plain open), and refuses anything but a regular
-// file, checked on the open descriptor.
+// openRegular opens path as fsutil.OpenRegular does (never a symlink,
+// never blocking, checked on the descriptor), a file of another kind being
+// corruption; it returns the file's size.
 func openRegular(path string, flag int) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, 0, fileErr(path, ErrCorrupt, "a symlink; a table's files must be its own")
+	f, err := fsutil.OpenRegular(path, flag, 0)
+	if errors.Is(err, fsutil.ErrNotRegular) {
+		return nil, 0, &errs.FileError{Path: path, Err: errs.ErrCorrupt, Detail: err.Error()}
 	}
 	if err != nil {
 		return nil, 0, err
@@ -121,22 +123,18 @@ func openRegular(path string, flag int) (*os.File, int64, error) {
 		f.Close()
 		return nil, 0, err
 	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fileErr(path, ErrCorrupt, "not a regular file (%s)", fi.Mode().Type())
-	}
 	return f, fi.Size(), nil
 }
 
 func readFacts(f *os.File, path string, size int64) (HeaderFacts, error) {
 	var x HeaderFacts
 	if size < headerSize {
-		return x, fileErr(path, ErrTruncated, "file is %d bytes, the header alone is %d", size, headerSize)
+		return x, errs.File(path, errs.ErrTruncated, "file is %d bytes, the header alone is %d", size, headerSize)
 	}
 	page := make([]byte, headerSize)
 	if _, err := f.ReadAt(page, 0); err != nil {
 		if errors.Is(err, io.EOF) {
-			return x, fileErr(path, ErrTruncated, "file shrank while its header was read")
+			return x, errs.File(path, errs.ErrTruncated, "file shrank while its header was read")
 		}
 		return x, &os.PathError{Op: "read header", Path: path, Err: err}
 	}

@@ -1,4 +1,4 @@
-package mmap_test
+package layout_test
 
 import (
 	"reflect"
@@ -7,7 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/layout"
 )
 
 // A time.Time is refused with the advice the README gives (int64 Unix
@@ -26,9 +27,9 @@ func TestLayoutTimeHint(t *testing.T) {
 		{reflect.TypeFor[time.Time](), "", "time.Time is a struct"},
 		{reflect.TypeFor[[2]time.Time](), "[]", "field [] is a time.Time"},
 	} {
-		_, err := mmap.LayoutOf(c.typ)
-		require.ErrorIs(t, err, mmap.ErrUnsupportedType, "%s", c.typ)
-		var te *mmap.TypeError
+		_, err := layout.Of(c.typ)
+		require.ErrorIs(t, err, errs.ErrType, "%s", c.typ)
+		var te *errs.TypeError
 		require.ErrorAs(t, err, &te)
 		require.Equal(t, c.path, te.Path, "%s", c.typ)
 		require.Contains(t, err.Error(), c.says)

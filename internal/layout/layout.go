@@ -1,4 +1,7 @@
-package mmap
+// Package layout computes the canonical memory layout of a fixed-size,
+// pointer-free Go type (size, alignment, each scalar leaf with its place)
+// and refuses every other type with an *errs.TypeError naming the field.
+package layout
 
 import (
 	"fmt"
@@ -7,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mmapvec/persistence/internal/errs"
 )
 
 // Layout is the canonical memory layout of an element type: its size and
@@ -58,12 +63,12 @@ func (l Layout) Fingerprint() uint64 {
 // Equal reports whether two layouts are the same.
 func (l Layout) Equal(o Layout) bool { return l.String() == o.String() }
 
-// LayoutOf returns the canonical layout of t, or an [*TypeError] (matching
-// [ErrUnsupportedType]) naming the first field that is not fixed-size and
+// Of returns the canonical layout of t, or an [*errs.TypeError] (matching
+// [errs.ErrType]) naming the first field that is not fixed-size and
 // pointer-free.
-func LayoutOf(t reflect.Type) (Layout, error) {
+func Of(t reflect.Type) (Layout, error) {
 	if t == nil {
-		return Layout{}, &TypeError{Type: "nil", Path: "", Kind: "interface", Hint: hintFor(reflect.Interface)}
+		return Layout{}, &errs.TypeError{Type: "nil", Path: "", Kind: "interface", Hint: hintFor(reflect.Interface)}
 	}
 	l := Layout{Size: int(t.Size()), Align: t.Align()}
 	if err := walk(t, t.String(), "", 0, nil, &l.Leaves); err != nil {
@@ -72,9 +77,9 @@ func LayoutOf(t reflect.Type) (Layout, error) {
 	return l, nil
 }
 
-// LayoutFor is [LayoutOf] for a type parameter.
-func LayoutFor[T any]() (Layout, error) {
-	return LayoutOf(reflect.TypeFor[T]())
+// For is [Of] for a type parameter.
+func For[T any]() (Layout, error) {
+	return Of(reflect.TypeFor[T]())
 }
 
 func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) error {
@@ -98,7 +103,7 @@ func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) e
 			if path == "" {
 				kind = "struct" // "time.Time is a struct", not "is a time.Time"
 			}
-			return &TypeError{Type: root, Path: path, Kind: kind,
+			return &errs.TypeError{Type: root, Path: path, Kind: kind,
 				Hint: "store it as int64 Unix nanoseconds (t.UnixNano(); read back with time.Unix(0, n))"}
 		}
 		for i := range t.NumField() {
@@ -116,7 +121,7 @@ func walk(t reflect.Type, root, path string, off int, dims []Dim, out *[]Leaf) e
 		}
 		return nil
 	default:
-		return &TypeError{Type: root, Path: path, Kind: k.String(), Hint: hintFor(k)}
+		return &errs.TypeError{Type: root, Path: path, Kind: k.String(), Hint: hintFor(k)}
 	}
 }
 

@@ -1,11 +1,12 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
-	"fmt"
 	"os"
-	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/errs"
 )
 
 // pageSize is the mapping granularity: file offsets of mappings are
@@ -33,20 +34,20 @@ func writeZeros(f *os.File, off, n int64) error {
 }
 
 // growTo makes room for at least need elements: allocate the blocks, then
-// map the whole file again at a new place (see [Raw.Data]).
-func (r *Raw) growTo(need int) error {
+// map the whole file again at a new place (see [File.Data]).
+func (r *File) growTo(need int) error {
 	if need <= r.capacity {
 		return nil
 	}
 	if need > maxLen {
-		return fileErr(r.path, ErrTooLarge, "%d elements is past the format's limit of %d", need, maxLen)
+		return errs.File(r.path, errs.ErrTooLarge, "%d elements is past the format's limit of %d", need, maxLen)
 	}
 	es := r.elemSize
 	newCap := min(max(need, 2*r.capacity, minGrowBytes/es), maxLen)
 	oldSize := int64(r.fileSize)
 	newSize := int64(headerSize) + int64(newCap)*int64(es)
 	if newSize > int64(^uint(0)>>1)/2 {
-		return fileErr(r.path, ErrTooLarge, "%d elements of %d bytes do not fit this machine's address space", newCap, es)
+		return errs.File(r.path, errs.ErrTooLarge, "%d elements of %d bytes do not fit this machine's address space", newCap, es)
 	}
 	crashpoint.Hit("vec.grow.allocate")
 	if err := allocate(r.f, oldSize, newSize-oldSize); err != nil {
@@ -65,30 +66,15 @@ func (r *Raw) growTo(need int) error {
 	return nil
 }
 
-// Reserve makes room for n more elements without changing the length.
-func (r *Raw) Reserve(n int) error {
-	if err := r.check(true); err != nil {
+// EnsureCap makes room for at least need elements, allocating their disk
+// blocks now: a full disk is an error here, never a SIGBUS later. Growth
+// maps the file at a new place: reload [File.Data] after it.
+func (r *File) EnsureCap(need int) error {
+	if err := r.Check(true); err != nil {
 		return err
 	}
-	if n < 0 {
-		return fmt.Errorf("mmap: %s: Reserve(%d): negative count", r.path, n)
+	if need < 0 || need > maxLen {
+		return errs.File(r.path, errs.ErrTooLarge, "%d elements is outside the format's limit of %d", need, maxLen)
 	}
-	return r.growTo(r.Len() + n)
+	return r.growTo(need)
 }
-
-// Grow makes room for n more elements and returns a pointer to the first
-// of them; the caller fills them and then calls [Raw.SetLen].
-func (r *Raw) Grow(n int) (unsafe.Pointer, error) {
-	if err := r.check(true); err != nil {
-		return nil, err
-	}
-	old := r.Len()
-	if n > maxLen-old || n < 0 {
-		return nil, fileErr(r.path, ErrTooLarge, "appending %d elements to %d", n, old)
-	}
-	if err := r.growTo(old + n); err != nil {
-		return nil, err
-	}
-	return unsafe.Add(r.Data(), old*r.elemSize), nil
-}
-

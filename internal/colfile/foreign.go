@@ -1,9 +1,14 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"encoding/binary"
 	"io"
 	"os"
+
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/layout"
 )
 
 // swappedOrder is the byte order this machine is not.
@@ -20,22 +25,18 @@ var swappedOrder = func() binary.ByteOrder {
 // in the writer's byte order, against layout and opts (Tag, DataVersion);
 // the file is read with pread, never mapped or written. The file's own
 // length fields are not used: the caller knows n (a table's COMMIT).
-func ReadForeign(path string, layout Layout, opts *Options, n int) ([]byte, error) {
+func ReadForeign(path string, layout layout.Layout, opts *Options, n int) ([]byte, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	f, err := os.Open(path)
+	f, size, err := openRegular(path, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() < headerSize {
-		return nil, fileErr(path, ErrTruncated, "file is %d bytes, the header alone is %d", fi.Size(), headerSize)
+	if size < headerSize {
+		return nil, errs.File(path, errs.ErrTruncated, "file is %d bytes, the header alone is %d", size, headerSize)
 	}
 	page := make([]byte, headerSize)
 	if _, err := f.ReadAt(page, 0); err != nil {
@@ -47,15 +48,15 @@ func ReadForeign(path string, layout Layout, opts *Options, n int) ([]byte, erro
 	}
 	switch {
 	case h.tag != o.Tag:
-		return nil, fileErr(path, ErrTag, "file has tag %q, asked for %q", h.tag[:], o.Tag[:])
+		return nil, errs.File(path, errs.ErrTag, "file has tag %q, asked for %q", h.tag[:], o.Tag[:])
 	case h.dataVersion != o.DataVersion:
-		return nil, fileErr(path, ErrDataVersion, "file has data version %d, asked for %d", h.dataVersion, o.DataVersion)
+		return nil, errs.File(path, errs.ErrDataVersion, "file has data version %d, asked for %d", h.dataVersion, o.DataVersion)
 	case int(h.elemSize) != layout.Size || int(h.elemAlign) != layout.Align || h.fingerprint != layout.Fingerprint():
-		return nil, fileErr(path, ErrElemType, "file holds %d-byte elements (layout %016x), asked for %s", h.elemSize, h.fingerprint, layout)
+		return nil, errs.File(path, errs.ErrElemType, "file holds %d-byte elements (layout %016x), asked for %s", h.elemSize, h.fingerprint, layout)
 	}
-	body := fi.Size() - headerSize // a partial element at the end is spare capacity
+	body := size - headerSize // a partial element at the end is spare capacity
 	if n < 0 || int64(n) > body/int64(layout.Size) {
-		return nil, fileErr(path, ErrLengthBeyondFile, "length %d, the file holds %d elements", n, body/int64(layout.Size))
+		return nil, errs.File(path, errs.ErrLengthBeyondFile, "length %d, the file holds %d elements", n, body/int64(layout.Size))
 	}
 	data := make([]byte, n*layout.Size)
 	if _, err := f.ReadAt(data, headerSize); err != nil && err != io.EOF {
@@ -67,7 +68,7 @@ func ReadForeign(path string, layout Layout, opts *Options, n int) ([]byte, erro
 
 // SwapBytes reverses the byte order of every scalar of every element of
 // layout in data, in place: it converts between the two byte orders.
-func SwapBytes(data []byte, layout Layout) {
+func SwapBytes(data []byte, layout layout.Layout) {
 	for e := 0; e+layout.Size <= len(data); e += layout.Size {
 		for _, leaf := range layout.Leaves {
 			unit := leaf.Size
@@ -82,7 +83,7 @@ func SwapBytes(data []byte, layout Layout) {
 	}
 }
 
-func swapLeaf(elem []byte, off, size, unit int, dims []Dim) {
+func swapLeaf(elem []byte, off, size, unit int, dims []layout.Dim) {
 	if len(dims) == 0 {
 		for u := off; u < off+size; u += unit {
 			b := elem[u : u+unit]

@@ -1,4 +1,6 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"errors"
@@ -22,7 +24,7 @@ type mapping struct {
 // No address space is reserved ahead: a process holds as many columns as it
 // has descriptors, and its address space stays within twice its files' size
 // (growth doubles, so the kept mappings sum to less than the current one).
-func (r *Raw) mapWhole() error {
+func (r *File) mapWhole() error {
 	size := (uintptr(r.fileSize) + pageSize - 1) &^ (pageSize - 1)
 	addr, err := mapShared(int(r.f.Fd()), size, !r.readOnly)
 	if err != nil && outOfAddressSpace(err) && quarantine.drain() {
@@ -44,7 +46,7 @@ func (r *Raw) mapWhole() error {
 }
 
 // unmapAll fences every mapping of the file (see [quarantine]).
-func (r *Raw) unmapAll() error {
+func (r *File) unmapAll() error {
 	var errs []error
 	if r.base != nil {
 		r.old = append(r.old, mapping{r.base, uintptr(r.mapped)})

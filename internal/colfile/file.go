@@ -1,4 +1,6 @@
-package mmap
+//go:build unix
+
+package colfile
 
 import (
 	"errors"
@@ -10,64 +12,71 @@ import (
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/errs"
 	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/mmapvec/persistence/internal/layout"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
-// Options configure [Open] and [OpenRaw]. nil means the zero value, and the
-// zero value of every field is a sensible default.
+// Options configure [Open]. nil means the zero value.
 type Options struct {
-	// Tag is a user tag stored in the header (the seed crate's 8 magic
-	// bytes); opening a file with another tag fails with [ErrTag].
+	// Tag is a user tag stored in the header; opening a file with another
+	// tag fails with [errs.ErrTag].
 	Tag [8]byte
 	// DataVersion is the user's version of the element type; opening a file
-	// with another one fails with [ErrDataVersion].
+	// with another one fails with [errs.ErrDataVersion].
 	DataVersion uint32
-	// ReadOnly maps the file PROT_READ under a shared lock and never writes.
-	// A missing file is then an error rather than created.
+	// ReadOnly maps the file PROT_READ and never writes.
 	ReadOnly bool
-	// NoLock skips the flock on the file, for callers that lock elsewhere
-	// (the table package locks its directory).
-	NoLock bool
+	// Create makes the file when it is missing (not with ReadOnly); without
+	// it a missing file is an error (fs.ErrNotExist).
+	Create bool
+	// Lock takes a flock on the file itself: exclusive, or shared when
+	// ReadOnly. A table locks its directory instead.
+	Lock bool
 	// LockTimeout is how long to wait for a lock held elsewhere; 0 fails at once.
 	LockTimeout time.Duration
-	// ExternalCommit says that the caller commits lengths elsewhere (the
-	// table package's COMMIT file): the file's own commit slots are not
-	// used, and when the last writer ran in another boot the Raw opens with
-	// length 0 and leaves its header alone until the caller decides the
-	// length and calls [Raw.Adopt].
-	ExternalCommit bool
+	// NoDirSync skips the fsync of the directory after a new file is
+	// linked into it, for a caller that fsyncs the directory itself before
+	// anything depends on the file (a table built aside).
+	NoDirSync bool
 }
 
-// Recovery says how the length was chosen when the file was opened.
-type Recovery struct {
-	// Trusted is "live" when the last writer ran in this boot and its live
-	// length was kept, or "committed" when only the last Sync counts.
-	Trusted string
-	// Length is the length the Vec opened with.
-	Length int
-	// Live and Committed are the two candidate lengths (Live is -1 when it
-	// was not read).
-	Live, Committed int
-	// SlotFallback is set when one commit slot was damaged (a torn write)
-	// and the other was used.
+// Facts are what a column file says about its length when it is opened.
+// The file decides nothing: its owner (a Vec, a table) chooses the length
+// from them, in one place, and sets it with [File.SetLen].
+type Facts struct {
+	// Live is the live length: a plain store into the mapped header per
+	// append, which survives a crash of the process but not of the OS.
+	// LiveOK is false when the word fails its check bits (Live is then 0).
+	Live   int
+	LiveOK bool
+	// Committed is the length in the newer valid commit slot of the file's
+	// own two (a standalone Vec's Sync writes them; a table keeps its
+	// commit elsewhere). SlotFallback is set when the other slot was torn
+	// or damaged.
+	Committed    int
 	SlotFallback bool
+	// SameBoot reports that the file's last writer ran in this boot of the
+	// kernel, so every store it made is still in the page cache. An unknown
+	// boot is never the same.
+	SameBoot bool
 }
 
-// Raw is the untyped core of a [Vec]: a column file of fixed-size elements,
-// mapped at a stable address. Packages that handle many element types
-// (column, table) use it directly; others use [Vec].
+// File is one column file of fixed-size elements: the header page, then the
+// elements, mapped whole (see [File.Data]). It opens with length 0; its
+// owner sets the length it decided from [File.Facts].
 //
-// A Raw is not safe for concurrent use; a slice taken from it may be read
-// by other goroutines while it appends. (The table package publishes its
-// row count atomically for concurrent readers.)
-type Raw struct {
+// A File is not safe for concurrent use, except that [File.Data] may be
+// called from any goroutine: a slice taken from it may be read by other
+// goroutines while one appends.
+type File struct {
 	path     string
 	f        *os.File
 	lock     *lockfile.Lock
 	readOnly bool
 	elemSize int
-	layout   Layout
+	layout   layout.Layout
 
 	// The file is mapped whole at base; growth maps it again, whole, at a
 	// new place and keeps the earlier mappings (old) until Close, so slices
@@ -80,50 +89,46 @@ type Raw struct {
 	fileSize int
 	capacity int
 
-	n    int     // the live length
+	n    int     // the length
 	live *uint64 // the live length word in the mapped header
 
 	slotSeq uint64
 	slotIdx int // slot holding slotSeq
 
-	external bool      // Options.ExternalCommit
-	bootID   bootid.ID // as in the header
-	poison   error
-	closed   bool
-	recovery Recovery
+	bootID bootid.ID // as in the header
+	facts  Facts
+	poison error
+	closed bool
 }
 
-// OpenRaw opens or creates the column file at path for elements of the given
-// layout.
-func OpenRaw(path string, layout Layout, opts *Options) (*Raw, error) {
+// Open opens or creates the column file at path for elements of the given
+// layout, and checks its header against what the caller expects.
+func Open(path string, layout layout.Layout, opts *Options) (*File, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	if layout.Size <= 0 {
-		return nil, fileErr(path, ErrUnsupportedType, "element size is %d; use a type of at least one byte", layout.Size)
+		return nil, errs.File(path, errs.ErrType, "element size is %d; use a type of at least one byte", layout.Size)
 	}
 	h := header{tag: o.Tag, dataVersion: o.DataVersion, elemSize: uint32(layout.Size),
 		elemAlign: uint32(layout.Align), fingerprint: layout.Fingerprint(), bootID: bootid.Current()}
-	if !o.ReadOnly {
-		if err := create(path, h); err != nil {
+	if o.Create && !o.ReadOnly {
+		if err := create(path, h, !o.NoDirSync); err != nil {
 			return nil, err
 		}
-	}
-	// Opening a FIFO read-only blocks until a writer comes: refuse anything
-	// but a regular file before opening it (open checks again with fstat).
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, fileErr(path, ErrCorrupt, "not a regular file (%s)", fi.Mode().Type())
 	}
 	flag := os.O_RDWR
 	if o.ReadOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, flag, 0)
+	// Never a symlink, FIFO or device: a FIFO would block the open, and a
+	// link could lead writes outside the table.
+	f, _, err := openRegular(path, flag)
 	if err != nil {
 		return nil, err
 	}
-	r := &Raw{path: path, f: f, readOnly: o.ReadOnly, elemSize: layout.Size, layout: layout, external: o.ExternalCommit}
+	r := &File{path: path, f: f, readOnly: o.ReadOnly, elemSize: layout.Size, layout: layout}
 	if err := r.open(h, o); err != nil {
 		_ = r.Close()
 		return nil, err
@@ -134,7 +139,7 @@ func OpenRaw(path string, layout Layout, opts *Options) (*Raw, error) {
 // create makes the file if it does not exist, atomically: a complete file is
 // written under a temporary name and linked into place, so no reader ever
 // sees a half-written header, and of two racing creators one wins.
-func create(path string, h header) error {
+func create(path string, h header, syncDir bool) error {
 	if _, err := os.Lstat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return nil // exists (or stat failed: let the open report it)
 	}
@@ -150,11 +155,14 @@ func create(path string, h header) error {
 		}
 		return err
 	}
+	if !syncDir {
+		return nil
+	}
 	return fsutil.SyncDir(dir)
 }
 
-func (r *Raw) open(want header, o Options) error {
-	if !o.NoLock {
+func (r *File) open(want header, o Options) error {
+	if o.Lock {
 		l, err := lockfile.LockFile(r.f, &lockfile.Options{Shared: o.ReadOnly, Timeout: o.LockTimeout})
 		if err != nil {
 			return err
@@ -165,12 +173,9 @@ func (r *Raw) open(want header, o Options) error {
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
-		return fileErr(r.path, ErrCorrupt, "not a regular file (%s)", fi.Mode().Type())
-	}
 	size := fi.Size()
 	if size < headerSize {
-		return fileErr(r.path, ErrTruncated, "file is %d bytes, the header alone is %d", size, headerSize)
+		return errs.File(r.path, errs.ErrTruncated, "file is %d bytes, the header alone is %d", size, headerSize)
 	}
 	// Validate with pread before mapping: a bad file must never reach a fault.
 	page := make([]byte, headerSize)
@@ -182,18 +187,18 @@ func (r *Raw) open(want header, o Options) error {
 		return err
 	}
 	if h.tag != want.tag {
-		return fileErr(r.path, ErrTag, "file has tag %q, opened with %q", h.tag[:], want.tag[:])
+		return errs.File(r.path, errs.ErrTag, "file has tag %q, opened with %q", h.tag[:], want.tag[:])
 	}
 	if h.dataVersion != want.dataVersion {
-		return fileErr(r.path, ErrDataVersion, "file has data version %d, opened with %d; migrate the data or open with its version", h.dataVersion, want.dataVersion)
+		return errs.File(r.path, errs.ErrDataVersion, "file has data version %d, opened with %d; migrate the data or open with its version", h.dataVersion, want.dataVersion)
 	}
 	if h.elemSize != want.elemSize || h.elemAlign != want.elemAlign || h.fingerprint != want.fingerprint {
-		return fileErr(r.path, ErrElemType,
+		return errs.File(r.path, errs.ErrElemType,
 			"file holds %d-byte elements (align %d, layout %016x), opened as %d-byte %s (align %d, layout %016x)",
 			h.elemSize, h.elemAlign, h.fingerprint, want.elemSize, r.layout, want.elemAlign, want.fingerprint)
 	}
 	if size > int64(^uint(0)>>1) {
-		return fileErr(r.path, ErrTooLarge, "file of %d bytes does not fit this machine's address space", size)
+		return errs.File(r.path, errs.ErrTooLarge, "file of %d bytes does not fit this machine's address space", size)
 	}
 	r.fileSize = int(size)
 	// A partial element at the end is spare capacity, not corruption:
@@ -202,65 +207,60 @@ func (r *Raw) open(want header, o Options) error {
 	// against whole elements only.
 	r.capacity = int(min((size-headerSize)/int64(r.elemSize), maxLen))
 
-	if err := r.chooseLength(page, h); err != nil {
-		return err
-	}
-	if err := r.mapWhole(); err != nil {
+	if err := r.readFacts(page, h); err != nil {
 		return err
 	}
 	r.bootID = h.bootID
-	if !r.readOnly && !r.external && !bootid.Same(h.bootID, want.bootID) {
-		return r.Adopt(r.Len())
-	}
-	return nil
+	return r.mapWhole()
 }
 
 // Path returns the file's path.
-func (r *Raw) Path() string { return r.path }
+func (r *File) Path() string { return r.path }
 
 // ElemSize returns the size of one element in bytes.
-func (r *Raw) ElemSize() int { return r.elemSize }
+func (r *File) ElemSize() int { return r.elemSize }
 
 // Layout returns the element layout the file was opened with.
-func (r *Raw) Layout() Layout { return r.layout }
+func (r *File) Layout() layout.Layout { return r.layout }
 
 // Len returns the number of elements.
-func (r *Raw) Len() int { return r.n }
+func (r *File) Len() int { return r.n }
 
 // Cap returns how many elements fit before the file must grow.
-func (r *Raw) Cap() int { return r.capacity }
+func (r *File) Cap() int { return r.capacity }
 
 // ReadOnly reports whether the file was opened read-only.
-func (r *Raw) ReadOnly() bool { return r.readOnly }
+func (r *File) ReadOnly() bool { return r.readOnly }
 
-// Recovery says how the length was chosen at open.
-func (r *Raw) Recovery() Recovery { return r.recovery }
+// Facts returns what the file said about its length when it was opened.
+func (r *File) Facts() Facts { return r.facts }
 
 // Data returns a pointer to element 0 of the current mapping, which covers
 // Cap elements. Growth maps the file at a new place: a pointer taken before
-// stays valid until [Raw.Close] for the elements below the Cap of its time,
+// stays valid until [File.Close] for the elements below the Cap of its time,
 // and shows every write made through any later pointer (one page cache).
 // Data may be called from other goroutines while one grows the file; it is
 // nil after Close.
-func (r *Raw) Data() unsafe.Pointer { return unsafe.Pointer(r.data.Load()) }
+func (r *File) Data() unsafe.Pointer { return unsafe.Pointer(r.data.Load()) }
 
 // Bytes returns the bytes of elements [0, Len) as a live view.
-func (r *Raw) Bytes() []byte {
+func (r *File) Bytes() []byte {
 	if r.base == nil || r.Len() == 0 {
 		return nil
 	}
 	return unsafe.Slice((*byte)(r.Data()), r.Len()*r.elemSize)
 }
 
-// check is called by every operation that touches the file.
-func (r *Raw) check(write bool) error {
+// Check returns the error of an operation on the file now: closed,
+// poisoned by a failed sync, or (write) read-only; nil if it may proceed.
+func (r *File) Check(write bool) error {
 	switch {
 	case r.closed:
-		return ErrClosed
+		return errs.ErrClosed
 	case r.poison != nil:
 		return r.poison
 	case write && r.readOnly:
-		return fileErr(r.path, ErrReadOnly, "opened with Options.ReadOnly")
+		return errs.File(r.path, errs.ErrReadOnly, "opened with Options.ReadOnly")
 	}
 	return nil
 }
@@ -269,12 +269,12 @@ func (r *Raw) check(write bool) error {
 // pwrite(2) rather than through the mapping; the mapping sees it at once
 // (one page cache). For large writes this skips a page fault per page.
 // The elements must lie below Cap; the length is not changed.
-func (r *Raw) WriteAt(b []byte, at int) error {
-	if err := r.check(true); err != nil {
+func (r *File) WriteAt(b []byte, at int) error {
+	if err := r.Check(true); err != nil {
 		return err
 	}
 	if len(b)%r.elemSize != 0 || at < 0 || at+len(b)/r.elemSize > r.capacity {
-		return fmt.Errorf("mmap: %s: WriteAt of %d bytes at element %d: outside the capacity %d", r.path, len(b), at, r.capacity)
+		return fmt.Errorf("colfile: %s: WriteAt of %d bytes at element %d: outside the capacity %d", r.path, len(b), at, r.capacity)
 	}
 	if _, err := r.f.WriteAt(b, int64(headerSize+at*r.elemSize)); err != nil {
 		return err
@@ -283,8 +283,8 @@ func (r *Raw) WriteAt(b []byte, at int) error {
 }
 
 // Close unmaps, unlocks and closes the file. It does not sync. It is
-// idempotent; slices from the Raw must not be used after it.
-func (r *Raw) Close() error {
+// idempotent; slices from the File must not be used after it.
+func (r *File) Close() error {
 	if r.closed {
 		return nil
 	}

@@ -1,0 +1,162 @@
+package colset
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/layout"
+)
+
+// Spec names one column file to open.
+type Spec struct {
+	Name, Path string
+	Layout     layout.Layout
+}
+
+// Set is a table's columns. It is not safe for concurrent use, except that
+// the columns' views may be read by other goroutines while one publishes.
+type Set struct {
+	cols   []*Column
+	files  []*colfile.File
+	length atomic.Int64 // the row count views read; ClosedLength after Close
+	rows   int          // the row count, as the writer sees it
+	minCap int          // smallest capacity: rows below it need no growth
+
+	flushErrs []error // one per column, written by the flush goroutines
+	closed    bool
+}
+
+// Open opens the column files of specs, in order, with the same options
+// (none takes a lock: a table locks its directory). On error the files
+// opened so far are closed.
+func Open(specs []Spec, o colfile.Options) (*Set, error) {
+	s := &Set{}
+	for _, sp := range specs {
+		f, err := colfile.Open(sp.Path, sp.Layout, &o)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A set's files are made with its table; one that is gone is
+			// damage, never a new empty column.
+			err = &errs.FileError{Path: sp.Path, Err: errs.ErrCorrupt, Detail: "the column file is missing"}
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("column %q: %w", sp.Name, err), s.Close())
+		}
+		s.cols = append(s.cols, &Column{name: sp.Name, file: f, length: &s.length})
+		s.files = append(s.files, f)
+	}
+	s.updateMinCap()
+	return s, nil
+}
+
+// Columns returns the columns, in the order of the specs.
+func (s *Set) Columns() []*Column { return s.cols }
+
+// Len returns the row count.
+func (s *Set) Len() int { return s.rows }
+
+// MinCap returns the smallest capacity of the columns: appends of rows
+// below it need no growth.
+func (s *Set) MinCap() int { return s.minCap }
+
+func (s *Set) updateMinCap() {
+	s.minCap = 0
+	for i, f := range s.files {
+		if i == 0 || f.Cap() < s.minCap {
+			s.minCap = f.Cap()
+		}
+	}
+}
+
+// Grow makes room for n rows in every column. Growth maps a file at a new
+// place: whoever caches the columns' data pointers reloads them after it.
+func (s *Set) Grow(n int) error {
+	for _, c := range s.cols {
+		if err := c.file.EnsureCap(n); err != nil {
+			s.updateMinCap()
+			return fmt.Errorf("column %q: %w", c.name, err)
+		}
+	}
+	s.updateMinCap()
+	return nil
+}
+
+// Publish sets the row count to n (at most MinCap): every column's live
+// length, column by column, then the count that views read. The rows below
+// n are written first. A crash part way leaves unequal column lengths,
+// which the next open cuts to the shortest; step names the crash point
+// before each column, for the operation's crash tests ("" for none).
+func (s *Set) Publish(n int, step string) {
+	for _, f := range s.files {
+		if step != "" {
+			crashpoint.Hit(step)
+		}
+		f.Publish(n)
+	}
+	s.rows = n
+	s.length.Store(int64(n))
+}
+
+// SetLen sets the row count that recovery decided, with the columns'
+// checked SetLen (a read-only set only shows it), and, on a writable set,
+// records this boot as the writer's in every column.
+func (s *Set) SetLen(n int) error {
+	for _, c := range s.cols {
+		if err := c.file.SetLen(n); err != nil {
+			return fmt.Errorf("column %q: %w", c.name, err)
+		}
+		if c.file.ReadOnly() {
+			continue
+		}
+		if err := c.file.Adopt(); err != nil {
+			return fmt.Errorf("column %q: %w", c.name, err)
+		}
+	}
+	s.rows = n
+	s.length.Store(int64(n))
+	return nil
+}
+
+// Flush is the data barrier: every column is fdatasync'ed, in parallel
+// goroutines so that the file system can serve them with one journal
+// commit. Each file whose data a commit depends on needs its own
+// fdatasync: a write-back of the others plus one shared device flush is not
+// durable on copy-on-write file systems (btrfs, XFS reflinked extents),
+// where only the synced file gets its new block pointers logged.
+func (s *Set) Flush() error {
+	if len(s.files) == 0 {
+		return nil
+	}
+	if s.flushErrs == nil {
+		s.flushErrs = make([]error, len(s.files))
+	}
+	errs := s.flushErrs
+	var wg sync.WaitGroup
+	for i, f := range s.files[1:] {
+		wg.Go(func() { errs[i+1] = f.Flush() })
+	}
+	errs[0] = s.files[0].Flush() // this goroutine takes one itself
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close marks the set closed for its views, then closes every file. It is
+// idempotent.
+func (s *Set) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.rows = 0
+	s.length.Store(ClosedLength)
+	var errs []error
+	for _, f := range s.files {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}
