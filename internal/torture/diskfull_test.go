@@ -1,3 +1,6 @@
+// A full disk (a small tmpfs) and a file-size limit (RLIMIT_FSIZE):
+// appends fail cleanly and every row before the failure stays.
+
 package torture_test
 
 import (
@@ -11,7 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/mmap"
 )
 
@@ -198,10 +203,10 @@ func TestDiskFullRlimit(t *testing.T) {
 	for _, kind := range []string{"vec", "table"} {
 		t.Run(kind, func(t *testing.T) {
 			dir := t.TempDir()
-			c := startChild(t, "rlimit", "PERSIST_TEST_DIR="+dir, "PERSIST_KIND="+kind, "PERSIST_FSIZE="+strconv.Itoa(3<<20))
-			line := c.expect(t, "failed after ")
-			if code := c.wait(); c.cmd.ProcessState.ExitCode() != 0 {
-				t.Fatalf("child exited %d: %q", c.cmd.ProcessState.ExitCode(), code)
+			c := testproc.Start(t, "", "rlimit", "PERSIST_TEST_DIR="+dir, "PERSIST_KIND="+kind, "PERSIST_FSIZE="+strconv.Itoa(3<<20))
+			line := c.Expect(t, "failed after ", 2*time.Minute)
+			if code := c.Wait(); code != 0 {
+				t.Fatalf("child exited %d: %q", code, c.Lines())
 			}
 			var n int
 			var efbig bool
@@ -228,7 +233,7 @@ func roleRlimit() int {
 	signal.Ignore(syscall.SIGXFSZ) // the write then fails with EFBIG instead
 	limit, _ := strconv.ParseUint(os.Getenv("PERSIST_FSIZE"), 10, 64)
 	if err := setFileSizeLimit(limit); err != nil {
-		say("error setrlimit: %v", err)
+		testproc.Say("error setrlimit: %v", err)
 		return 1
 	}
 	dir := os.Getenv("PERSIST_TEST_DIR")
@@ -239,19 +244,19 @@ func roleRlimit() int {
 	} else {
 		var v *mmap.Vec[row]
 		if v, err = mmap.Open[row](vecPath(dir), vecOpts); err != nil {
-			say("error open: %v", err)
+			testproc.Say("error open: %v", err)
 			return 1
 		}
 		n, err = fillVec(v, 1<<30)
 		if serr := v.Sync(); serr != nil {
-			say("error sync: %v", serr)
+			testproc.Say("error sync: %v", serr)
 			return 1
 		}
 		if cerr := v.Close(); cerr != nil {
-			say("error close: %v", cerr)
+			testproc.Say("error close: %v", cerr)
 			return 1
 		}
 	}
-	say("failed after %d: efbig=%v: %v", n, errors.Is(err, syscall.EFBIG), err)
+	testproc.Say("failed after %d: efbig=%v: %v", n, errors.Is(err, syscall.EFBIG), err)
 	return 0
 }

@@ -1,10 +1,41 @@
-// Package torture holds the crash, fault and bad-input tests of the library:
-// a process killed at every crash point and at random moments, disk images
-// after a simulated power loss, torn commit slots, damaged files, a full
-// disk, locks across processes, and concurrent readers. The tests live in
-// this package's _test.go files; the non-test files are the helpers they
-// share, such as the power-loss image builder in crashfs.go.
+// Package torture holds the crash, fault and bad-input tests of the library.
+// Its files are named by subject, one for a Vec and one for a table where
+// both apply:
 //
-// PERSIST_TORTURE=long multiplies the trial counts; PERSIST_SEED replays a
-// randomized test with the seed it printed.
+//	vec_kill9_test.go, table_kill9_test.go          a process killed (SIGKILL) at random moments
+//	                                                and at every crash point (for a table, its
+//	                                                recovery killed at every point too)
+//	vec_powerloss_test.go, table_powerloss_test.go  disk images after a power cut, opened as
+//	                                                after a reboot
+//	vec_corrupt_test.go, table_corrupt_test.go      damaged and hostile files: typed errors or
+//	                                                intact rows, never a panic
+//	slots_test.go                                   torn and flipped commit slots
+//	locks_test.go                                   locks across processes
+//	diskfull_test.go                                a full disk and a file-size limit
+//	concurrent_test.go                              readers during appends, parallel flushes
+//	golden_test.go                                  files written on other architectures
+//
+// with what they share in workload_test.go (the steps and the model of what
+// a Vec or table must hold), vec_test.go and table_test.go (the element and
+// row under test), files_test.go (the file formats built by hand) and
+// main_test.go (child roles, figures, modes). Test names start with TestVec
+// or TestTable where they test one of the two, so that -run '^TestTable'
+// runs every table test. Children are this test binary re-run in a role,
+// through internal/testproc.
+//
+// The power-loss images come from internal/powerloss: from the content the
+// last sync made durable and what the page cache held, each page written
+// since is applied, dropped or torn, with garbage in the sector being
+// written (a file system that overwrites in place, such as ext4 or XFS);
+// or, in its copy-on-write mode (btrfs), each file keeps only what its own
+// fdatasync, or a file-system transaction, made durable. The subpackage
+// realfs checks the same promise on real ext4, XFS and btrfs file systems
+// on loop devices, cutting the power right after each Sync returns.
+//
+// Run modes: the default is sized to keep the repository's test command
+// short under the race detector; -short (qemu) runs fewer trials, and
+// PERSIST_TORTURE=long (make torture) many more. PERSIST_SEED replays a
+// randomized test with the seed it logged. Each run ends with a line
+// "torture figures:" that totals the trials, crash runs, power-loss images,
+// cases and crash points reached.
 package torture

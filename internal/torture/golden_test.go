@@ -1,3 +1,6 @@
+// Files written on other architectures: the committed golden files of
+// each byte order open, or are refused naming the byte orders.
+
 package torture_test
 
 import (
@@ -22,7 +25,8 @@ const goldenRows = 100
 // their byte orders.
 var goldenArchs = map[string]string{"amd64": "little-endian", "s390x": "big-endian"}
 
-func goldenVec(arch string) string   { return filepath.Join("testdata", "golden", "vec-"+arch+".col") }
+func goldenVec(arch string) string { return filepath.Join("testdata", "golden", "vec-"+arch+".col") }
+
 func goldenTable(arch string) string { return filepath.Join("testdata", "golden", "table-"+arch) }
 
 // TestGolden opens the Vec and the table written on each architecture of

@@ -1,3 +1,6 @@
+// Locks across processes: a child holds a Vec or a table, the test opens
+// it again.
+
 package torture_test
 
 import (
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/lockfile"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
@@ -34,10 +38,10 @@ func roleHold() int {
 		held, err = openTable(dir, ro)
 	}
 	if err != nil {
-		say("error %v", err)
+		testproc.Say("error %v", err)
 		return 1
 	}
-	say("holding")
+	testproc.Say("holding")
 	for {
 		time.Sleep(time.Hour) // a bare select{} would end the process as a deadlock
 	}
@@ -63,20 +67,20 @@ func (l lockTarget) open(ro bool, timeout time.Duration) (func() error, error) {
 	return tb.Close, nil
 }
 
-func (l lockTarget) hold(t *testing.T, ro bool) *child {
+func (l lockTarget) hold(t *testing.T, ro bool) *testproc.Child {
 	t.Helper()
 	env := []string{"PERSIST_TEST_DIR=" + l.dir, "PERSIST_KIND=" + l.kind}
 	if ro {
 		env = append(env, "PERSIST_RO=1")
 	}
-	c := startChild(t, "hold", env...)
-	c.expect(t, "holding")
+	c := testproc.Start(t, "", "hold", env...)
+	c.Expect(t, "holding", 2*time.Minute)
 	return c
 }
 
 // refused checks a lock error: ErrLocked, a *lockfile.LockedError, and the
 // holder's pid in the message.
-func refused(t *testing.T, err error, holder *child, what string) {
+func refused(t *testing.T, err error, holder *testproc.Child, what string) {
 	t.Helper()
 	var le *lockfile.LockedError
 	if !errors.Is(err, lockfile.ErrLocked) || !errors.As(err, &le) {
@@ -84,7 +88,7 @@ func refused(t *testing.T, err error, holder *child, what string) {
 	}
 	// Under qemu-user the holder's pid is the emulator's, which is the
 	// child's own pid as well.
-	if pid := strconv.Itoa(holder.cmd.Process.Pid); !strings.Contains(err.Error(), "pid "+pid) {
+	if pid := strconv.Itoa(holder.Cmd.Process.Pid); !strings.Contains(err.Error(), "pid "+pid) {
 		t.Fatalf("%s: the error does not name the holder, pid %s: %v", what, pid, err)
 	}
 }
@@ -138,7 +142,7 @@ func TestLocksAcrossProcesses(t *testing.T) {
 			})
 			t.Run("holder killed", func(t *testing.T) {
 				c := l.hold(t, false)
-				c.kill()
+				c.Kill()
 				closeFn, err := l.open(false, 0)
 				if err != nil {
 					t.Fatalf("after the holder was killed: %v", err)
@@ -165,7 +169,7 @@ func TestLocksAcrossProcesses(t *testing.T) {
 					}
 					done <- err
 				}()
-				c.kill() // before or during the wait: either way the open gets the lock
+				c.Kill() // before or during the wait: either way the open gets the lock
 				if err := <-done; err != nil {
 					t.Fatalf("waiting for a lock whose holder dies: %v", err)
 				}

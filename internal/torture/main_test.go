@@ -1,12 +1,12 @@
+// The suite's runner: child roles, the figures printed at the end, run
+// modes and seeds.
+
 package torture_test
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -94,26 +94,40 @@ func track(t *testing.T) {
 
 func long() bool { return os.Getenv("PERSIST_TORTURE") == "long" }
 
+// mode names the run's mode, which sizes every test:
+//
+//	long     PERSIST_TORTURE=long (make torture): thousands of trials
+//	short    -short (the qemu runs of CI): fewer trials, each still asserting
+//	race     the race detector (the repository's test command): the trial
+//	         counts that keep it short, since most of the suite is processes
+//	         and files that the detector slows without finding anything in
+//	default  otherwise
 func mode() string {
 	switch {
 	case long():
 		return "long"
 	case testing.Short():
 		return "short"
+	case raceEnabled:
+		return "race"
 	}
-	return "ci"
+	return "default"
 }
 
-// scale picks a trial count for the run's mode: short runs (under qemu)
-// still assert, on fewer trials.
-func scale(short, ci, longN int) int {
-	switch {
-	case long():
-		return longN
-	case testing.Short():
-		return short
+// counts are the sizes of a test (trials, images, cases, rows) in each mode.
+type counts struct{ short, race, def, long int }
+
+// n returns the count for the run's mode.
+func (c counts) n() int {
+	switch mode() {
+	case "long":
+		return c.long
+	case "short":
+		return c.short
+	case "race":
+		return c.race
 	}
-	return ci
+	return c.def
 }
 
 // seed returns the seed of a randomized test, from PERSIST_SEED if set, and
@@ -132,124 +146,3 @@ func seed(t testing.TB) uint64 {
 }
 
 func newRand(s uint64) *rand.Rand { return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)) }
-
-// child is a run of this test binary in a role. Its stdout is collected
-// line by line, so that the lines written before a SIGKILL can be read.
-type child struct {
-	cmd    *exec.Cmd
-	stderr bytes.Buffer
-	mu     sync.Mutex
-	lines  []string
-	more   chan struct{} // gets a token when lines grow or stdout ends
-	eof    bool
-}
-
-func startChild(t testing.TB, role string, env ...string) *child {
-	t.Helper()
-	args := []string{os.Args[0], "-test.run=^$"}
-	// Under qemu-user the children are emulated too.
-	if emu := os.Getenv("PERSIST_TEST_EXEC"); emu != "" {
-		args = append([]string{emu}, args...)
-	}
-	c := &child{cmd: exec.Command(args[0], args[1:]...), more: make(chan struct{}, 1)}
-	c.cmd.Env = append(append(os.Environ(), testproc.RoleEnv+"="+role), env...)
-	c.cmd.Stderr = &c.stderr
-	// An os.Pipe rather than StdoutPipe: Wait must not close the read end
-	// before the lines a killed child left in the pipe are read.
-	out, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.cmd.Stdout = w
-	err = c.cmd.Start()
-	w.Close()
-	if err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	go func() {
-		defer out.Close()
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			c.mu.Lock()
-			c.lines = append(c.lines, sc.Text())
-			c.mu.Unlock()
-			c.notify()
-		}
-		c.mu.Lock()
-		c.eof = true
-		c.mu.Unlock()
-		c.notify()
-	}()
-	t.Cleanup(func() {
-		c.kill()
-		if t.Failed() && c.stderr.Len() > 0 {
-			t.Logf("child %s stderr:\n%s", role, c.stderr.String())
-		}
-	})
-	return c
-}
-
-func (c *child) notify() {
-	select {
-	case c.more <- struct{}{}:
-	default:
-	}
-}
-
-// waitFor waits until pred holds for the lines so far or stdout ends, and
-// reports whether pred holds.
-func (c *child) waitFor(timeout time.Duration, pred func(lines []string) bool) bool {
-	deadline := time.After(timeout)
-	for {
-		c.mu.Lock()
-		ok, eof := pred(c.lines), c.eof
-		c.mu.Unlock()
-		if ok || eof {
-			return ok
-		}
-		select {
-		case <-c.more:
-		case <-deadline:
-			return false
-		}
-	}
-}
-
-// expect waits for a line starting with prefix and returns it.
-func (c *child) expect(t testing.TB, prefix string) string {
-	t.Helper()
-	var got string
-	ok := c.waitFor(2*time.Minute, func(lines []string) bool {
-		for _, l := range lines {
-			if strings.HasPrefix(l, prefix) {
-				got = l
-				return true
-			}
-		}
-		return false
-	})
-	if !ok {
-		t.Fatalf("child did not print %q; stderr:\n%s", prefix, c.stderr.String())
-	}
-	return got
-}
-
-func (c *child) kill() {
-	_ = c.cmd.Process.Kill()
-	c.wait()
-}
-
-// wait waits for the child to end and for its stdout to be read, and
-// returns every line it printed.
-func (c *child) wait() []string {
-	_ = c.cmd.Wait()
-	c.waitFor(time.Minute, func([]string) bool { return false })
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.lines)
-}
-
-// say prints a line for the parent, from a child.
-func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }

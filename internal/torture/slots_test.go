@@ -1,3 +1,6 @@
+// Torn and flipped commit slots: a Vec header's two slots and the COMMIT
+// file's two.
+
 package torture_test
 
 import (
@@ -10,14 +13,6 @@ import (
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
-)
-
-// Commit slot places of a Vec header (FORMAT.md) and of a COMMIT file for
-// the five columns of trow.
-const (
-	vecSlot0, vecSlot1, vecSlotSize = 192, 224, 20
-	commitSlotSize                  = 512
-	commitSlotUsed                  = 40 + 8*5 + 4
 )
 
 // slotFiles returns a file as it was just before a Sync wrote its commit
@@ -131,7 +126,7 @@ func TestVecTornAndFlippedSlots(t *testing.T) {
 		}
 	}
 	rng := newRand(seed(t))
-	for range scale(50, 300, 3000) {
+	for range (counts{short: 50, race: 300, def: 300, long: 3000}).n() {
 		img := append([]byte(nil), after...)
 		img[off+rng.IntN(vecSlotSize)] ^= 1 << rng.IntN(8)
 		img[other+rng.IntN(vecSlotSize)] ^= 1 << rng.IntN(8)
@@ -250,7 +245,7 @@ func TestTableTornAndFlippedCommitSlots(t *testing.T) {
 		}
 	}
 	rng := newRand(seed(t))
-	for range scale(30, 200, 2000) {
+	for range (counts{short: 30, race: 200, def: 200, long: 2000}).n() {
 		img := append([]byte(nil), after...)
 		img[off+rng.IntN(commitSlotUsed)] ^= 1 << rng.IntN(8)
 		img[other+rng.IntN(commitSlotUsed)] ^= 1 << rng.IntN(8)

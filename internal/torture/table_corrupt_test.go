@@ -1,11 +1,11 @@
+// Damaged and hostile table directories (the corruption matrix): each
+// open fails with a typed error that names the problem, or opens with every
+// row intact, and nothing outside the directory changes.
+
 package torture_test
 
 import (
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/mmap"
 	"github.com/mmapvec/persistence/table"
 )
@@ -56,102 +57,6 @@ func matrixTable(t *testing.T) (root string) {
 	return root
 }
 
-func copyFile(t testing.TB, from, to string) {
-	t.Helper()
-	if err := os.WriteFile(to, readFile(t, from), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// treeSum hashes every file under dir (names, modes, contents).
-func treeSum(t testing.TB, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %v\n", p, d.Type())
-		if d.Type().IsRegular() {
-			h.Write(readFile(t, p))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
-
-// editManifest decodes manifest.json as generic JSON, edits it and writes
-// it back.
-func editManifest(t *testing.T, dir string, edit func(m map[string]any)) {
-	t.Helper()
-	p := filepath.Join(dir, "manifest.json")
-	var m map[string]any
-	if err := json.Unmarshal(readFile(t, p), &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func column0(m map[string]any) map[string]any {
-	return m["columns"].([]any)[0].(map[string]any)
-}
-
-// fixHeaderCRC recomputes a column header's CRC after an edit (FORMAT.md:
-// CRC-32C of [0, 48) at 64).
-func fixHeaderCRC(h []byte) {
-	ne.PutUint32(h[64:], crc32.Checksum(h[:48], crc32.MakeTable(crc32.Castagnoli)))
-}
-
-func patchFile(t *testing.T, path string, edit func(b []byte) []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, edit(readFile(t, path)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func resize(t *testing.T, path string, delta int64) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, fi.Size()+delta); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// journalRecord builds a valid JOURNAL record (FORMAT.md) for trow tables.
-func journalRecord(op byte, seq, index, rowsBefore uint64) []byte {
-	const rowSize = 8 + 8 + 4 + 6 + 8
-	b := make([]byte, 4096)
-	ne.PutUint32(b[0:], 0x544E5449)
-	b[4] = op
-	ne.PutUint64(b[8:], seq)
-	ne.PutUint64(b[16:], index)
-	ne.PutUint64(b[24:], rowsBefore)
-	ne.PutUint32(b[32:], rowSize)
-	c := crc32.Checksum(b[:36], crc32.MakeTable(crc32.Castagnoli))
-	c = crc32.Update(c, crc32.MakeTable(crc32.Castagnoli), b[64:64+rowSize])
-	ne.PutUint32(b[36:], c)
-	return b
-}
-
-// commitSeq reads the sequence number of the newest COMMIT slot.
-func commitSeq(t *testing.T, dir string) uint64 {
-	b := readFile(t, filepath.Join(dir, "COMMIT"))
-	return max(ne.Uint64(b[8:]), ne.Uint64(b[commitSlotSize+8:]))
-}
-
 type matrixCase struct {
 	name   string
 	damage func(t *testing.T, dir, outside string)
@@ -170,11 +75,11 @@ var rebootCases = map[string]bool{"COMMIT with more rows than the columns": true
 // writes), saying which operation is pending.
 func journalCase(name string) bool { return strings.HasPrefix(name, "JOURNAL with") }
 
-// TestCorruptionMatrix damages a closed table in one way per case and
+// TestTableCorruptionMatrix damages a closed table in one way per case and
 // opens it, writable and read-only: each open fails with a typed error
 // that names the problem, or opens with every row intact. Nothing may
 // panic, fault, or write outside the table directory.
-func TestCorruptionMatrix(t *testing.T) {
+func TestTableCorruptionMatrix(t *testing.T) {
 	track(t)
 	corrupt := []error{table.ErrCorrupt}
 	manifest := []error{persistence.ErrManifest}
@@ -196,7 +101,7 @@ func TestCorruptionMatrix(t *testing.T) {
 		}, manifest, "version"},
 		{"manifest other byte order", func(t *testing.T, d, _ string) {
 			editManifest(t, d, func(m map[string]any) {
-				m["arch"].(map[string]any)["byte_order"] = mmap.ForeignOrder()
+				m["arch"].(map[string]any)["byte_order"] = colfile.ForeignOrder()
 			})
 		}, []error{table.ErrArch}, "byte order"},
 		{"manifest other pointer size", func(t *testing.T, d, _ string) {
@@ -406,6 +311,76 @@ func TestCorruptionMatrix(t *testing.T) {
 	t.Logf("%d corruption cases on a closed table (each opened read-only and writable), and %d column header bytes flipped", named, flips)
 }
 
+// hostileMatrixCases are corruption matrix cases whose checksums are valid
+// but whose numbers are not (a JOURNAL record or COMMIT slot an adversary
+// wrote with the right CRC), and table files of the wrong kind or size
+// (a FIFO, a symlink to /dev/zero, a sparse 1 TiB file). Each must be
+// refused with a typed error before anything is indexed, read or
+// allocated by the number or size it claims.
+func hostileMatrixCases() []matrixCase {
+	corrupt := []error{table.ErrCorrupt}
+	manifest := []error{persistence.ErrManifest}
+	journal := func(op byte, index, rowsBefore uint64) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			writeTo(t, d, "JOURNAL", string(journalRecord(op, commitSeq(t, d), index, rowsBefore)))
+		}
+	}
+	commitRows := func(rows uint64) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			m, err := persistence.ReadManifest(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeTo(t, d, "COMMIT", string(append(encodeCommit(0, 99, rows, m.Hash(), lens(rows)),
+				encodeCommit(1, 98, rows, m.Hash(), lens(rows))...)))
+		}
+	}
+	replace := func(name string, make func(t *testing.T, path string)) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			rm(t, d, name)
+			make(t, filepath.Join(d, name))
+		}
+	}
+	fifo := func(t *testing.T, path string) {
+		if err := syscall.Mkfifo(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devZero := func(t *testing.T, path string) {
+		if err := os.Symlink("/dev/zero", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sparse := func(t *testing.T, path string) {
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, 1<<40); err != nil {
+			t.Skipf("no sparse 1 TiB file here: %v", err)
+		}
+	}
+	const maxU = ^uint64(0)
+	return []matrixCase{
+		{"JOURNAL with a valid SetRow(2^64-1)", journal(1, maxU, matrixRows), corrupt, "SetRow(18446744073709551615)"},
+		{"JOURNAL with a valid SetRow(0xffffffffc0000000)", journal(1, 0xffffffffc0000000, matrixRows), corrupt, "18446744072635809792"},
+		{"JOURNAL with a valid SwapRemove of 2^64-1 rows", journal(2, maxU-1, maxU), corrupt, "18446744073709551615"},
+		{"JOURNAL with a valid SwapRemove of 2^62 rows", journal(2, 0, 1<<62), corrupt, "4611686018427387904"},
+		{"JOURNAL with a valid Truncate from 2^64-1 rows", journal(3, 0, maxU), corrupt, "from 18446744073709551615 to 0"},
+		{"COMMIT with a valid slot of 2^64-1 rows", commitRows(maxU), corrupt, "18446744073709551615"},
+		{"COMMIT with a valid slot of 2^63 rows", commitRows(1 << 63), corrupt, "9223372036854775808"},
+		{"COMMIT with a valid slot of 2^40 rows", commitRows(1 << 40), corrupt, "1099511627776"},
+		{"manifest is a FIFO", replace("manifest.json", fifo), manifest, "FIFO"},
+		{"manifest is a symlink to /dev/zero", replace("manifest.json", devZero), manifest, "symlink"},
+		{"manifest is a sparse 1 TiB file", replace("manifest.json", sparse), manifest, "1099511627776 bytes"},
+		{"COMMIT is a FIFO", replace("COMMIT", fifo), corrupt, "FIFO"},
+		{"COMMIT is a symlink to /dev/zero", replace("COMMIT", devZero), corrupt, "symlink"},
+		{"COMMIT is a sparse 1 TiB file", replace("COMMIT", sparse), corrupt, "1099511627776 bytes"},
+		{"JOURNAL is a FIFO", replace("JOURNAL", fifo), corrupt, "FIFO"},
+		{"JOURNAL is a symlink to /dev/zero", replace("JOURNAL", devZero), corrupt, "symlink"},
+		{"JOURNAL is a sparse 1 TiB file", replace("JOURNAL", sparse), corrupt, "1099511627776 bytes"},
+	}
+}
+
 func runMatrixCase(t *testing.T, c matrixCase, dir string, ro bool) {
 	t.Helper()
 	if rebootCases[c.name] {
@@ -511,45 +486,4 @@ func headerFlips(t *testing.T) int {
 		}
 	}
 	return n
-}
-
-// encodeCommit builds a COMMIT slot as FORMAT.md specifies it.
-func encodeCommit(idx int, seq, rows, hash uint64, lengths []uint64) []byte {
-	b := make([]byte, commitSlotSize)
-	copy(b, "PCOMMIT1")
-	ne.PutUint64(b[8:], seq)
-	ne.PutUint64(b[16:], rows)
-	ne.PutUint64(b[24:], hash)
-	ne.PutUint32(b[32:], uint32(len(lengths)))
-	p := 40
-	for _, l := range lengths {
-		ne.PutUint64(b[p:], l)
-		p += 8
-	}
-	tab := crc32.MakeTable(crc32.Castagnoli)
-	ne.PutUint32(b[p:], crc32.Update(crc32.Checksum(b[:p], tab), tab, []byte{byte(idx)}))
-	return b
-}
-
-func lens(n uint64) []uint64 { return []uint64{n, n, n, n, n} }
-
-func writeTo(t *testing.T, dir, name, s string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func rm(t *testing.T, dir, name string) {
-	t.Helper()
-	if err := os.Remove(filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mkdir(t *testing.T, path string) {
-	t.Helper()
-	if err := os.Mkdir(path, 0o755); err != nil {
-		t.Fatal(err)
-	}
 }

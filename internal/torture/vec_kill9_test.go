@@ -1,21 +1,128 @@
+// A process killed (SIGKILL) while it writes a Vec: at random moments of
+// random steps, and at every crash point of a fixed workload.
+
 package torture_test
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/mmap"
 )
+
+func init() {
+	roles["vec-random"] = roleVecRandom
+}
+
+// roleVecRandom opens the Vec in PERSIST_TEST_DIR and runs random steps on
+// it until killed, printing each step before it starts and after it ends.
+func roleVecRandom() int {
+	path := vecPath(os.Getenv("PERSIST_TEST_DIR"))
+	s, _ := strconv.ParseUint(os.Getenv("PERSIST_TRIAL_SEED"), 10, 64)
+	nextID, _ := strconv.ParseUint(os.Getenv("PERSIST_NEXT_ID"), 10, 64)
+	rng := newRand(s)
+	v, err := mmap.Open[row](path, vecOpts)
+	if err != nil {
+		testproc.Say("error open: %v", err)
+		return 1
+	}
+	testproc.Say("open %d", v.Len())
+	for k := 0; ; k++ {
+		o := randomOp(rng, v.Len(), nextID)
+		if o.kind == 'A' {
+			nextID += o.a
+		}
+		testproc.Say("begin %d %s", k, o)
+		if v, err = runOp(v, path, o); err != nil {
+			testproc.Say("error %d: %v", k, err)
+			return 1
+		}
+		testproc.Say("ack %d", k)
+	}
+}
+
+// TestVecKill9Random runs random steps in a child and SIGKILLs it at a random
+// moment, then checks the Vec against a model of the acknowledged steps:
+// every acknowledged step is there, the step in flight is either absent or
+// complete, and after a simulated reboot exactly a committed length is.
+// Trials continue on the same file, sometimes across a reboot, and start
+// afresh every few trials.
+func TestVecKill9Random(t *testing.T) {
+	track(t)
+	s := seed(t)
+	rng := newRand(s)
+	trials := counts{short: 10, race: 30, def: 100, long: 1000}.n()
+	var (
+		dir    string
+		m      vecModel
+		inFly  = map[byte]int{}
+		reboot int
+	)
+	for trial := range trials {
+		if trial%10 == 0 {
+			dir, m = t.TempDir(), vecModel{boot: "boot-0"}
+		}
+		if trial%10 != 0 && rng.IntN(4) == 0 {
+			reboot++
+			m.do(op{kind: 'B', boot: fmt.Sprintf("boot-%d", reboot)})
+		}
+		tseed := rng.Uint64()
+		c := testproc.Start(t, "", "vec-random", "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID="+m.boot,
+			"PERSIST_TRIAL_SEED="+strconv.FormatUint(tseed, 10), "PERSIST_NEXT_ID="+strconv.FormatUint(m.nextID, 10))
+		target := rng.IntN(300)
+		if !c.WaitFor(2*time.Minute, func(lines []string) bool { return countAcks(lines) >= target }) {
+			t.Fatalf("trial %d: child stopped early: %q\n%s", trial, tail(c), c.Stderr())
+		}
+		time.Sleep(time.Duration(rng.IntN(500)) * time.Microsecond)
+		c.Kill()
+		lines := c.Lines()
+		if len(lines) == 0 {
+			lines = []string{"open " + strconv.Itoa(m.n)} // killed while opening
+		}
+		if !strings.HasPrefix(lines[0], "open ") {
+			t.Fatalf("trial %d: child did not open: %q", trial, lines)
+		}
+		if got, _ := strconv.Atoi(strings.TrimPrefix(lines[0], "open ")); got != m.n {
+			t.Fatalf("trial %d (seed %d): child opened %d rows, the model has %d", trial, tseed, got, m.n)
+		}
+		acked, inflight, err := progress(lines[1:])
+		if err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		for _, l := range lines[1:] {
+			if strings.HasPrefix(l, "begin ") {
+				o, _ := parseOp(strings.SplitN(l, " ", 3)[2])
+				if strings.HasPrefix(l, fmt.Sprintf("begin %d ", acked+1)) {
+					break
+				}
+				m.do(o)
+			}
+		}
+		if inflight != nil {
+			inFly[inflight.kind]++
+		}
+		what := fmt.Sprintf("trial %d (trial seed %d), killed after %d steps, in flight %v", trial, tseed, acked+1, inflight)
+		m = checkVecAfterCrash(t, dir, m, inflight, what, false)
+		// The next child starts where this one's file is; ids stay unique.
+		if inflight != nil && inflight.kind == 'A' {
+			m.nextID = max(m.nextID, inflight.b+inflight.a)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	bootid.Override("")
+	fig.add(&fig.trials, trials)
+	t.Logf("%d kill -9 trials, %d simulated reboots between them; step in flight at the kill: %v", trials, reboot, fmtKinds(inFly))
+}
 
 func init() {
 	roles["vec-workload"] = roleVecWorkload
@@ -53,70 +160,36 @@ func fixedWorkload() []op {
 	return ops
 }
 
-func replay(ops []op, boot string) vecModel {
-	m := vecModel{boot: boot}
-	for _, o := range ops {
-		m.do(o)
-	}
-	return m
-}
-
 // roleVecWorkload runs a workload on the Vec in PERSIST_TEST_DIR, printing
 // "begin k op" before step k and "ack k" after it.
 func roleVecWorkload() int {
 	path := vecPath(os.Getenv("PERSIST_TEST_DIR"))
 	v, err := mmap.Open[row](path, vecOpts)
 	if err != nil {
-		say("error open: %v", err)
+		testproc.Say("error open: %v", err)
 		return 1
 	}
 	for k, o := range fixedWorkload() {
-		say("begin %d %s", k, o)
+		testproc.Say("begin %d %s", k, o)
 		if v, err = runOp(v, path, o); err != nil {
-			say("error %d: %v", k, err)
+			testproc.Say("error %d: %v", k, err)
 			return 1
 		}
-		say("ack %d", k)
+		testproc.Say("ack %d", k)
 	}
 	if err := v.Close(); err != nil {
-		say("error close: %v", err)
+		testproc.Say("error close: %v", err)
 		return 1
 	}
-	say("done")
+	testproc.Say("done")
 	return 0
 }
 
-// progress reads a workload child's lines: the steps acknowledged and the
-// one in flight when it died, if any.
-func progress(lines []string) (acked int, inflight *op, err error) {
-	acked = -1
-	for _, l := range lines {
-		f := strings.SplitN(l, " ", 3)
-		switch f[0] {
-		case "begin":
-			o, err := parseOp(f[2])
-			if err != nil {
-				return 0, nil, err
-			}
-			inflight = &o
-		case "ack":
-			k, _ := strconv.Atoi(f[1])
-			if k != acked+1 {
-				return 0, nil, fmt.Errorf("ack %d after ack %d", k, acked)
-			}
-			acked, inflight = k, nil
-		case "error":
-			return 0, nil, fmt.Errorf("child: %s", l)
-		}
-	}
-	return acked, inflight, nil
-}
-
-// TestCrashAtEveryPoint kills a child at crash point 1, 2, ... of a fixed
+// TestVecCrashAtEveryPoint kills a child at crash point 1, 2, ... of a fixed
 // workload until a run completes. After each kill the file is opened as
 // after a reboot (only committed rows) and as after a process crash (every
 // completed step), and both views are checked against the model.
-func TestCrashAtEveryPoint(t *testing.T) {
+func TestVecCrashAtEveryPoint(t *testing.T) {
 	track(t)
 	ops := fixedWorkload()
 	reached := map[string]int{}
@@ -124,24 +197,22 @@ func TestCrashAtEveryPoint(t *testing.T) {
 	for n := 1; ; n++ {
 		dir := t.TempDir()
 		logPath := filepath.Join(t.TempDir(), "points")
-		c := startChild(t, "vec-workload", "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID=boot-0",
-			"PERSIST_CRASH_AT="+strconv.Itoa(n), "PERSIST_CRASH_LOG="+logPath)
-		lines := c.wait()
-		points := readPoints(t, logPath)
-		ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-		if ws.Exited() && ws.ExitStatus() == 0 {
+		c := testproc.Start(t, "", "vec-workload", append(testproc.CrashAt(n, logPath), "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID=boot-0")...)
+		code := c.Wait()
+		lines, points := c.Lines(), testproc.CrashLog(t, logPath)
+		if code == 0 {
 			if len(lines) == 0 || lines[len(lines)-1] != "done" {
 				t.Fatalf("run %d: child exited 0 without finishing: %q", n, lines)
 			}
 			if len(points) != n-1 {
 				t.Fatalf("the complete run reached %d crash points, the crashing runs %d", len(points), n-1)
 			}
-			final := replay(ops, "boot-0")
-			checkAfterCrash(t, dir, final, nil, "complete run", true)
+			final := replay[row](ops, "boot-0")
+			checkVecAfterCrash(t, dir, final, nil, "complete run", true)
 			break
 		}
-		if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("run %d: child ended with %v, want SIGKILL at crash point %d; stdout %q", n, c.cmd.ProcessState, n, lines)
+		if !c.Killed() {
+			t.Fatalf("run %d: child ended with %v, want SIGKILL at crash point %d; stdout %q", n, c.Cmd.ProcessState, n, lines)
 		}
 		runs++
 		if len(points) != n {
@@ -157,8 +228,8 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		if inflight == nil {
 			t.Fatalf("run %d: killed at %s outside any step", n, point)
 		}
-		m := replay(ops[:acked+1], "boot-0")
-		checkAfterCrash(t, dir, m, inflight, fmt.Sprintf("run %d, killed at %s in step %d (%s)", n, point, acked+1, inflight), true)
+		m := replay[row](ops[:acked+1], "boot-0")
+		checkVecAfterCrash(t, dir, m, inflight, fmt.Sprintf("run %d, killed at %s in step %d (%s)", n, point, acked+1, inflight), true)
 		if t.Failed() {
 			return
 		}
@@ -177,23 +248,11 @@ func TestCrashAtEveryPoint(t *testing.T) {
 	}
 }
 
-func readPoints(t *testing.T, path string) []string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Fields(string(b))
-}
-
-// checkAfterCrash checks the Vec left in dir by a process that died with
+// checkVecAfterCrash checks the Vec left in dir by a process that died with
 // step o in flight after reaching state m (o is nil if it finished), and
 // returns the state it was found in. With probe, it then appends a row to
 // show that the recovered Vec works.
-func checkAfterCrash(t *testing.T, dir string, m vecModel, o *op, what string, probe bool) vecModel {
+func checkVecAfterCrash(t *testing.T, dir string, m vecModel, o *op, what string, probe bool) vecModel {
 	t.Helper()
 	path := vecPath(dir)
 	states := []vecModel{m}
@@ -243,7 +302,7 @@ func checkAfterCrash(t *testing.T, dir string, m vecModel, o *op, what string, p
 		t.Fatalf("%s: reopen: %v", what, err)
 	}
 	defer v.Close()
-	if v.Recovery().Trusted != "live" && o != nil && o.kind != 'B' {
+	if v.Recovery().Source != mmap.SourceLive && o != nil && o.kind != 'B' {
 		t.Errorf("%s: same boot, but the live length was not trusted: %+v", what, v.Recovery())
 	}
 	k, err := checkVecSkip(v, states, skip)
@@ -281,32 +340,6 @@ func checkAfterCrash(t *testing.T, dir string, m vecModel, o *op, what string, p
 	return found
 }
 
-// readTail loads rows [m.n, m.n+k) of m.mem from the file itself.
-func readTail(path string, m *vecModel, k int) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	buf := make([]byte, 24*k)
-	n, err := f.ReadAt(buf, int64(4096+24*m.n))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	for j := 0; (j+1)*24 <= n; j++ {
-		b := buf[j*24:]
-		r := row{ID: ne.Uint64(b), Val: ne.Uint64(b[8:]), Sum: ne.Uint64(b[16:])}
-		if i := m.n + j; i < len(m.mem) {
-			m.mem[i] = r
-		} else {
-			m.mem = append(m.mem, r)
-		}
-	}
-	return nil
-}
-
-var ne = binary.NativeEndian
-
 // checkCommitted checks a Vec opened as after a reboot: its length is the
 // committed length of one of the states, and each row is that of one of the
 // states (a step in flight may have written some of its rows).
@@ -321,8 +354,8 @@ func checkCommitted(v *mmap.Vec[row], states []vecModel, tornOK func(int) bool) 
 	if !okLen {
 		return fmt.Errorf("length %d, want one of the committed lengths %v", len(got), lens)
 	}
-	if v.Recovery().Trusted != "committed" {
-		return fmt.Errorf("after a reboot the %s length was used", v.Recovery().Trusted)
+	if v.Recovery().Source != mmap.SourceCommitted {
+		return fmt.Errorf("after a reboot the %s length was used", v.Recovery().Source)
 	}
 	for i, r := range got {
 		if tornOK(i) {
@@ -337,20 +370,4 @@ func checkCommitted(v *mmap.Vec[row], states []vecModel, tornOK func(int) bool) 
 		}
 	}
 	return nil
-}
-
-// checkVecSkip is checkVec, with any value allowed at index skip (-1: none).
-func checkVecSkip(v *mmap.Vec[row], states []vecModel, skip int) (int, error) {
-	if skip < 0 {
-		return checkVec(v, states)
-	}
-	var fixed []vecModel
-	for _, m := range states {
-		if skip < m.n && skip < v.Len() {
-			m = m.clone()
-			m.mem[skip] = v.Get(skip)
-		}
-		fixed = append(fixed, m)
-	}
-	return checkVec(v, fixed)
 }

@@ -1,3 +1,6 @@
+// Damaged and hostile Vec files: each open fails with a typed error that
+// names the file, or opens intact.
+
 package torture_test
 
 import (
@@ -9,12 +12,6 @@ import (
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/mmap"
 )
-
-// liveWord is FORMAT.md's live length word: the length in the low 48 bits,
-// a 16-bit check above.
-func liveWord(n uint64) uint64 {
-	return n | uint64(uint16(n)^uint16(n>>16)^uint16(n>>32)^0xA55A)<<48
-}
 
 // TestVecCorruptionMatrix is the corruption matrix for a standalone Vec,
 // for the cases mmap's own tests leave out: sizes off by odd amounts,

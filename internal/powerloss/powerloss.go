@@ -1,12 +1,31 @@
-package torture
+// Package powerloss models what a file holds after the power goes: from
+// the content that the file's last completed sync made durable and the
+// content the page cache held at the cut, [Image] draws one disk image that
+// the machine may boot with, and a [Loss] that says what became of each page.
+//
+// The default model is that of SQLite's crash-test VFS on a file system
+// that overwrites in place (ext4, XFS): each page written since the sync
+// reached the disk, did not, or was torn sector by sector, with garbage in
+// the sector being written ([Model.Garbage]) unless the disk keeps bytes
+// rewritten with their own value ([Model.PowersafeOverwrite]). Under
+// [Model.CopyOnWrite] (btrfs; XFS on reflinked extents) a file keeps only
+// what its own fsync, or a commit of a file-system transaction, made
+// durable, and a page is never torn.
+//
+// The crash tests in internal/torture build images with it at chosen
+// moments of a workload and open each as after a reboot;
+// internal/torture/realfs checks the same promises on real file systems.
+// The model is test machinery: nothing in the library imports it.
+package powerloss
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 )
 
-// The units of the power-loss model: the kernel writes a file back a page
-// at a time, and the disk writes a page as sectors.
+// The units of the model: the kernel writes a file back a page at a time,
+// and the disk writes a page as sectors.
 const (
 	PageSize   = 4096
 	SectorSize = 512
@@ -23,15 +42,25 @@ const (
 )
 
 func (f Fate) String() string {
-	return [...]string{"applied", "dropped", "torn"}[f]
+	switch f {
+	case Applied:
+		return "applied"
+	case Dropped:
+		return "dropped"
+	case Torn:
+		return "torn"
+	}
+	return fmt.Sprintf("Fate(%d)", uint8(f))
 }
 
-// Loss describes one image: the fate of every page that differed, and the
-// byte ranges that were filled with garbage.
+// Loss describes one image: its size, the fate of every page that
+// differed between the durable and the cached content, and the byte ranges
+// that were filled with garbage. A page absent from Pages was equal on both
+// sides, and the image holds it unchanged.
 type Loss struct {
-	Size    int
-	Pages   map[int]Fate // by page index
-	Garbage [][2]int     // [start, end) file offsets
+	Size    int          // bytes in the image: the durable or the cached size
+	Pages   map[int]Fate // by page index (offset / PageSize)
+	Garbage [][2]int     // [start, end) file offsets, in increasing order
 	// Transaction is set, under [Model.CopyOnWrite], when a commit of the
 	// whole file system (btrfs commits every 30 s, and whenever another
 	// file is fsynced in a way that needs one) caught some of the pages
@@ -82,6 +111,7 @@ type Model struct {
 // its sectors holds garbage (the sector being written when the power went).
 // The size is the durable or the cached one; pages past the durable size
 // that did not reach the disk read as zeros (allocated, never written).
+// Every choice is drawn from rng, so a seed replays an image.
 //
 // Under [Model.CopyOnWrite] durable is the file as its own last fsync left
 // it, and the image is that, unless a file-system transaction committed

@@ -1,34 +1,21 @@
+// The workloads of the kill -9 and power-loss tests: the steps (op), a
+// model of what a Vec or a table must hold after them, random steps, and
+// the lines a child prints as it runs them.
+
 package torture_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/mmapvec/persistence/internal/bootid"
-	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/internal/testproc"
 )
-
-// row is the element of the Vec workloads. Sum is a check over the other
-// fields, so that a row made of two different writes is seen as torn.
-type row struct {
-	ID, Val, Sum uint64
-}
-
-func mkRow(id, val uint64) row { return row{ID: id, Val: val, Sum: rowSum(id, val)} }
-
-func rowSum(id, val uint64) uint64 { return id*0x9e3779b97f4a7c15 ^ val ^ 0x5bd1e9955bd1e995 }
-
-func (r row) torn() bool { return r.Sum != rowSum(r.ID, r.Val) }
 
 // valOf is the value appended with a given id.
 func valOf(id uint64) uint64 { return id*0xff51afd7ed558ccd + 1 }
 
-var vecOpts = &mmap.Options{Tag: [8]byte{'T', 'O', 'R', 'T', 'U', 'R', 'E', '1'}}
-
-func vecPath(dir string) string { return filepath.Join(dir, "v.col") }
+func rowSum(id, val uint64) uint64 { return id*0x9e3779b97f4a7c15 ^ val ^ 0x5bd1e9955bd1e995 }
 
 // op is one step of a Vec workload, in the text form the child prints
 // before it starts the step:
@@ -93,8 +80,6 @@ type rowType interface {
 	torn() bool
 }
 
-func (r row) id() uint64 { return r.ID }
-
 // makeRow builds the row of type T for id and val.
 func makeRow[T rowType](id, val uint64) T {
 	var z T
@@ -118,8 +103,6 @@ type model[T rowType] struct {
 	boot      string
 	nextID    uint64
 }
-
-type vecModel = model[row]
 
 func (m model[T]) clone() model[T] {
 	m.mem = append([]T(nil), m.mem...)
@@ -200,60 +183,63 @@ func randomOp(rng interface{ IntN(int) int }, n int, nextID uint64) op {
 	}
 }
 
-// runOp performs o on v; for 'B' it returns the reopened Vec.
-func runOp(v *mmap.Vec[row], path string, o op) (*mmap.Vec[row], error) {
-	switch o.kind {
-	case 'A':
-		rs := make([]row, o.a)
-		for j := range rs {
-			rs[j] = mkRow(o.b+uint64(j), valOf(o.b+uint64(j)))
-		}
-		return v, v.Append(rs...)
-	case 'S':
-		v.Set(int(o.a), mkRow(v.Get(int(o.a)).ID, o.b))
-	case 'R':
-		v.SwapRemove(int(o.a))
-	case 'T':
-		return v, v.Truncate(int(o.a))
-	case 'Y':
-		return v, v.Sync()
-	case 'B':
-		if err := v.Close(); err != nil {
-			return v, err
-		}
-		bootid.Override(o.boot)
-		return mmap.Open[row](path, vecOpts)
+// replay returns the model after ops, from an empty file in boot.
+func replay[T rowType](ops []op, boot string) model[T] {
+	m := model[T]{boot: boot}
+	for _, o := range ops {
+		m.do(o)
 	}
-	return v, nil
+	return m
 }
 
-// checkVec compares an open Vec with the states it may be in. It returns
-// the index of the state that matched.
-func checkVec(v *mmap.Vec[row], states []vecModel) (int, error) {
-	got := v.Slice()
-	var reasons []string
-	for k, m := range states {
-		want := m.rows()
-		if len(got) != len(want) {
-			reasons = append(reasons, fmt.Sprintf("state %d: length %d, want %d", k, len(got), len(want)))
-			continue
-		}
-		bad := -1
-		for i := range got {
-			if got[i] != want[i] {
-				bad = i
-				break
+// progress reads a workload child's lines: the steps acknowledged and the
+// one in flight when it died, if any.
+func progress(lines []string) (acked int, inflight *op, err error) {
+	acked = -1
+	for _, l := range lines {
+		f := strings.SplitN(l, " ", 3)
+		switch f[0] {
+		case "begin":
+			o, err := parseOp(f[2])
+			if err != nil {
+				return 0, nil, err
 			}
+			inflight = &o
+		case "ack":
+			k, _ := strconv.Atoi(f[1])
+			if k != acked+1 {
+				return 0, nil, fmt.Errorf("ack %d after ack %d", k, acked)
+			}
+			acked, inflight = k, nil
+		case "error":
+			return 0, nil, fmt.Errorf("child: %s", l)
 		}
-		if bad < 0 {
-			return k, nil
-		}
-		reasons = append(reasons, fmt.Sprintf("state %d: row %d is %+v (torn %v), want %+v", k, bad, got[bad], got[bad].torn(), want[bad]))
 	}
-	return -1, fmt.Errorf("the Vec matches none of %d allowed states: %s", len(states), strings.Join(reasons, "; "))
+	return acked, inflight, nil
 }
 
-func mustExist(path string) error {
-	_, err := os.Stat(path)
-	return err
+func countAcks(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "ack ") {
+			n++
+		}
+	}
+	return n
+}
+
+// tail returns the last lines a child printed.
+func tail(c *testproc.Child) []string {
+	l := c.Lines()
+	return l[max(0, len(l)-5):]
+}
+
+func fmtKinds(m map[byte]int) string {
+	var b strings.Builder
+	for _, k := range "ASRTYB" {
+		if m[byte(k)] > 0 {
+			fmt.Fprintf(&b, "%c=%d ", k, m[byte(k)])
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

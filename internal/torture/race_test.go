@@ -1,0 +1,6 @@
+//go:build race
+
+package torture_test
+
+// raceEnabled reports whether the suite runs under the race detector.
+const raceEnabled = true
