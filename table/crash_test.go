@@ -134,7 +134,7 @@ func TestCrashDuringRecovery(t *testing.T) {
 	for _, point := range []struct {
 		name string
 		at   string
-	}{{"table.recover.redo", "1"}, {"table.recover.lengths", "1"}, {"vec.setlen", "2"}, {"table.recover.clear", "1"}} {
+	}{{"table.recover.redo", "1"}, {"table.recover.lengths", "1"}, {"table.recover.column", "2"}, {"table.recover.clear", "1"}} {
 		t.Run(point.name, func(t *testing.T) {
 			dir := t.TempDir()
 			c := testproc.Start(t, "TestCrashDuringRecovery", "crash", "PERSIST_TEST_DIR="+dir,
