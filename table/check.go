@@ -3,15 +3,13 @@ package table
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -194,7 +192,7 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 		_, known := want[name]
 		switch {
 		case known && !e.Type().IsRegular():
-			r.problem(name, ErrCorrupt, "a %s, not a regular file; the table's files must be its own", kindName(e.Type()))
+			r.problem(name, ErrCorrupt, "a %s, not a regular file; the table's files must be its own", fsutil.KindName(e.Type()))
 		case known || tempFile(name):
 			// Temporary files are noted below with the aside directories.
 		default:
@@ -223,8 +221,8 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlot, bool) {
 	ncols := len(m.Columns)
 	size := slotBytes(ncols)
-	b, err := readExact(filepath.Join(dir, commitFile), 2*size)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+	b, err := fsutil.ReadRegular(filepath.Join(dir, commitFile), int64(2*size), int64(2*size))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsutil.ErrNotRegular) {
 		return commitSlot{}, false // reported with the directory
 	}
 	if err != nil {
@@ -374,8 +372,8 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 	for _, c := range m.Columns {
 		rowSize += c.Layout.Size
 	}
-	b, err := readExact(filepath.Join(dir, journalFile), journalSize(rowSize))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+	b, err := fsutil.ReadRegular(filepath.Join(dir, journalFile), int64(journalSize(rowSize)), int64(journalSize(rowSize)))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsutil.ErrNotRegular) {
 		return // made by the first writable open, or reported with the directory
 	}
 	if err != nil {
@@ -407,56 +405,4 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 		return
 	}
 	r.problem(journalFile, ErrNeedsRecovery, "an interrupted %s: a writable open (persist repair) finishes it", what)
-}
-
-// errNotRegular: a file of the table is not a regular file; the directory
-// check reports it.
-var errNotRegular = errors.New("not a regular file")
-
-// readExact reads a small file of the table that must be a regular file of
-// exactly size bytes, checking the size before reading anything, and
-// never blocking on a FIFO or following a symlink.
-func readExact(path string, size int) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, errNotRegular
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular
-	}
-	if fi.Size() != int64(size) {
-		return nil, fmt.Errorf("%s is %d bytes, want %d", path, fi.Size(), size)
-	}
-	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s shrank while read", path)
-	} else if err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// kindName names a kind of file that a table never creates.
-func kindName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file (" + m.String() + ")"
 }

@@ -31,7 +31,7 @@ func OpenRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 		// O_NOFOLLOW's ELOOP, a directory's EISDIR, a FIFO's ENXIO (opened
 		// for writing with no reader): say what the path is instead.
 		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is a %s: %w; a table's files must be its own", path, kindName(fi.Mode()), ErrNotRegular)
+			return nil, fmt.Errorf("%s is a %s: %w; a table's files must be its own", path, KindName(fi.Mode()), ErrNotRegular)
 		}
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func OpenRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is a %s: %w; a table's files must be its own", path, kindName(fi.Mode()), ErrNotRegular)
+		return nil, fmt.Errorf("%s is a %s: %w; a table's files must be its own", path, KindName(fi.Mode()), ErrNotRegular)
 	}
 	return f, nil
 }
@@ -82,8 +82,8 @@ func ReadRegular(path string, minSize, maxSize int64) ([]byte, error) {
 	return b, nil
 }
 
-// kindName names a non-regular file kind for messages.
-func kindName(m os.FileMode) string {
+// KindName names a kind of file other than regular, for messages.
+func KindName(m os.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "directory"
