@@ -1,16 +1,17 @@
 // Package mmap provides [Vec], a persistent, growable array of fixed-size,
-// pointer-free elements kept in one memory-mapped file, and [Raw], its
-// untyped core.
+// pointer-free elements kept in one memory-mapped file.
 //
 // A file is a 4096-byte header page followed by the elements, in the
 // machine's native layout (FORMAT.md at the repository root specifies it).
 // Opening a file of any size is O(1): nothing is read but the header.
 //
-// The file is mapped into a range of address space reserved once at open
-// ([Options.Reserve], 64 GiB by default, which costs no memory) and grows in
-// place, so a slice from [Vec.Slice] stays valid across appends. Growth
-// allocates disk blocks with fallocate(2) before they are mapped: a full
-// disk is an error from Push, Append or Reserve, never a SIGBUS.
+// The file is mapped whole; growth maps it again at a new place and keeps
+// the earlier mapping until Close, so a slice from [Vec.Slice] stays valid
+// across appends and sees every later write. No address space is reserved
+// ahead: a process holds as many Vecs as it has file descriptors, within
+// about twice their size of address space. Growth allocates disk blocks
+// with fallocate(2) before they are mapped: a full disk is an error from
+// Push, Append or Reserve, never a SIGBUS.
 //
 // Durability: every completed Push or Append survives a crash of the
 // process (the stores are in the page cache, and the header records the
@@ -21,10 +22,12 @@
 // # Caveats
 //
 //   - **Never keep a slice from [Vec.Slice], or a pointer into one, past
-//     [Vec.Close]**: the mapping is gone and using it faults.
+//     [Vec.Close]**: Close fences the mapping, and touching it faults (for
+//     the most recently closed 16 GiB of mappings; beyond that the address
+//     may be reused by a later mapping).
 //   - T must be fixed-size and pointer-free: bool, numbers, and arrays and
 //     structs of them. Strings, slices, maps, pointers and interfaces are
-//     refused when the file is opened, naming the field.
+//     refused when the file is opened, with a [*TypeError] naming the field.
 //   - Files are tied to the byte order, and through int/uint to the word
 //     size, of the machine that wrote them; another byte order is refused
 //     with [ErrByteOrder].
@@ -33,7 +36,12 @@
 //   - After a failed Sync the Vec is poisoned ([ErrPoisoned]): reopen it.
 //     A failed fsync is never retried, because the kernel may already have
 //     dropped the pages it could not write.
+//   - Set, SwapRemove and Pop change elements in place and are not
+//     journaled: a kill in the middle of one may tear that element (a table
+//     journals its in-place changes).
 //   - Boot ids come from /proc/sys/kernel/random/boot_id on Linux and
-//     kern.boottime elsewhere; where neither exists, appends after the last
-//     Sync are not trusted after a crash.
+//     kern.boottime elsewhere; where neither can be read, appends after the
+//     last Sync are not trusted after a crash.
+//   - Unix only (Linux, macOS, FreeBSD): a build for Windows stops with an
+//     error that says so.
 package mmap
