@@ -53,6 +53,7 @@ func (t *Table[R]) recover() error {
 	if !live {
 		rows = int(slot.rows)
 		t.recovery.Source = SourceCommitted
+		t.recovery.Dropped = t.unsyncedRows(rows)
 	}
 	if t.recovery.Created {
 		t.recovery.Source = SourceNew
@@ -231,6 +232,19 @@ func (t *Table[R]) liveRows() (live bool, rows int, err error) {
 		}
 	}
 	return true, rows, nil
+}
+
+// unsyncedRows is how many rows past committed the columns' live lengths
+// still count after a restart (the most any column says, where its word is
+// intact and within its file): rows written but never synced.
+func (t *Table[R]) unsyncedRows(committed int) int {
+	most := committed
+	for _, c := range t.set.Columns() {
+		if fx := c.File().Facts(); fx.LiveOK && fx.Live <= c.File().Cap() {
+			most = max(most, fx.Live)
+		}
+	}
+	return most - committed
 }
 
 func describe(in intent) string {

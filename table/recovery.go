@@ -48,6 +48,10 @@ type Recovery struct {
 	// Rows is the row count the table opened with; CommittedRows is the
 	// count in the commit record (the last Sync).
 	Rows, CommittedRows int
+	// Dropped, when the machine restarted since the last writer, is how many
+	// rows past the last Sync the files' own lengths still counted: written,
+	// but not synced, so not kept.
+	Dropped int
 	// Cut lists the columns that were longer than the table, in schema
 	// order, with the rows dropped from each: the part of an append that
 	// a crash interrupted, or the rows an interrupted SwapRemove or
@@ -97,6 +101,9 @@ func (r Recovery) String() string {
 		shown = r.CommittedRows
 		parts = append(parts, fmt.Sprintf("opened at the last Sync: %s (written before the machine restarted: only synced rows are kept)",
 			rowCount(r.CommittedRows)))
+		if r.Dropped > 0 {
+			parts = append(parts, fmt.Sprintf("dropped %s written after it and not synced", rowCount(r.Dropped)))
+		}
 	default:
 		parts = append(parts, rowCount(r.Rows))
 	}

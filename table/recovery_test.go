@@ -56,6 +56,9 @@ func TestRecoveryString(t *testing.T) {
 				"dropped an interrupted Truncate(5) of 12 rows: it came after the last Sync, and the machine restarted; " +
 				"one of the two COMMIT records was damaged (a torn write); used the other; " +
 				"ignored files that are not the table's: notes.txt, x.col"},
+		{"after a reboot, unsynced rows dropped", table.Recovery{Source: table.SourceCommitted, Rows: 1000, CommittedRows: 1000, Dropped: 1},
+			"opened at the last Sync: 1,000 rows (written before the machine restarted: only synced rows are kept); " +
+				"dropped 1 row written after it and not synced"},
 		{"zero value", table.Recovery{}, "0 rows"},
 	}
 	for _, c := range cases {
@@ -125,8 +128,8 @@ func TestRecoveryStringAfterReboot(t *testing.T) {
 
 	bootid.Override("another boot")
 	defer bootid.Override("")
-	require.Equal(t, "opened at the last Sync: 1,000 rows (written before the machine restarted: only synced rows are kept)",
-		mustOpenClose[wide](t, dir))
+	require.Equal(t, "opened at the last Sync: 1,000 rows (written before the machine restarted: only synced rows are kept); "+
+		"dropped 20 rows written after it and not synced", mustOpenClose[wide](t, dir))
 }
 
 // mustOpenClose opens dir read-only and returns its recovery report.
