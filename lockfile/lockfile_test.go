@@ -81,7 +81,7 @@ func TestHolderKilledReleases(t *testing.T) {
 			os.Exit(1)
 		}
 		testproc.Say("holding")
-		select {}
+		testproc.Hang()
 	}
 	path := filepath.Join(t.TempDir(), "LOCK")
 	c := testproc.Start(t, "TestHolderKilledReleases", "hold", "PERSIST_TEST_PATH="+path)

@@ -68,7 +68,7 @@ func TestRefusedByOtherProcess(t *testing.T) {
 			os.Exit(1)
 		}
 		testproc.Say("holding")
-		select {}
+		testproc.Hang()
 	}
 	if testproc.Role() == "hold" {
 		_, err := lockfile.Acquire(os.Getenv("PERSIST_TEST_PATH"), nil)
@@ -77,7 +77,7 @@ func TestRefusedByOtherProcess(t *testing.T) {
 			os.Exit(1)
 		}
 		testproc.Say("holding")
-		select {}
+		testproc.Hang()
 	}
 	path := filepath.Join(t.TempDir(), "LOCK")
 	l, err := lockfile.Acquire(path, nil) // leaves this process's pid in the file

@@ -319,7 +319,7 @@ func TestKill9KeepsCompletedAppends(t *testing.T) {
 			_ = v.Push(int64(i + 4))
 		}
 		testproc.Say("appended %d", v.Len())
-		select {}
+		testproc.Hang()
 	}
 	path := filepath.Join(t.TempDir(), "v.col")
 	c := testproc.Start(t, "TestKill9KeepsCompletedAppends", "append-then-hang", "PERSIST_TEST_PATH="+path)

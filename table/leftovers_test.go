@@ -210,7 +210,7 @@ func TestCreationLockedWhileBuilt(t *testing.T) {
 		crashpoint.SetHook(func(name string) {
 			if name == point {
 				testproc.Say("hanging at %s", name)
-				select {}
+				testproc.Hang()
 			}
 		})
 		_, err := table.Open[Particle](os.Getenv("PERSIST_TEST_DIR"), nil)

@@ -90,7 +90,7 @@ func TestLockWaitAcrossProcesses(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		_ = tb.Close()
 		testproc.Say("released")
-		select {}
+		testproc.Hang()
 	}
 	dir := newClosedTable(t)
 	c := testproc.Start(t, t.Name(), "hold-table", "PERSIST_TEST_DIR="+dir)

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 var (
@@ -82,7 +83,9 @@ func hit(name string) {
 	}
 	if kill {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // SIGKILL is delivered before this returns in practice
+		for { // SIGKILL ends the process; no select {}: the deadlock detector could end it first
+			time.Sleep(time.Hour)
+		}
 	}
 }
 

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 			testproc.Say("line %d", i)
 		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
+		testproc.Hang()
 	case "exit":
 		testproc.Say("exiting with %s", os.Getenv("CODE"))
 		if os.Getenv("CODE") == "3" {
