@@ -1,3 +1,6 @@
+# `make test` is the README's test command: every test of every module
+# under the race detector, with progress (internal/testrun).
+#
 # The crash, fault and bad-input suite (internal/torture) and the fuzz
 # targets, in their long modes. `make torture` runs everything; each test
 # logs its figures and the run ends with a "torture figures:" line (trials,
@@ -7,7 +10,10 @@
 GO ?= go
 FUZZTIME ?= 60s
 
-.PHONY: torture torture-native torture-race torture-qemu torture-fuzz
+.PHONY: test torture torture-native torture-race torture-qemu torture-fuzz
+
+test:
+	$(GO) run ./internal/testrun -race ./... ./bench/...
 
 torture: torture-native torture-qemu torture-fuzz
 
@@ -15,7 +21,9 @@ torture: torture-native torture-qemu torture-fuzz
 torture-native:
 	PERSIST_TORTURE=long $(GO) test -count=1 -v -timeout 90m ./internal/torture/
 
-# The CI mode under the race detector.
+# The suite alone as the test command runs it (mode=race: fewer trials
+# than natively, since the detector slows the processes and files that most
+# of it is), every test's figures shown.
 torture-race:
 	$(GO) test -race -count=1 -v -timeout 30m ./internal/torture/
 
