@@ -32,8 +32,10 @@
 // realfs checks the same promise on real ext4, XFS and btrfs file systems
 // on loop devices, cutting the power right after each Sync returns.
 //
-// Run modes: the default is sized to keep the repository's test command
-// short under the race detector; -short (qemu) runs fewer trials, and
+// Run modes (see mode in main_test.go): under the race detector, as the
+// repository's test command runs it, the suite runs fewer trials than
+// natively, since the detector slows its child processes and file copies
+// and finds nothing in them; -short (the qemu runs) fewer still, and
 // PERSIST_TORTURE=long (make torture) many more. PERSIST_SEED replays a
 // randomized test with the seed it logged. Each run ends with a line
 // "torture figures:" that totals the trials, crash runs, power-loss images,
