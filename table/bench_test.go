@@ -250,3 +250,136 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+// scanTable is a table of rowScanRows Events for the row-path benchmarks,
+// with the sum of its ID column.
+const rowScanRows = 1 << 20
+
+func scanTable(b *testing.B) (*table.Table[Event], int64) {
+	b.Helper()
+	tb := openBench[Event](b, b.TempDir())
+	rs := make([]Event, rowScanRows)
+	var want int64
+	for i := range rs {
+		rs[i] = Event{ID: int64(i), TS: int64(i) * 10, Value: float64(i), Count: uint64(i)}
+		want += int64(i)
+	}
+	if err := tb.AppendRows(rs); err != nil {
+		b.Fatal(err)
+	}
+	return tb, want
+}
+
+// BenchmarkRowScan sums one field over every row by each row path, against
+// a scan of that field's column: the ratio of ns/op is the cost of asking
+// for whole rows.
+func BenchmarkRowScan(b *testing.B) {
+	tb, want := scanTable(b)
+	col, err := table.Col(tb, func(e *Event) *int64 { return &e.ID })
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := func(b *testing.B, got int64) {
+		if got != want {
+			b.Fatalf("sum %d, want %d", got, want)
+		}
+	}
+	b.Run("path=column/rows=1M", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			check(b, sumInt64(col.Slice()))
+		}
+	})
+	b.Run("path=Row/rows=1M", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for i := range tb.Len() {
+				s += tb.Row(i).ID
+			}
+			check(b, s)
+		}
+	})
+}
+
+// BenchmarkRowPaths: the same sum through All and ReadRows, and through
+// Row reading every field (the whole-row scan a row path is for).
+func BenchmarkRowPaths(b *testing.B) {
+	tb, want := scanTable(b)
+	check := func(b *testing.B, got int64) {
+		if got != want {
+			b.Fatalf("sum %d, want %d", got, want)
+		}
+	}
+	b.Run("path=All/rows=1M", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for _, e := range tb.All() {
+				s += e.ID
+			}
+			check(b, s)
+		}
+	})
+	b.Run("path=ReadRows/rows=1M", func(b *testing.B) {
+		buf := make([]Event, 4096)
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for from := 0; from < tb.Len(); {
+				n, err := tb.ReadRows(buf, from)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, e := range buf[:n] {
+					s += e.ID
+				}
+				from += n
+			}
+			check(b, s)
+		}
+	})
+	// Every field of every row: against summing all four columns.
+	cols := func(b *testing.B) (id, ts []int64, v []float64, c []uint64) {
+		ci, _ := table.Col(tb, func(e *Event) *int64 { return &e.ID })
+		ct, _ := table.Col(tb, func(e *Event) *int64 { return &e.TS })
+		cv, _ := table.Col(tb, func(e *Event) *float64 { return &e.Value })
+		cc, err := table.Col(tb, func(e *Event) *uint64 { return &e.Count })
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ci.Slice(), ct.Slice(), cv.Slice(), cc.Slice()
+	}
+	b.Run("path=columns-all-fields/rows=1M", func(b *testing.B) {
+		id, ts, v, c := cols(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for i := range id {
+				s += id[i] + ts[i] + int64(v[i]) + int64(c[i])
+			}
+			sink = int(s)
+		}
+	})
+	b.Run("path=Row-all-fields/rows=1M", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for i := range tb.Len() {
+				e := tb.Row(i)
+				s += e.ID + e.TS + int64(e.Value) + int64(e.Count)
+			}
+			sink = int(s)
+		}
+	})
+	b.Run("path=All-all-fields/rows=1M", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var s int64
+			for _, e := range tb.All() {
+				s += e.ID + e.TS + int64(e.Value) + int64(e.Count)
+			}
+			sink = int(s)
+		}
+	})
+}

@@ -395,6 +395,12 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 		bad = "a row past the end"
 	case in.op == opTruncate && in.index > in.rowsBefore:
 		bad = "longer than the table"
+	case in.op.staged() && in.index >= in.rowsBefore:
+		bad = "a row past the end"
+	case in.op.staged() && in.kept >= in.rowsBefore-in.index:
+		bad = "more rows kept than follow the first removed one"
+	case in.op.staged() && minCap >= 0 && in.kept > uint64(minCap)-in.rowsBefore:
+		bad = fmt.Sprintf("staged rows past the columns, which hold %d rows", minCap)
 	}
 	if bad != "" {
 		r.problem(journalFile, ErrCorrupt, "holds %s, %s", what, bad)

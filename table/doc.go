@@ -10,14 +10,27 @@
 //	JOURNAL         the in-place operation in progress, if any
 //	<column>.col    one column file per field
 //
+// # Reading rows
+//
+// A column view is the fastest way to scan one field. For whole rows,
+// [Table.All] iterates and [Table.ReadRows] fills a slice; both read column
+// by column in blocks (one strided copy per column, no reflection, no
+// allocation per row), at a few times the cost of scanning every column's
+// slice. [Table.Row] reads one row.
+//
 // # Durability
 //
 //   - A crash of the process (panic, kill -9) keeps every completed Append
 //     and AppendRows, even without Sync. An append interrupted part way
 //     leaves columns of unequal length; Open cuts them to the shortest and
 //     reports it in [Table.Recovered].
-//   - SetRow, SwapRemove and Truncate are journaled: a crash part way is
-//     finished by the next Open, so no row is ever a mix of two writes.
+//   - SetRow, SwapRemove, Truncate, Delete and DeleteFunc are journaled: a
+//     crash part way is finished by the next Open, so no row is ever a mix
+//     of two writes, and a stable delete leaves the table before it or the
+//     table after it, never a row lost or repeated. Delete and DeleteFunc
+//     stage the rows they move past the last row first (the files grow if
+//     they lack the room; later appends reuse it) and then copy them down:
+//     FORMAT.md tells why a shift in place could not be redone.
 //   - An OS crash or power loss keeps exactly what the last successful
 //     [Table.Sync] committed: Sync flushes every column, then writes and
 //     fdatasyncs the next COMMIT slot.
@@ -32,7 +45,8 @@
 //     matches against a sentinel of this package: after [Table.Close],
 //     [ErrClosed]; a row index or count outside the table, [ErrRange]
 //     wrapped with the index and the length ([Table.SetRow],
-//     [Table.SwapRemove], [Table.Truncate]). The table is unchanged.
+//     [Table.SwapRemove], [Table.Truncate], [Table.Delete],
+//     [Table.ReadRows]). The table is unchanged.
 //   - A method without an error result does what a slice does: [Table.Row]
 //     panics for an index out of range, and after Close panics saying the
 //     table is closed. Len is 0 after Close; Dir, Manifest and Recovered

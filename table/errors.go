@@ -20,7 +20,8 @@ var (
 	// ErrNotTable: the directory holds files but no table.
 	ErrNotTable = errors.New("table: not a table directory")
 	// ErrNeedsRecovery: a read-only open found an interrupted SetRow,
-	// SwapRemove or Truncate that only a writable open can finish.
+	// SwapRemove, Truncate, Delete or DeleteFunc that only a writable open
+	// can finish.
 	ErrNeedsRecovery = errors.New("table: interrupted operation; open writable once to recover")
 	// ErrType: the record type cannot be a table's row (not a struct, no
 	// columns, a field that is not fixed-size and pointer-free, bad names).
@@ -40,9 +41,13 @@ var (
 	// ErrReadOnly: a change to a table opened read-only.
 	ErrReadOnly = errs.ErrReadOnly
 	// ErrRange: a row index or count outside the table, wrapped with the
-	// index and the length (SetRow, SwapRemove, Truncate). Row, which has no
-	// error result, panics instead, like a slice index.
+	// index and the length (SetRow, SwapRemove, Truncate, Delete,
+	// ReadRows). Row, which has no error result, panics instead, like a
+	// slice index.
 	ErrRange = errs.ErrRange
+	// ErrChanged: the func given to DeleteFunc changed the table's length;
+	// DeleteFunc changed nothing.
+	ErrChanged = errors.New("table: the table changed during the call")
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.
 	ErrPoisoned = errs.ErrPoisoned

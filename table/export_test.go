@@ -23,8 +23,19 @@ var (
 	// bytes as the writer does, if they are long enough to hold one.
 	FixJournalCRC = func(b []byte, rowSize int) {
 		if len(b) >= journalHead+rowSize {
+			if intentOp(b[4]).staged() {
+				rowSize = 0
+			}
 			ne.PutUint32(b[36:], journalCRC(b, rowSize))
 		}
+	}
+	// EncodeDeleteIntent is a whole JOURNAL file holding one valid intent
+	// of a stable delete (op 4 Delete, 5 DeleteFunc) for packed rows of
+	// rowSize bytes.
+	EncodeDeleteIntent = func(op uint8, seq, first, rowsBefore, kept uint64, stagedCRC uint32, rowSize int) []byte {
+		j := &journal{buf: make([]byte, journalSize(rowSize))}
+		j.write(intent{op: intentOp(op), commitSeq: seq, index: first, rowsBefore: rowsBefore, kept: kept, stagedCRC: stagedCRC})
+		return j.buf
 	}
 	// FixCommitCRCs recomputes each slot's checksum in a COMMIT file's
 	// bytes for ncols columns as the writer does, where the slot fits.

@@ -12,7 +12,8 @@ import (
 )
 
 // The JOURNAL holds at most one intent: the operation in progress that
-// changes rows in place across columns (SetRow, SwapRemove, Truncate). It is
+// changes rows in place across columns (SetRow, SwapRemove, Truncate,
+// Delete, DeleteFunc). It is
 // written before the columns are touched and cleared after, through a
 // shared mapping, so it costs memory stores rather than syscalls and
 // survives a process crash in the page cache. A valid intent found on open
@@ -29,6 +30,10 @@ const (
 	opSetRow intentOp = iota + 1
 	opSwapRemove
 	opTruncate
+	// A stable delete: the rows kept after the first removed one were
+	// staged past the row count; redo copies them down (see delete.go).
+	opDelete
+	opDeleteFunc
 )
 
 func (op intentOp) String() string {
@@ -39,6 +44,10 @@ func (op intentOp) String() string {
 		return "SwapRemove"
 	case opTruncate:
 		return "Truncate"
+	case opDelete:
+		return "Delete"
+	case opDeleteFunc:
+		return "DeleteFunc"
 	}
 	return fmt.Sprintf("op(%d)", op)
 }
@@ -47,10 +56,17 @@ func (op intentOp) String() string {
 type intent struct {
 	op         intentOp
 	commitSeq  uint64 // COMMIT sequence when it was written
-	index      uint64 // row to write (SetRow, SwapRemove) or new length (Truncate)
+	index      uint64 // row to write (SetRow, SwapRemove), new length (Truncate) or first row removed (Delete, DeleteFunc)
 	rowsBefore uint64 // row count before the operation
-	row        []byte // packed row (SetRow: the new row; SwapRemove: the last row)
+	row        []byte // packed row (SetRow: the new row; SwapRemove: the last row); none for a delete
+	kept       uint64 // Delete, DeleteFunc: rows staged at rowsBefore, to land at index
+	stagedCRC  uint32 // Delete, DeleteFunc: CRC-32C of the staged rows, column by column
 }
+
+// staged reports whether op keeps its data in the columns past the row
+// count rather than in the record: those records carry no packed row, and
+// their checksum also covers the fields at [40, 64).
+func (op intentOp) staged() bool { return op == opDelete || op == opDeleteFunc }
 
 // journalSize is the file size for packed rows of rowSize bytes.
 func journalSize(rowSize int) int { return (journalHead + rowSize + 4095) &^ 4095 }
@@ -97,6 +113,9 @@ func (j *journal) write(in intent) {
 	ne.PutUint64(b[16:], in.index)
 	ne.PutUint64(b[24:], in.rowsBefore)
 	ne.PutUint32(b[32:], uint32(len(in.row)))
+	ne.PutUint64(b[40:], in.kept)
+	ne.PutUint32(b[48:], in.stagedCRC)
+	clear(b[52:journalHead])
 	ne.PutUint32(b[0:], journalMagic)
 	ne.PutUint32(b[36:], journalCRC(b, len(in.row)))
 	crashpoint.Hit("table.intent.written")
@@ -115,8 +134,14 @@ func (j *journal) close() error {
 	return errors.Join(unix.Munmap(j.buf), j.f.Close())
 }
 
+// journalCRC is the record's checksum: [0, 36), then for the staged ops
+// [40, 64) (records of the first three ops, written before those fields
+// existed, never covered them), then the packed row.
 func journalCRC(b []byte, rowLen int) uint32 {
 	c := crc32.Checksum(b[:36], castagnoli)
+	if intentOp(b[4]).staged() {
+		c = crc32.Update(c, castagnoli, b[40:journalHead])
+	}
 	return crc32.Update(c, castagnoli, b[journalHead:journalHead+rowLen])
 }
 
@@ -141,15 +166,23 @@ func readJournal(path string, rowSize int) (intent, bool, error) {
 // numbers of a valid intent are not checked here: only recovery knows the
 // row count they must lie within (see redo).
 func readIntent(b []byte, rowSize int) (intent, bool) {
-	if len(b) < journalHead+rowSize || ne.Uint32(b[0:]) != journalMagic || uint64(ne.Uint32(b[32:])) != uint64(rowSize) {
+	if len(b) < journalHead+rowSize || ne.Uint32(b[0:]) != journalMagic {
 		return intent{}, false
 	}
-	if ne.Uint32(b[36:]) != journalCRC(b, rowSize) {
+	op := intentOp(b[4])
+	rowLen := rowSize
+	if op.staged() {
+		rowLen = 0 // a delete's rows are in the columns, not here
+	}
+	if uint64(ne.Uint32(b[32:])) != uint64(rowLen) || ne.Uint32(b[36:]) != journalCRC(b, rowLen) {
 		return intent{}, false
 	}
-	in := intent{op: intentOp(b[4]), commitSeq: ne.Uint64(b[8:]), index: ne.Uint64(b[16:]),
-		rowsBefore: ne.Uint64(b[24:]), row: append([]byte(nil), b[journalHead:journalHead+rowSize]...)}
-	if in.op < opSetRow || in.op > opTruncate {
+	in := intent{op: op, commitSeq: ne.Uint64(b[8:]), index: ne.Uint64(b[16:]),
+		rowsBefore: ne.Uint64(b[24:]), row: append([]byte(nil), b[journalHead:journalHead+rowLen]...)}
+	if op.staged() {
+		in.kept, in.stagedCRC = ne.Uint64(b[40:]), ne.Uint32(b[48:])
+	}
+	if in.op < opSetRow || in.op > opDeleteFunc {
 		return intent{}, false
 	}
 	return in, true

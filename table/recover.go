@@ -9,8 +9,8 @@ import (
 )
 
 // Recovery, in one place: which row count to trust (the live lengths of
-// this boot, or the last commit), an interrupted SetRow, SwapRemove or
-// Truncate to redo, and the columns to cut to it. The column files only
+// this boot, or the last commit), an interrupted SetRow, SwapRemove,
+// Truncate, Delete or DeleteFunc to redo, and the columns to cut to it. The column files only
 // report what they hold (colfile.Facts); everything is decided here.
 
 // recover decides the row count, redoes an interrupted operation and makes
@@ -59,7 +59,7 @@ func (t *Table[R]) recover() error {
 		t.recovery.Source = SourceNew
 	}
 
-	// An interrupted SetRow, SwapRemove or Truncate.
+	// An interrupted SetRow, SwapRemove, Truncate, Delete or DeleteFunc.
 	rowSize := 0
 	for _, c := range t.set.Columns() {
 		rowSize += c.ElemSize()
@@ -89,6 +89,18 @@ func (t *Table[R]) recover() error {
 		if err := t.checkIntent(in, rows); err != nil {
 			return err
 		}
+	}
+	if redo && in.op.staged() && stagedCRC(t.set.Columns(), int(in.rowsBefore), int(in.kept)) != in.stagedCRC {
+		// A delete's staged rows are written before its intent, so in this
+		// boot they are intact. After a reboot they may not have reached
+		// the disk although the intent did: then the delete is not redone
+		// (nothing since the last Sync is promised after an OS crash).
+		if live {
+			return fmt.Errorf("%w: %s: %s: the staged rows fail their checksum",
+				ErrCorrupt, filepath.Join(t.dir, journalFile), describe(in))
+		}
+		redo = false
+		t.recovery.IntentDiscarded = describe(in)
 	}
 	if redo && ro {
 		return fmt.Errorf("%w: %s: %s", ErrNeedsRecovery, t.dir, describe(in))
@@ -176,6 +188,28 @@ func (t *Table[R]) checkIntent(in intent, rows int) error {
 		if n != in.index && n != in.rowsBefore {
 			return bad("it goes from %d to %d rows, but the columns hold %d", in.rowsBefore, in.index, rows)
 		}
+	case opDelete, opDeleteFunc:
+		// At least one row at or after index is removed, so the kept rows
+		// after it number fewer than rowsBefore-index: the staged rows
+		// [rowsBefore, rowsBefore+kept) never overlap their destination.
+		if in.index >= in.rowsBefore {
+			return bad("first removed row %d is not below the row count", in.index)
+		}
+		if in.kept >= in.rowsBefore-in.index {
+			return bad("%d rows kept after row %d of %d", in.kept, in.index, in.rowsBefore)
+		}
+		// Each column goes from rowsBefore to index+kept rows.
+		if n != in.rowsBefore && n != in.index+in.kept {
+			return bad("it goes from %d to %d rows, but the columns hold %d", in.rowsBefore, in.index+in.kept, rows)
+		}
+		// The staged rows must lie in every file (rowsBefore may be past
+		// rows, and kept is any number until checked).
+		for _, c := range t.set.Columns() {
+			if f := c.File(); in.rowsBefore > uint64(f.Cap()) || in.kept > uint64(f.Cap())-in.rowsBefore {
+				return bad("its %d staged rows at row %d lie past column file %s, which holds %d rows",
+					in.kept, in.rowsBefore, f.Path(), f.Cap())
+			}
+		}
 	}
 	return nil
 }
@@ -198,6 +232,11 @@ func (t *Table[R]) redo(in intent, rows int) int {
 		return int(in.rowsBefore - 1)
 	case opTruncate:
 		return int(in.index) // index <= rows
+	case opDelete, opDeleteFunc:
+		// Copies only staged rows, which the copy never overwrites: the
+		// same rows land whether or not a copy was interrupted before.
+		moveStaged(t.set.Columns(), int(in.index), int(in.rowsBefore), int(in.kept))
+		return int(in.index + in.kept)
 	}
 	return rows
 }
@@ -251,6 +290,8 @@ func describe(in intent) string {
 	switch in.op {
 	case opTruncate:
 		return fmt.Sprintf("Truncate(%d) of %s", in.index, rowCount(in.rowsBefore))
+	case opDeleteFunc:
+		return fmt.Sprintf("DeleteFunc of %s (rows from %d on: %d kept)", rowCount(in.rowsBefore), in.index, in.kept)
 	default:
 		return fmt.Sprintf("%s(%d) of %s", in.op, in.index, rowCount(in.rowsBefore))
 	}

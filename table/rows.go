@@ -96,17 +96,25 @@ func (t *Table[R]) inRange(op string, i int) error {
 // and after Close (saying the table is closed: every index is out of range
 // then). Fields of R that are not stored are zero.
 func (t *Table[R]) Row(i int) R {
+	// One test on the hot path: rows is 0 once closed, and a table opened
+	// as Any has no codec. Small enough to inline into a caller's loop.
+	if uint(i) >= uint(t.rows) || t.codec == nil {
+		t.badRow(i)
+	}
 	var r R
+	t.codec.Get(i, &r)
+	return r
+}
+
+// badRow panics for Row(i), saying why.
+func (t *Table[R]) badRow(i int) {
 	switch {
 	case t.closed:
 		panic("table: Row on a closed table")
 	case t.untyped:
 		panic("table: Row on a table opened as table.Any")
-	case uint(i) >= uint(t.rows):
-		panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
 	}
-	t.codec.Get(i, &r)
-	return r
+	panic(fmt.Sprintf("table: row index out of range [%d] with length %d", i, t.rows))
 }
 
 // SetRow replaces row i in every column. A crash of the process part way is

@@ -138,12 +138,65 @@ func (m *Codec[R]) WriteRows(at int, rs []R, stage []byte) error {
 }
 
 // Get reads row i from the columns into r; fields of R without a column
-// are left alone.
+// are left alone. The common sizes are copied without a call: a row read is
+// a handful of loads and stores, which is what makes Table.Row cheap enough
+// to scan with.
 func (m *Codec[R]) Get(i int, r *R) {
 	dst := unsafe.Pointer(r)
+	for _, f := range m.fields {
+		src := unsafe.Add(f.data, uintptr(i)*f.size)
+		switch f.size {
+		case 8:
+			*(*uint64)(unsafe.Add(dst, f.off)) = *(*uint64)(src)
+		case 4:
+			*(*uint32)(unsafe.Add(dst, f.off)) = *(*uint32)(src)
+		default:
+			move(unsafe.Add(dst, f.off), src, f.size)
+		}
+	}
+}
+
+// GetRows reads rows [at, at+len(dst)) into dst, column by column: each
+// column's run of elements is scattered, with one strided copy, into its
+// field of every record (the inverse of [Codec.PutColumn]). The rows must
+// lie within every column. Fields of R without a column are left alone.
+func (m *Codec[R]) GetRows(at int, dst []R) {
+	if len(dst) == 0 {
+		return
+	}
+	stride := unsafe.Sizeof(dst[0])
+	base := unsafe.Pointer(&dst[0])
 	for k := range m.fields {
 		f := &m.fields[k]
-		move(unsafe.Add(dst, f.off), unsafe.Add(f.data, uintptr(i)*f.size), f.size)
+		scatter(unsafe.Add(base, f.off), unsafe.Add(f.data, uintptr(at)*f.size), len(dst), stride, f.size)
+	}
+}
+
+// Covers reports whether the columns hold every byte of R (no field left
+// out, no padding): then [Codec.GetRows] overwrites whole records.
+func (m *Codec[R]) Covers() bool {
+	var r R
+	return uintptr(m.rowSize) == unsafe.Sizeof(r)
+}
+
+// scatter copies n contiguous elements of size bytes at src to dst, stride
+// bytes apart: the inverse of gather.
+func scatter(dst, src unsafe.Pointer, n int, stride, size uintptr) {
+	switch size {
+	case 8:
+		s := unsafe.Slice((*uint64)(src), n)
+		for j, x := range s {
+			*(*uint64)(unsafe.Add(dst, uintptr(j)*stride)) = x
+		}
+	case 4:
+		s := unsafe.Slice((*uint32)(src), n)
+		for j, x := range s {
+			*(*uint32)(unsafe.Add(dst, uintptr(j)*stride)) = x
+		}
+	default:
+		for j := range n {
+			move(unsafe.Add(dst, uintptr(j)*stride), unsafe.Add(src, uintptr(j)*size), size)
+		}
 	}
 }
 
@@ -190,4 +243,16 @@ func Offset[R, T any](sel func(*R) *T) (uintptr, bool) {
 		return 0, false
 	}
 	return p - base, true
+}
+
+// Elems returns elements [i, i+n) of column c as one live byte slice into
+// its current mapping, for moves of whole runs (a stable delete, its redo).
+// The caller has checked that they lie within the file's capacity; the
+// slice is valid until the file grows or closes.
+func Elems(c *colset.Column, i, n int) []byte {
+	es := c.ElemSize()
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(c.File().Data(), i*es)), n*es)
 }

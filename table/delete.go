@@ -1,0 +1,173 @@
+package table
+
+import (
+	"fmt"
+	"hash/crc32"
+	"unsafe"
+
+	"github.com/mmapvec/persistence/internal/colset"
+	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/rowcodec"
+)
+
+// A stable delete removes rows and closes the gaps, keeping the order. It
+// cannot shift rows down in place under a journal of fixed size: a shift
+// overwrites the rows it reads, so redoing a half-done shift would move
+// some rows twice, and the rows to remove (a DeleteFunc's choice) cannot
+// be asked again after a crash. Instead:
+//
+//  1. stage: every row kept after the first removed row f is copied, in
+//     order, past the row count, to [n, n+k), in every column. Nothing
+//     the table shows has changed; a crash leaves the old table (the
+//     staged rows are capacity, overwritten by the next append);
+//  2. journal: one intent records f, n, k and a checksum of the staged
+//     rows;
+//  3. move: [n, n+k) is copied to [f, f+k) in every column. Source and
+//     destination do not overlap (f+k < n), so the copy reads only staged
+//     rows, which nothing overwrites: redoing it from any point gives the
+//     same rows;
+//  4. publish f+k as the row count, and clear the intent.
+//
+// The price is room for k rows past the rows (the files grow if needed,
+// and keep that room for later appends) and copying the kept rows twice.
+
+// deleteBlockBytes bounds the rows DeleteFunc reads per block (see All).
+const deleteBlockBytes = 64 << 10
+
+// Delete removes row i and moves every later row down by one, keeping the
+// order: O(Len-i). Like [Table.SwapRemove] it is journaled: a crash of the
+// process at any point leaves either the table before the call or the
+// table after it, never a torn, lost or repeated row. It needs room for
+// Len-i-1 rows past the last row (the column files grow if they lack it;
+// later appends use that room). An i out of range is an [ErrRange] error.
+func (t *Table[R]) Delete(i int) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := t.inRange("Delete", i); err != nil {
+		return err
+	}
+	n := t.rows
+	k := n - i - 1
+	if err := t.reserveStage(n + k); err != nil {
+		return err
+	}
+	for _, c := range t.set.Columns() {
+		crashpoint.Hit("table.delete.stage")
+		copy(rowcodec.Elems(c, n, k), rowcodec.Elems(c, i+1, k))
+	}
+	t.finishDelete(opDelete, i, k)
+	return nil
+}
+
+// DeleteFunc removes every row for which del returns true, keeping the
+// order of the others, and returns how many it removed. It reads the rows
+// in blocks, column by column, and calls del once per row, in order,
+// before it changes anything: del must not change the table (a change of
+// its length is detected and makes DeleteFunc fail, the table unchanged).
+// Journaled like [Table.Delete]: a crash of the process at any point leaves
+// either the table before the call or the table after it. It needs room
+// past the last row for the rows kept after the first removed one.
+func (t *Table[R]) DeleteFunc(del func(R) bool) (int, error) {
+	if err := t.check(true); err != nil {
+		return 0, err
+	}
+	n := t.rows
+	var zero R
+	block := max(1, min(n, deleteBlockBytes/max(1, int(unsafe.Sizeof(zero)))))
+	buf := make([]R, block)
+	keep := make([]bool, block)
+	first, k := -1, 0 // the first row removed; rows staged so far
+	for from := 0; from < n; from += block {
+		m := t.readRows(buf[:min(block, n-from)], from)
+		kept := 0
+		for j, r := range buf[:m] {
+			keep[j] = !del(r)
+			if !keep[j] && first < 0 {
+				first = from + j
+			}
+			if keep[j] && first >= 0 {
+				kept++
+			}
+		}
+		if err := t.check(true); err != nil {
+			return 0, err // closed by del, or poisoned
+		}
+		if t.rows != n {
+			return 0, fmt.Errorf("%w: DeleteFunc: the table went from %d to %d rows during the call; del must not change it", ErrChanged, n, t.rows)
+		}
+		if kept == 0 {
+			continue
+		}
+		if err := t.reserveStage(n + k + kept); err != nil {
+			return 0, err
+		}
+		t.stageKept(keep[:m], from, first, n+k)
+		k += kept
+	}
+	if first < 0 {
+		return 0, nil
+	}
+	t.finishDelete(opDeleteFunc, first, k)
+	return n - first - k, nil
+}
+
+// stageKept copies the rows of the block at from that keep marks, and that
+// lie at or after first, to the staging rows from at, in every column: one
+// copy per run of kept rows.
+func (t *Table[R]) stageKept(keep []bool, from, first, at int) {
+	for _, c := range t.set.Columns() {
+		crashpoint.Hit("table.delete.stage")
+		to := at
+		for j := 0; j < len(keep); {
+			if !keep[j] || from+j < first {
+				j++
+				continue
+			}
+			run := j
+			for j < len(keep) && keep[j] {
+				j++
+			}
+			copy(rowcodec.Elems(c, to, j-run), rowcodec.Elems(c, from+run, j-run))
+			to += j - run
+		}
+	}
+}
+
+// reserveStage makes room for rows [Len, need) to stage rows in; the rows
+// and the length are unchanged, whatever happens.
+func (t *Table[R]) reserveStage(need int) error {
+	if need <= t.minCap {
+		return nil
+	}
+	return t.grow(need)
+}
+
+// finishDelete runs steps 2 to 4 above once the k kept rows after the first
+// removed row f are staged at Len.
+func (t *Table[R]) finishDelete(op intentOp, f, k int) {
+	n := t.rows
+	t.journal.write(intent{op: op, commitSeq: t.seq, index: uint64(f), rowsBefore: uint64(n),
+		kept: uint64(k), stagedCRC: stagedCRC(t.set.Columns(), n, k)})
+	moveStaged(t.set.Columns(), f, n, k)
+	t.publish(f+k, "table.delete.publish")
+	t.journal.clear()
+}
+
+// moveStaged copies the k rows staged at n to f in every column: step 3,
+// and the redo of an interrupted delete.
+func moveStaged(cols []*colset.Column, f, n, k int) {
+	for _, c := range cols {
+		copy(rowcodec.Elems(c, f, k), rowcodec.Elems(c, n, k))
+		crashpoint.Hit("table.delete.moved")
+	}
+}
+
+// stagedCRC is the CRC-32C of the k rows staged at n, column by column.
+func stagedCRC(cols []*colset.Column, n, k int) uint32 {
+	var sum uint32
+	for _, c := range cols {
+		sum = crc32.Update(sum, castagnoli, rowcodec.Elems(c, n, k))
+	}
+	return sum
+}
