@@ -55,8 +55,9 @@ func TestExitCode(t *testing.T) {
 		if got := c.Wait(); got != map[string]int{"0": 0, "3": 3}[code] || c.Killed() {
 			t.Fatalf("CODE=%s: exit code %d, killed %v", code, got, c.Killed())
 		}
-		if c.Wait() != c.Wait() {
-			t.Fatal("a second Wait disagrees")
+		first := c.Wait()
+		if again := c.Wait(); again != first {
+			t.Fatalf("a second Wait returned %d, the first %d", again, first)
 		}
 	}
 }
