@@ -16,7 +16,9 @@
 // [Table.All] iterates and [Table.ReadRows] fills a slice; both read column
 // by column in blocks (one strided copy per column, no reflection, no
 // allocation per row), at a few times the cost of scanning every column's
-// slice. [Table.Row] reads one row.
+// slice. [Table.Row] reads one row. [Bind] fills a struct of column views
+// (the components an entity-component system works on) with one error
+// check.
 //
 // # Durability
 //

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mmapvec/persistence/column"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -89,4 +90,54 @@ func ExampleTable_Recovered() {
 	// Output:
 	// true
 	// live 1
+}
+
+// An entity-component system gets the columns it works on with one error
+// check: a struct of views, bound by field name.
+func ExampleBind() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	type Particle struct {
+		Pos, Vel [2]float64
+		Mass     float64
+	}
+	t, _ := table.Open[Particle](dir, nil)
+	defer t.Close()
+	_ = t.AppendRows([]Particle{{Vel: [2]float64{1, 0}}, {Vel: [2]float64{0, 2}}})
+
+	var move struct {
+		Pos *column.Of[[2]float64]
+		Vel *column.Of[[2]float64]
+	}
+	if err := table.Bind(t, &move); err != nil {
+		log.Fatal(err)
+	}
+	pos, vel := move.Pos.Slice(), move.Vel.Slice()
+	for i := range pos {
+		pos[i][0] += vel[i][0]
+		pos[i][1] += vel[i][1]
+	}
+	for _, p := range t.All() {
+		fmt.Println(p.Pos)
+	}
+	// Output:
+	// [1 0]
+	// [0 2]
+}
+
+func ExampleTable_DeleteFunc() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	t, _ := table.Open[Body](dir, nil)
+	defer t.Close()
+	_ = t.AppendRows([]Body{{Mass: 1}, {Mass: 2}, {Mass: 3}, {Mass: 4}})
+	n, _ := t.DeleteFunc(func(b Body) bool { return b.Mass == 2 || b.Mass == 3 })
+	_ = t.Delete(0) // order kept: the rows after it move down
+	fmt.Println(n, "removed by DeleteFunc")
+	for _, b := range t.All() {
+		fmt.Println(b.Mass)
+	}
+	// Output:
+	// 2 removed by DeleteFunc
+	// 4
 }
