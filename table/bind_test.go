@@ -16,7 +16,7 @@ func TestBind(t *testing.T) {
 	var sys struct {
 		Pos   *column.Of[Vec3]
 		Vel   *column.Of[Vec3]
-		ID    *column.Of[uint32] // the column is named "id": matched in any case
+		ID    *column.Of[uint32]  // the column is named "id": matched in any case
 		Mass  *column.Of[float64] `persist:"Mass"`
 		Other *column.Of[float64] `persist:"-"`
 		DT    float64             // not a view: left alone
