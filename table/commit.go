@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+
+	"github.com/mmapvec/persistence/internal/twoslot"
 )
 
 // The COMMIT file holds two commit slots, written alternately: a torn write
@@ -55,12 +57,8 @@ func encodeCommitInto(buf []byte, idx int, s commitSlot) []byte {
 		ne.PutUint64(b[p:], l)
 		p += 8
 	}
-	ne.PutUint32(b[p:], commitCRC(idx, b[:p]))
+	ne.PutUint32(b[p:], twoslot.Sum(idx, b[:p]))
 	return b
-}
-
-func commitCRC(idx int, b []byte) uint32 {
-	return crc32.Update(crc32.Checksum(b, castagnoli), castagnoli, []byte{byte(idx)})
 }
 
 // decodeCommit parses slot idx of a COMMIT file for ncols columns; ok is
@@ -77,7 +75,7 @@ func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commi
 		return commitSlot{}, false
 	}
 	p := slotFixed + 8*ncols
-	if ne.Uint32(b[p:]) != commitCRC(idx, b[:p]) {
+	if ne.Uint32(b[p:]) != twoslot.Sum(idx, b[:p]) {
 		return commitSlot{}, false
 	}
 	for _, x := range b[p+4 : size] {
@@ -93,14 +91,6 @@ func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commi
 		s.lengths = append(s.lengths, ne.Uint64(b[slotFixed+8*i:]))
 	}
 	return s, true
-}
-
-// newCommitFile is the content of a new table's COMMIT: slot 0 {seq 1,
-// rows 0}, slot 1 {seq 0, rows 0}; both valid.
-func newCommitFile(ncols int, hash uint64) []byte {
-	zero := make([]uint64, ncols)
-	b := encodeCommit(0, commitSlot{seq: 1, hash: hash, lengths: zero})
-	return append(b, encodeCommit(1, commitSlot{seq: 0, hash: hash, lengths: zero})...)
 }
 
 // readCommit returns the valid slot with the highest sequence number, its
@@ -120,16 +110,11 @@ func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (
 	}
 	s0, ok0 := decodeCommitOrder(bo, 0, b[:size], ncols)
 	s1, ok1 := decodeCommitOrder(bo, 1, b[size:], ncols)
-	var s commitSlot
-	idx := 0
-	switch {
-	case !ok0 && !ok1:
+	idx, damaged, ok := twoslot.Newer(ok0, ok1, s0.seq, s1.seq)
+	if !ok {
 		return commitSlot{}, 0, false, fmt.Errorf("%w: %s: both commit slots fail their checks", ErrCorrupt, path)
-	case ok0 && (!ok1 || s0.seq > s1.seq):
-		s = s0
-	default:
-		s, idx = s1, 1
 	}
+	s := [2]commitSlot{s0, s1}[idx]
 	// A row count is an int everywhere past this point; no file, however
 	// large, holds more rows than that (each is at least a byte).
 	if s.rows > math.MaxInt {
@@ -143,5 +128,5 @@ func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (
 			return commitSlot{}, 0, false, fmt.Errorf("%w: %s: column %d committed with %d rows, the table with %d", ErrCorrupt, path, i, l, s.rows)
 		}
 	}
-	return s, idx, !ok0 || !ok1, nil
+	return s, idx, damaged, nil
 }

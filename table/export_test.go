@@ -1,5 +1,7 @@
 package table
 
+import "github.com/mmapvec/persistence/internal/twoslot"
+
 // Internals for the package's own tests and fuzz targets.
 var (
 	DecodeCommit = decodeCommit
@@ -45,7 +47,7 @@ var (
 		for idx := range 2 {
 			if len(b) >= (idx+1)*size {
 				s := b[idx*size:]
-				ne.PutUint32(s[p:], commitCRC(idx, s[:p]))
+				ne.PutUint32(s[p:], twoslot.Sum(idx, s[:p]))
 			}
 		}
 	}

@@ -177,7 +177,7 @@ func TestHostileCommit(t *testing.T) {
 // openWithin opens dir in a goroutine and fails the test if the open has
 // not returned after a generous while (a FIFO read without O_NONBLOCK
 // blocks forever); it reports the bytes the open allocated.
-func openWithin(t *testing.T, dir string, ro bool) (error, uint64) {
+func openWithin(t *testing.T, dir string, ro bool) (uint64, error) {
 	t.Helper()
 	type result struct {
 		err   error
@@ -196,10 +196,10 @@ func openWithin(t *testing.T, dir string, ro bool) (error, uint64) {
 	}()
 	select {
 	case r := <-done:
-		return r.err, r.alloc
+		return r.alloc, r.err
 	case <-time.After(20 * time.Second):
 		t.Fatalf("Open has not returned after 20 s: it blocks on a file")
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -242,7 +242,7 @@ func TestHostileFileKinds(t *testing.T) {
 					t.Skipf("cannot make a %s here: %v", k.name, err)
 				}
 				for _, ro := range []bool{true, false} {
-					err, alloc := openWithin(t, dir, ro)
+					alloc, err := openWithin(t, dir, ro)
 					require.Error(t, err, "read-only %v", ro)
 					require.True(t, errors.Is(err, f.want), "read-only %v: %v does not match %v", ro, err, f.want)
 					require.Contains(t, err.Error(), f.name)
