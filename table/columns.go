@@ -28,6 +28,8 @@ func Column[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
 
 // Col returns a typed view of the column that holds the field sel selects,
 // with no field name to mistype: table.Col(t, func(p *Particle) *Vec3 { return &p.Pos }).
+// A field promoted from a flattened embedded struct is selected as Go
+// spells it (&p.X for p.Base.X).
 func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	if err := t.check(false); err != nil {
 		return nil, err
@@ -37,18 +39,13 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the selector does not return a pointer into its %s argument", ErrNoColumn, rt)
 	}
-	for i := range rt.NumField() {
-		f := rt.Field(i)
-		if f.Offset == off && f.Type == reflect.TypeFor[T]() {
-			for _, c := range t.man.Columns {
-				if c.Field == f.Name {
-					return view[T](t.colByName(c.Name))
-				}
-			}
-			return nil, fmt.Errorf("%w: field %s of %s is not stored (persist:\"-\" or unexported)", ErrNoColumn, f.Name, rt)
+	for i, c := range t.schema.cols {
+		if uintptr(c.Offset) == off && t.schema.types[i] == reflect.TypeFor[T]() {
+			return view[T](t.colByName(c.Name))
 		}
 	}
-	return nil, fmt.Errorf("%w: the selector does not pick a top-level field of type %s in %s", ErrNoColumn, reflect.TypeFor[T](), rt)
+	return nil, fmt.Errorf("%w: the selector does not pick a stored field of type %s in %s (fields tagged persist:\"-\" and unexported ones are not stored; columns: %s)",
+		ErrNoColumn, reflect.TypeFor[T](), rt, t.columnNames())
 }
 
 // view returns the typed view of c, or why T does not fit it.

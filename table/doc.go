@@ -10,6 +10,29 @@
 //	JOURNAL         the in-place operation in progress, if any
 //	<column>.col    one column file per field
 //
+// # Row types
+//
+// Each exported field of R is a column named by the field, or by the name
+// in its `persist:"name"` tag; `persist:"-"` skips a field, and unexported
+// fields are not stored. A named struct field (Pos Vec3) is one column.
+// An embedded struct is flattened into its fields' columns, as
+// encoding/json promotes them: in
+//
+//	type Base struct{ ID int64 }
+//	type Event struct {
+//		Base
+//		Value float64
+//	}
+//
+// Event has the columns ID and Value; an embedded struct's own embedded
+// structs flatten too, and an unexported embedded struct type's exported
+// fields are promoted. Tagged with a name (`persist:"base"`) or with
+// `persist:",whole"`, an embedded struct is one column instead. Where
+// encoding/json would silently drop fields whose names clash, Open refuses
+// R with an [ErrType] naming both fields. A table created before embedded
+// structs were flattened stores each as one column, and keeps doing so:
+// its manifest decides, so it opens with the same R.
+//
 // # Reading rows
 //
 // A column view is the fastest way to scan one field. For whole rows,
@@ -67,5 +90,7 @@
 //   - Tables are tied to the byte order and word size of the machine that
 //     created them; opening elsewhere fails with [ErrArch], which says what
 //     differs.
-//   - Unexported fields and fields tagged `persist:"-"` are not stored.
+//   - Unexported fields and fields tagged `persist:"-"` are not stored,
+//     in a flattened embedded struct too: tag it `persist:",whole"` to
+//     store all its bytes as one column.
 package table

@@ -21,7 +21,9 @@ import (
 //
 // R is a struct; each exported field is a column, named by the field or by a
 // `persist:"name"` tag, and `persist:"-"` skips a field. Fields must be
-// fixed-size and pointer-free.
+// fixed-size and pointer-free. An embedded struct is flattened into its
+// fields' columns, as encoding/json promotes them, unless tagged with a
+// name or `persist:",whole"` (see the package doc, "Row types").
 //
 // Open recovers from a crash: see [Table.Recovered] for what it did. It
 // fails with [ErrLocked] if another process (or handle) holds the table in
@@ -42,9 +44,10 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 		t.untyped = true
 	} else {
 		var err error
-		if cols, err = schemaOf(rt); err != nil {
+		if t.schema, err = schemaOf(rt, true); err != nil {
 			return nil, err
 		}
+		cols = t.schema.cols
 	}
 	if err := t.open(cols, int(rt.Size())); err != nil {
 		return nil, errors.Join(err, t.Close())
@@ -109,8 +112,13 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 	}
 	if t.untyped {
 		cols = man.Columns
-	} else if err := man.CompareSchema(cols); err != nil {
-		return fmt.Errorf("table: %s: %w", dir, err)
+	} else {
+		// A table made before embedded structs were flattened keeps them
+		// whole (schemaFor).
+		if t.schema, err = schemaFor(man, t.schema, reflect.TypeFor[R]()); err != nil {
+			return fmt.Errorf("table: %s: %w", dir, err)
+		}
+		cols = t.schema.cols
 	}
 	if t.untyped {
 		t.opts.DataVersion, o.DataVersion = man.DataVersion, man.DataVersion

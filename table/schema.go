@@ -10,46 +10,136 @@ import (
 	"github.com/mmapvec/persistence/internal/names"
 )
 
+// schema is the columns of a record type, with each column's Go type (the
+// manifest records layouts; Col matches selectors against types).
+type schema struct {
+	cols  []persistence.ColumnSpec
+	types []reflect.Type
+	// flattened: an embedded struct was split into its fields' columns,
+	// so the schema of the library before flattening differs.
+	flattened bool
+}
+
 // schemaOf derives the columns of a record type: each exported field is a
 // column named by the field or by its `persist:"name"` tag; `persist:"-"`
-// skips a field.
-func schemaOf(t reflect.Type) ([]persistence.ColumnSpec, error) {
+// skips a field. With flatten, an embedded struct field is replaced by its
+// own fields' columns, as encoding/json promotes them, unless its tag
+// names it or says `persist:",whole"`; without, it is one column, as the
+// library stored it before flattening existed (see legacySchema).
+func schemaOf(t reflect.Type, flatten bool) (schema, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("%w: %s is a %s; a table row must be a struct", ErrType, t, t.Kind())
+		return schema{}, fmt.Errorf("%w: %s is a %s; a table row must be a struct", ErrType, t, t.Kind())
 	}
-	var cols []persistence.ColumnSpec
-	seen := map[string]string{}
-	for i := range t.NumField() {
-		f := t.Field(i)
+	s := schema{}
+	seen := map[string]string{} // lower-case column name -> Go field path
+	if err := s.add(t, t, 0, "", flatten, seen); err != nil {
+		return schema{}, err
+	}
+	if len(s.cols) == 0 {
+		return schema{}, fmt.Errorf("%w: %s has no exported fields to store", ErrType, t)
+	}
+	return s, nil
+}
+
+// add appends the columns of struct st, which lies at offset base of the
+// row type rt, its fields' Go paths starting with prefix.
+func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten bool, seen map[string]string) error {
+	for i := range st.NumField() {
+		f := st.Field(i)
+		path := prefix + f.Name
 		tag, hasTag := f.Tag.Lookup("persist")
-		if tag == "-" || (!f.IsExported() && !hasTag) {
+		if tag == "-" {
+			continue
+		}
+		name, whole, err := parseTag(tag)
+		if err != nil {
+			return fmt.Errorf("%w: %s field %s: %v", ErrType, rt, path, err)
+		}
+		if flatten && f.Anonymous && f.Type.Kind() == reflect.Struct && name == "" && !whole && promotes(f.Type) {
+			// Promoted fields, as encoding/json has them: an unexported
+			// embedded struct type's exported fields are promoted too.
+			s.flattened = true
+			if err := s.add(rt, f.Type, base+f.Offset, path+".", flatten, seen); err != nil {
+				return err
+			}
+			continue
+		}
+		if !f.IsExported() && !hasTag {
 			continue
 		}
 		if !f.IsExported() {
-			return nil, fmt.Errorf("%w: %s field %s is unexported but has a persist tag; export it", ErrType, t, f.Name)
+			return fmt.Errorf("%w: %s field %s is unexported but has a persist tag; export it", ErrType, rt, path)
 		}
-		name := f.Name
-		if tag != "" {
-			name = tag
+		if name == "" {
+			name = f.Name
 		}
 		if err := names.Validate(name); err != nil {
-			return nil, fmt.Errorf("%w: %s field %s: %v", ErrType, t, f.Name, err)
+			return fmt.Errorf("%w: %s field %s: %v", ErrType, rt, path, err)
 		}
 		l, err := layout.Of(f.Type)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s field %s: %w", ErrType, t, f.Name, err)
+			return fmt.Errorf("%w: %s field %s: %w", ErrType, rt, path, err)
 		}
 		if l.Size == 0 {
-			return nil, fmt.Errorf("%w: %s field %s has size 0; skip it with `persist:\"-\"`", ErrType, t, f.Name)
+			return fmt.Errorf("%w: %s field %s has size 0; skip it with `persist:\"-\"`", ErrType, rt, path)
 		}
 		if other, dup := seen[strings.ToLower(name)]; dup {
-			return nil, fmt.Errorf("%w: %s fields %s and %s both map to column %q (names are case-insensitive)", ErrType, t, other, f.Name, name)
+			// encoding/json would keep the shallower field and silently
+			// drop the other; a table refuses, since a field it did not
+			// store would lose its values without a word.
+			return fmt.Errorf("%w: %s fields %s and %s both map to column %q (names are case-insensitive); "+
+				"rename one with a persist tag, skip one with `persist:\"-\"`, or keep an embedded struct as one column with `persist:\",whole\"`",
+				ErrType, rt, other, path, name)
 		}
-		seen[strings.ToLower(name)] = f.Name
-		cols = append(cols, persistence.ColumnSpec{Field: f.Name, Name: name, File: name + ".col", Offset: int(f.Offset), Layout: l})
+		seen[strings.ToLower(name)] = path
+		s.cols = append(s.cols, persistence.ColumnSpec{Field: path, Name: name, File: name + ".col", Offset: int(base + f.Offset), Layout: l})
+		s.types = append(s.types, f.Type)
 	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("%w: %s has no exported fields to store", ErrType, t)
+	return nil
+}
+
+// promotes reports whether flattening struct t yields any field: one with
+// no exported field (time.Time, a marker struct{}) stays one column, to be
+// stored whole or refused with the advice its type draws, never dropped.
+func promotes(t reflect.Type) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.IsExported() || (f.Anonymous && f.Type.Kind() == reflect.Struct && promotes(f.Type)) {
+			return true
+		}
 	}
-	return cols, nil
+	return false
+}
+
+// parseTag splits a persist tag into the column name (may be empty) and
+// its options; "whole" is the only one.
+func parseTag(tag string) (name string, whole bool, err error) {
+	name, opts, _ := strings.Cut(tag, ",")
+	for opt := range strings.SplitSeq(opts, ",") {
+		switch opt {
+		case "":
+		case "whole":
+			whole = true
+		default:
+			return "", false, fmt.Errorf("unknown persist tag option %q (the one option is \"whole\")", opt)
+		}
+	}
+	return name, whole, nil
+}
+
+// schemaFor picks the schema to open an existing table with: the type's
+// flattened schema, or, for a table created before embedded structs were
+// flattened (its manifest records each embedded struct as one column), the
+// schema of that time, so that such a table keeps opening with the same
+// R. A new table always gets the flattened one.
+func schemaFor(m *persistence.Manifest, flat schema, rt reflect.Type) (schema, error) {
+	err := m.CompareSchema(flat.cols)
+	if err == nil || !flat.flattened {
+		return flat, err
+	}
+	legacy, lerr := schemaOf(rt, false)
+	if lerr != nil || m.CompareSchema(legacy.cols) != nil {
+		return flat, err // report the differences from the current schema
+	}
+	return legacy, nil
 }

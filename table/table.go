@@ -41,6 +41,8 @@ type Table[R any] struct {
 	set   *colset.Set // the columns: files, published row count, capacity
 	codec *rowcodec.Codec[R]
 
+	schema schema // R's columns as this table stores them (none for Any)
+
 	rows   int // the row count, as set.Len (read on the hot paths)
 	minCap int // set.MinCap, or 0 when appends must take the checked path
 
