@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // Errors of [OpenRegular] and [ReadRegular]. Callers wrap them in their own
@@ -33,7 +34,7 @@ func OpenRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
 			return nil, fmt.Errorf("%s is a %s: %w; a table's files must be its own", path, KindName(fi.Mode()), ErrNotRegular)
 		}
-		return nil, err
+		return nil, withLimit(err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -99,4 +100,16 @@ func KindName(m os.FileMode) string {
 		return "block device"
 	}
 	return "non-regular file (" + m.Type().String() + ")"
+}
+
+// withLimit adds to an open's error the limit it ran into and the fix, when
+// it is the process's or the system's descriptor limit.
+func withLimit(err error) error {
+	switch {
+	case errors.Is(err, syscall.EMFILE):
+		return fmt.Errorf("%w: the process is out of file descriptors (each column is one): close tables or raise ulimit -n", err)
+	case errors.Is(err, syscall.ENFILE):
+		return fmt.Errorf("%w: the system is out of file descriptors: close tables or raise fs.file-max", err)
+	}
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReadRegular(t *testing.T) {
@@ -97,4 +98,32 @@ func TestReadRegularSparseHuge(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Fatalf("refusing a 1 TiB file allocated %d bytes", grew)
 	}
+}
+
+// Out of descriptors, the error names the limit and the fix.
+func TestOpenRegularNamesTheDescriptorLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(path, []byte("x"), 0o644))
+	var lim syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	low := lim
+	low.Cur = 64
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low))
+	defer func() { require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)) }()
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var err error
+	for range 100 {
+		var f *os.File
+		if f, err = fsutil.OpenRegular(path, os.O_RDONLY, 0); err != nil {
+			break
+		}
+		files = append(files, f)
+	}
+	require.ErrorIs(t, err, syscall.EMFILE)
+	require.Contains(t, err.Error(), "ulimit -n")
 }
