@@ -383,3 +383,39 @@ func BenchmarkRowPaths(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDelete: a stable delete of the first row of 1M rows (every row
+// moves: staged, then copied down), and a DeleteFunc removing every other
+// row, each on a table refilled outside the timer.
+func BenchmarkDelete(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		op   func(*table.Table[Event]) error
+	}{
+		{"op=Delete(0)/rows=1M", func(tb *table.Table[Event]) error { return tb.Delete(0) }},
+		{"op=DeleteFunc(half)/rows=1M", func(tb *table.Table[Event]) error {
+			_, err := tb.DeleteFunc(func(e Event) bool { return e.ID%2 == 0 })
+			return err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			tb, _ := scanTable(b)
+			rs := make([]Event, rowScanRows)
+			b.ReportAllocs()
+			b.SetBytes(32 * rowScanRows)
+			for b.Loop() {
+				if err := c.op(tb); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := tb.Truncate(0); err != nil {
+					b.Fatal(err)
+				}
+				if err := tb.AppendRows(rs); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

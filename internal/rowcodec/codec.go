@@ -15,6 +15,17 @@ import (
 type Codec[R any] struct {
 	fields  []field
 	rowSize int // bytes of a row in packed form: the sum of element sizes
+
+	// For Get, the hot path of Table.Row: the 8-byte fields (most of them,
+	// usually) as bare (data, offset) pairs, copied without a size test,
+	// and the indexes of the others in fields.
+	words []word
+	rest  []int
+}
+
+type word struct {
+	data unsafe.Pointer
+	off  uintptr
 }
 
 type field struct {
@@ -32,13 +43,21 @@ func New[R any](columns []*colset.Column, offsets []int) *Codec[R] {
 		m.fields = append(m.fields, field{col: c, off: uintptr(offsets[i]), size: uintptr(c.ElemSize()), data: c.File().Data()})
 		m.rowSize += c.ElemSize()
 	}
+	m.Refresh()
 	return m
 }
 
 // Refresh reloads the columns' mappings: call it after any of them grew.
 func (m *Codec[R]) Refresh() {
+	m.words, m.rest = m.words[:0], m.rest[:0]
 	for i := range m.fields {
-		m.fields[i].data = m.fields[i].col.File().Data()
+		f := &m.fields[i]
+		f.data = f.col.File().Data()
+		if f.size == 8 {
+			m.words = append(m.words, word{f.data, f.off})
+		} else {
+			m.rest = append(m.rest, i)
+		}
 	}
 }
 
@@ -143,32 +162,40 @@ func (m *Codec[R]) WriteRows(at int, rs []R, stage []byte) error {
 // to scan with.
 func (m *Codec[R]) Get(i int, r *R) {
 	dst := unsafe.Pointer(r)
-	for _, f := range m.fields {
+	at := uintptr(i) * 8
+	for _, w := range m.words {
+		*(*uint64)(unsafe.Add(dst, w.off)) = *(*uint64)(unsafe.Add(w.data, at))
+	}
+	for _, k := range m.rest {
+		f := &m.fields[k]
 		src := unsafe.Add(f.data, uintptr(i)*f.size)
-		switch f.size {
-		case 8:
-			*(*uint64)(unsafe.Add(dst, f.off)) = *(*uint64)(src)
-		case 4:
+		if f.size == 4 {
 			*(*uint32)(unsafe.Add(dst, f.off)) = *(*uint32)(src)
-		default:
-			move(unsafe.Add(dst, f.off), src, f.size)
+			continue
 		}
+		move(unsafe.Add(dst, f.off), src, f.size)
 	}
 }
 
 // GetRows reads rows [at, at+len(dst)) into dst, column by column: each
 // column's run of elements is scattered, with one strided copy, into its
-// field of every record (the inverse of [Codec.PutColumn]). The rows must
-// lie within every column. Fields of R without a column are left alone.
+// field of every record (the inverse of [Codec.PutColumn]). dst is taken
+// in blocks of about 16 KiB, so that the records stay in L1 cache while
+// every column is scattered into them. The rows must lie within every
+// column. Fields of R without a column are left alone.
 func (m *Codec[R]) GetRows(at int, dst []R) {
 	if len(dst) == 0 {
 		return
 	}
 	stride := unsafe.Sizeof(dst[0])
-	base := unsafe.Pointer(&dst[0])
-	for k := range m.fields {
-		f := &m.fields[k]
-		scatter(unsafe.Add(base, f.off), unsafe.Add(f.data, uintptr(at)*f.size), len(dst), stride, f.size)
+	block := max(1, int(16<<10/stride))
+	for start := 0; start < len(dst); start += block {
+		n := min(block, len(dst)-start)
+		base := unsafe.Pointer(&dst[start])
+		for k := range m.fields {
+			f := &m.fields[k]
+			scatter(unsafe.Add(base, f.off), unsafe.Add(f.data, uintptr(at+start)*f.size), n, stride, f.size)
+		}
 	}
 }
 
@@ -185,8 +212,17 @@ func scatter(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 	switch size {
 	case 8:
 		s := unsafe.Slice((*uint64)(src), n)
-		for j, x := range s {
-			*(*uint64)(unsafe.Add(dst, uintptr(j)*stride)) = x
+		j := 0
+		for ; j+4 <= len(s); j += 4 { // unrolled: independent stores
+			*(*uint64)(dst) = s[j]
+			*(*uint64)(unsafe.Add(dst, stride)) = s[j+1]
+			*(*uint64)(unsafe.Add(dst, 2*stride)) = s[j+2]
+			*(*uint64)(unsafe.Add(dst, 3*stride)) = s[j+3]
+			dst = unsafe.Add(dst, 4*stride)
+		}
+		for ; j < len(s); j++ {
+			*(*uint64)(dst) = s[j]
+			dst = unsafe.Add(dst, stride)
 		}
 	case 4:
 		s := unsafe.Slice((*uint32)(src), n)
