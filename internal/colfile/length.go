@@ -61,10 +61,18 @@ func (r *File) SetLen(n int) error {
 
 // Publish is [File.SetLen] for the hot loops of an owner that checked n
 // (0 <= n <= Cap) and writes: two plain stores, inlined.
-func (r *File) Publish(n int) {
+func (r *File) Publish(n int) { r.PublishWord(LiveWord(n), n) }
+
+// LiveWord is the live length word of length n, for owners that publish
+// one length into many files ([File.PublishWord]).
+func LiveWord(n int) uint64 { return liveWord(n) }
+
+// PublishWord is [File.Publish] of n with its word w = LiveWord(n)
+// computed once by the caller.
+func (r *File) PublishWord(w uint64, n int) {
 	// A plain aligned store: it reaches the page cache whatever happens to
 	// the process next, and mapped memory is not Go memory.
-	*r.live = liveWord(n)
+	*r.live = w
 	r.n = n
 }
 

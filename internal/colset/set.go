@@ -93,11 +93,16 @@ func (s *Set) Grow(n int) error {
 // which the next open cuts to the shortest; step names the crash point
 // before each column, for the operation's crash tests ("" for none).
 func (s *Set) Publish(n int, step string) {
-	for _, f := range s.files {
-		if step != "" {
-			crashpoint.Hit(step)
+	w := colfile.LiveWord(n)
+	if step == "" {
+		for _, f := range s.files {
+			f.PublishWord(w, n)
 		}
-		f.Publish(n)
+	} else {
+		for _, f := range s.files {
+			crashpoint.Hit(step)
+			f.PublishWord(w, n)
+		}
 	}
 	s.rows = n
 	s.length.Store(int64(n))
