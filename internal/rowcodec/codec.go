@@ -213,16 +213,17 @@ func scatter(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 	case 8:
 		s := unsafe.Slice((*uint64)(src), n)
 		j := 0
-		for ; j+4 <= len(s); j += 4 { // unrolled: independent stores
-			*(*uint64)(dst) = s[j]
-			*(*uint64)(unsafe.Add(dst, stride)) = s[j+1]
-			*(*uint64)(unsafe.Add(dst, 2*stride)) = s[j+2]
-			*(*uint64)(unsafe.Add(dst, 3*stride)) = s[j+3]
-			dst = unsafe.Add(dst, 4*stride)
+		// Unrolled: independent stores. Every pointer is formed inside dst's
+		// records: one past the last would be an invalid pointer to Go.
+		for ; j+4 <= len(s); j += 4 {
+			d := unsafe.Add(dst, uintptr(j)*stride)
+			*(*uint64)(d) = s[j]
+			*(*uint64)(unsafe.Add(d, stride)) = s[j+1]
+			*(*uint64)(unsafe.Add(d, 2*stride)) = s[j+2]
+			*(*uint64)(unsafe.Add(d, 3*stride)) = s[j+3]
 		}
 		for ; j < len(s); j++ {
-			*(*uint64)(dst) = s[j]
-			dst = unsafe.Add(dst, stride)
+			*(*uint64)(unsafe.Add(dst, uintptr(j)*stride)) = s[j]
 		}
 	case 4:
 		s := unsafe.Slice((*uint32)(src), n)

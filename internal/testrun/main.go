@@ -152,7 +152,26 @@ func (r *report) packageEvent(e event) {
 			r.passed++
 		case "fail":
 			r.failed = append(r.failed, e.Package)
+			r.flushUnfinished(e.Package)
 		}
+	}
+}
+
+// flushUnfinished prints the output of pkg's tests that never ended: a test
+// binary that crashed (a fatal error, a panic in a goroutine, a timeout)
+// sends no fail event for the test it was running, only for its package.
+func (r *report) flushUnfinished(pkg string) {
+	var keys []string
+	for k := range r.output {
+		if p, _, _ := strings.Cut(k, " "); p == pkg {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		r.printf("%s", strings.Join(r.output[k], ""))
+		delete(r.output, k)
+		delete(r.running, k)
 	}
 }
 
