@@ -84,3 +84,10 @@ type lockedHere struct {
 
 func (e *lockedHere) Error() string { return e.msg }
 func (e *lockedHere) Unwrap() error { return e.err }
+
+// corrupt makes an error of a lower layer match [ErrCorrupt] as well as its
+// own sentinels, keeping its message.
+type corrupt struct{ err error }
+
+func (e corrupt) Error() string   { return e.err.Error() }
+func (e corrupt) Unwrap() []error { return []error{e.err, ErrCorrupt} }

@@ -254,3 +254,18 @@ func TestHostileFileKinds(t *testing.T) {
 		}
 	}
 }
+
+// A damaged manifest is a damaged table: its error matches both
+// persistence.ErrManifest and table.ErrCorrupt.
+func TestDamagedManifestIsCorrupt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[fuzzRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, persistence.ManifestFile), []byte("{not json"), 0o644))
+	for _, ro := range []bool{false, true} {
+		_, err := table.Open[fuzzRow](dir, &table.Options{ReadOnly: ro})
+		require.ErrorIs(t, err, persistence.ErrManifest)
+		require.ErrorIs(t, err, table.ErrCorrupt)
+	}
+}

@@ -104,6 +104,10 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		t.recovery.Created = true
 		man, err = persistence.ReadManifest(dir)
 	}
+	if errors.Is(err, persistence.ErrManifest) {
+		// A damaged manifest is a damaged table: it matches ErrCorrupt too.
+		return fmt.Errorf("table: %s: %w", dir, corrupt{err})
+	}
 	if err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
