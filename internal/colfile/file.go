@@ -243,14 +243,6 @@ func (r *File) Facts() Facts { return r.facts }
 // nil after Close.
 func (r *File) Data() unsafe.Pointer { return unsafe.Pointer(r.data.Load()) }
 
-// Bytes returns the bytes of elements [0, Len) as a live view.
-func (r *File) Bytes() []byte {
-	if r.base == nil || r.Len() == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(r.Data()), r.Len()*r.elemSize)
-}
-
 // Check returns the error of an operation on the file now: closed,
 // poisoned by a failed sync, or (write) read-only; nil if it may proceed.
 func (r *File) Check(write bool) error {

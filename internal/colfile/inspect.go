@@ -11,6 +11,7 @@ import (
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/errs"
 	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/mmapvec/persistence/internal/twoslot"
 )
 
 // This file is for checkers and repair tools: it reads what a column file
@@ -147,10 +148,7 @@ func readFacts(f *os.File, path string, size int64) (HeaderFacts, error) {
 	}
 	x.Tag, x.DataVersion, x.Fingerprint, x.BootID = h.tag, h.dataVersion, h.fingerprint, [16]byte(h.bootID)
 	x.ElemSize, x.ElemAlign = int(h.elemSize), int(h.elemAlign)
-	// All zeros is the id of a boot that could not be identified: it never
-	// matches, or every such boot would trust the others' unsynced lengths.
-	cur := [16]byte(bootid.Current())
-	x.SameBoot = x.BootID == cur && cur != [16]byte{}
+	x.SameBoot = bootid.Same(h.bootID, bootid.Current()) // an unknown boot never matches
 
 	x.LiveWord = ne.Uint64(page[offLive:])
 	x.Live = -1
@@ -158,15 +156,11 @@ func readFacts(f *os.File, path string, size int64) (HeaderFacts, error) {
 		x.Live = n
 	}
 	x.Committed = -1
-	best := -1
 	for i := range 2 {
 		s, ok := decodeSlot(i, page[slotOffset(i):])
 		x.Slots[i] = SlotFacts{Seq: s.seq, Length: s.length, OK: ok}
-		if ok && (best < 0 || s.seq > x.Slots[best].Seq) {
-			best = i
-		}
 	}
-	if best >= 0 {
+	if best, _, ok := twoslot.Newer(x.Slots[0].OK, x.Slots[1].OK, x.Slots[0].Seq, x.Slots[1].Seq); ok {
 		x.Committed = int(min(x.Slots[best].Length, maxLen+1)) // past maxLen: past any file, and no overflow
 	}
 
