@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/mmapvec/persistence/internal/twoslot"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -234,16 +236,12 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlo
 	for i := range 2 {
 		slots[i], ok[i] = decodeCommit(i, b[i*size:(i+1)*size], ncols)
 	}
-	var s commitSlot
-	switch {
-	case !ok[0] && !ok[1]:
+	idx, _, found := twoslot.Newer(ok[0], ok[1], slots[0].seq, slots[1].seq)
+	if !found {
 		r.problem(commitFile, ErrCorrupt, "both commit slots fail their checks; the committed row count is lost")
 		return commitSlot{}, false
-	case ok[0] && (!ok[1] || slots[0].seq > slots[1].seq):
-		s = slots[0]
-	default:
-		s = slots[1]
 	}
+	s := slots[idx]
 	for i := range 2 {
 		if !ok[i] {
 			r.problem(commitFile, ErrNeedsRecovery, "commit slot %d fails its checks (a torn write); the other (seq %d, %d rows) counts, and the next Sync (persist repair) rewrites it",
@@ -259,11 +257,9 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlo
 			r.problem(commitFile, ErrCorrupt, "seq %d commits %d rows but column %q with %d", s.seq, s.rows, m.Columns[i].Name, l)
 		}
 	}
-	r.CommittedRows = int(min(s.rows, uint64(maxInt)))
+	r.CommittedRows = int(min(s.rows, math.MaxInt))
 	return s, true
 }
-
-const maxInt = int(^uint(0) >> 1)
 
 // checkColumns reads each column file's header and reports what disagrees
 // with the manifest or with the file's own size. Missing or unreadable
