@@ -185,7 +185,7 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 		r.fileProblem("", err)
 		return
 	}
-	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, persistence.ManifestFile: true}
+	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, readersFile: false, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
 		want[c.File] = true
 	}

@@ -147,6 +147,8 @@ func (t *Table[R]) reserveStage(need int) error {
 // removed row f are staged at Len.
 func (t *Table[R]) finishDelete(op intentOp, f, k int) {
 	n := t.rows
+	t.beginInPlace()
+	defer t.endInPlace()
 	t.journal.write(intent{op: op, commitSeq: t.seq, index: uint64(f), rowsBefore: uint64(n),
 		kept: uint64(k), stagedCRC: stagedCRC(t.set.Columns(), n, k)})
 	moveStaged(t.set.Columns(), f, n, k)

@@ -52,6 +52,14 @@ var (
 	// is durable, and the table must be closed and reopened.
 	ErrPoisoned = errs.ErrPoisoned
 
+	// ErrReaders: readers have the table open, and the operation (such as
+	// [Repair]) would rewrite or remove files they map. The error is a
+	// [*ReadersError] with their pids; it matches [ErrLocked] too.
+	ErrReaders = errors.New("table: readers have the table open")
+	// ErrBusy: a reader waited longer than its lock timeout for the writer
+	// to finish a change in place ([Table.Consistent], [Table.Refresh]).
+	ErrBusy = errors.New("table: the writer is changing rows in place")
+
 	// Re-exported for convenience.
 	ErrLocked = lockfile.ErrLocked
 	ErrArch   = persistence.ErrArch

@@ -82,15 +82,13 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		return fmt.Errorf("%w: %s is not a directory", ErrNotTable, dir)
 	}
 
-	lockPath := filepath.Join(dir, lockFile)
 	if o.ReadOnly {
 		if _, err := os.Lstat(filepath.Join(dir, persistence.ManifestFile)); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w: %s has no %s", ErrNotTable, dir, persistence.ManifestFile)
 		}
 	}
-	t.lock, err = lockfile.Acquire(lockPath, &lockfile.Options{Shared: o.ReadOnly, Timeout: o.LockTimeout, NoCreate: o.ReadOnly})
-	if err != nil {
-		return lockError(dir, err, o.ReadOnly)
+	if err := t.lockDir(); err != nil {
+		return err
 	}
 	if err := cleanLeftovers(dir, o.ReadOnly); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
@@ -145,7 +143,12 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 	}
 	t.recovery.ExtraFiles = extraFiles(dir, man)
 
-	if err := t.recover(); err != nil {
+	if o.ReadOnly {
+		err = t.openReader()
+	} else {
+		err = t.openWriter()
+	}
+	if err != nil {
 		return err
 	}
 	t.rows = t.set.Len()
@@ -163,6 +166,49 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// lockDir takes what keeps the table's files in place while it is open: a
+// writer's exclusive LOCK, or a reader's shared flock on READERS, which no
+// writer waits for (only an operation that rewrites files does). A table
+// whose writers never made READERS (an earlier format) is read under a
+// shared LOCK, as it was then.
+func (t *Table[R]) lockDir() error {
+	dir, o := t.dir, t.opts
+	lockPath := filepath.Join(dir, lockFile)
+	if o.ReadOnly {
+		p, err := openReadersReader(dir, o.LockTimeout)
+		if err == nil {
+			t.readers = p
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	var err error
+	t.lock, err = lockfile.Acquire(lockPath, &lockfile.Options{Shared: o.ReadOnly, Timeout: o.LockTimeout, NoCreate: o.ReadOnly})
+	if err != nil {
+		return lockError(dir, err, o.ReadOnly)
+	}
+	return nil
+}
+
+// openWriter recovers the table and publishes it to readers: the READERS
+// page is claimed first (its sequence count odd, as recovery may change
+// rows in place) and made ready with the recovered counts.
+func (t *Table[R]) openWriter() error {
+	var err error
+	if t.readers, err = openReadersWriter(t.dir); err != nil {
+		return fmt.Errorf("table: %s: %w", t.dir, err)
+	}
+	t.readers.claim()
+	if err := t.recover(); err != nil {
+		return err
+	}
+	t.readers.ready(t.set.Len(), t.recovery.CommittedRows)
+	t.set.PublishTo(t.readers.rowsWord())
 	return nil
 }
 
@@ -185,7 +231,7 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 	if err != nil {
 		return nil
 	}
-	known := map[string]bool{lockFile: true, commitFile: true, journalFile: true, persistence.ManifestFile: true}
+	known := map[string]bool{lockFile: true, commitFile: true, journalFile: true, readersFile: true, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
 		known[c.File] = true
 	}

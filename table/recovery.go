@@ -18,9 +18,12 @@ const (
 	// SourceCommitted: the last writer ran before the machine restarted, so
 	// the table is as of its last Sync.
 	SourceCommitted
+	// SourcePublished: a reader took the count its writer published, for
+	// readers, in this boot (the writer may be running).
+	SourcePublished
 )
 
-// String returns "new", "live" or "committed".
+// String returns "new", "live", "committed" or "published".
 func (s Source) String() string {
 	switch s {
 	case SourceNew:
@@ -29,6 +32,8 @@ func (s Source) String() string {
 		return "live"
 	case SourceCommitted:
 		return "committed"
+	case SourcePublished:
+		return "published"
 	}
 	return "Source(" + strconv.Itoa(int(s)) + ")"
 }

@@ -56,7 +56,9 @@ func (r *RepairReport) String() string {
 //
 // Repair never creates a table: a dir without one is [ErrNotTable]. Of
 // opts, only LockTimeout counts (ReadOnly is refused); the schema and data
-// version come from the manifest.
+// version come from the manifest. Cutting a file would fault the readers
+// that map it: Repair waits up to LockTimeout for them to close, and then
+// fails with a [*ReadersError] naming their pids (it matches [ErrReaders]).
 func Repair(dir string, opts *Options) (*RepairReport, error) {
 	var o Options
 	if opts != nil {
@@ -86,7 +88,11 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 	removed, err := cleanTemps(dir)
 	rep.Removed = append(rep.Removed, removed...)
 	if err == nil {
-		err = rep.trim(dir, man)
+		// Trimming shrinks files: readers that map them would fault.
+		var x *readersExcluded
+		if x, err = excludeReaders(dir, o.LockTimeout); err == nil {
+			err = errors.Join(rep.trim(dir, man), x.release())
+		}
 	}
 	if err = errors.Join(err, lock.Release()); err != nil {
 		return rep, fmt.Errorf("table: repair %s: %w", dir, err)

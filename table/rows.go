@@ -128,6 +128,8 @@ func (t *Table[R]) SetRow(i int, r R) error {
 		return err
 	}
 	t.codec.Pack(t.scratch, &r)
+	t.beginInPlace()
+	defer t.endInPlace()
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.codec.Put(i, &r)
 	crashpoint.Hit("table.setrow.applied")
@@ -147,6 +149,8 @@ func (t *Table[R]) SwapRemove(i int) error {
 	}
 	last := t.rows - 1
 	t.codec.PackRow(t.scratch, last)
+	t.beginInPlace()
+	defer t.endInPlace()
 	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	if i != last {
 		t.codec.UnpackRow(i, t.scratch)
@@ -170,6 +174,8 @@ func (t *Table[R]) Truncate(n int) error {
 	if n == t.rows {
 		return nil
 	}
+	t.beginInPlace()
+	defer t.endInPlace()
 	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.publish(n, "")
 	t.journal.clear()

@@ -46,6 +46,7 @@ func (t *Table[R]) sync() error {
 	}
 	crashpoint.Hit("table.sync.done")
 	t.seq, t.slotIdx = s.seq, idx
+	t.readers.synced(t.rows)
 	return nil
 }
 

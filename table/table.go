@@ -15,11 +15,18 @@ import (
 // Options configure [Open]. nil means the zero value; every zero field is a
 // sensible default.
 type Options struct {
-	// ReadOnly opens under a shared lock, maps PROT_READ and never writes,
-	// not even to finish recovery. A missing table is an error.
+	// ReadOnly opens a reader: it maps PROT_READ and never writes, not even
+	// to finish recovery, and it opens beside a writer (in any process,
+	// this one included) and beside other readers. A missing table is an
+	// error. See the package doc, "Readers beside a writer".
 	ReadOnly bool
+	// SyncedOnly makes a reader see only the rows as of the writer's last
+	// Sync, instead of every completed append.
+	SyncedOnly bool
 	// LockTimeout is how long to wait for a lock held by another process
 	// (or handle); 0 fails at once with an error naming the holder's pid.
+	// A reader also waits this long (at least a second) for the writer to
+	// finish a change in place, before [ErrBusy].
 	LockTimeout time.Duration
 	// DataVersion is the user's version of the record type, stored in every
 	// column file; opening with another fails with [ErrDataVersion].
@@ -45,6 +52,9 @@ type Table[R any] struct {
 
 	rows   int // the row count, as set.Len (read on the hot paths)
 	minCap int // set.MinCap, or 0 when appends must take the checked path
+
+	readers *readersPage // the page shared with readers (nil for a legacy reader)
+	inPlace int          // depth of the writer's changes in place (readers see them as one)
 
 	commit  *os.File
 	seq     uint64
@@ -106,7 +116,7 @@ func (t *Table[R]) Close() error {
 	t.closed = true
 	t.rows, t.minCap = 0, 0 // like the column views, which are empty after Close
 	var errs []error
-	errs = append(errs, t.journal.close())
+	errs = append(errs, t.journal.close(), t.readers.close())
 	if t.commit != nil {
 		errs = append(errs, t.commit.Close())
 	}

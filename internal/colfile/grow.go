@@ -78,3 +78,35 @@ func (r *File) EnsureCap(need int) error {
 	}
 	return r.growTo(need)
 }
+
+// Follow takes in the growth that the writer of a file opened read-only
+// made since it was mapped: a larger file is mapped again, whole, at a new
+// place, and the earlier mappings stay until Close, as after [File.EnsureCap]
+// (so slices taken before stay valid). A file that is not larger changes
+// nothing: a reader never maps less than it did. It reports whether the
+// mapping moved (reload [File.Data] then).
+func (r *File) Follow() (bool, error) {
+	if r.closed {
+		return false, errs.ErrClosed
+	}
+	fi, err := r.f.Stat()
+	if err != nil {
+		return false, err
+	}
+	size := fi.Size()
+	if size > int64(^uint(0)>>1)/2 {
+		return false, errs.File(r.path, errs.ErrTooLarge, "file of %d bytes does not fit this machine's address space", size)
+	}
+	if size <= int64(r.fileSize) {
+		return false, nil
+	}
+	crashpoint.Hit("vec.follow.map")
+	old := r.fileSize
+	r.fileSize = int(size)
+	if err := r.mapWhole(); err != nil {
+		r.fileSize = old
+		return false, err
+	}
+	r.capacity = int(min((size-headerSize)/int64(r.elemSize), maxLen))
+	return true, nil
+}

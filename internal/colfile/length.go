@@ -67,6 +67,10 @@ func (r *File) Publish(n int) { r.PublishWord(LiveWord(n), n) }
 // one length into many files ([File.PublishWord]).
 func LiveWord(n int) uint64 { return liveWord(n) }
 
+// ParseLiveWord returns the length a live word holds, or false if its
+// check bits do not match.
+func ParseLiveWord(w uint64) (int, bool) { return parseLiveWord(w) }
+
 // PublishWord is [File.Publish] of n with its word w = LiveWord(n)
 // computed once by the caller.
 func (r *File) PublishWord(w uint64, n int) {

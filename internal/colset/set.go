@@ -27,6 +27,7 @@ type Set struct {
 	length atomic.Int64 // the row count views read; ClosedLength after Close
 	rows   int          // the row count, as the writer sees it
 	minCap int          // smallest capacity: rows below it need no growth
+	shared *uint64      // where readers in other processes read the row count; see PublishTo
 
 	flushErrs []error // one per column, written by the flush goroutines
 	flushWG   sync.WaitGroup
@@ -104,8 +105,45 @@ func (s *Set) Publish(n int, step string) {
 			f.PublishWord(w, n)
 		}
 	}
+	if s.shared != nil {
+		// Last, and atomic (a release store): a reader that loads it sees
+		// every row below it written, in every column.
+		atomic.StoreUint64(s.shared, w)
+	}
 	s.rows = n
 	s.length.Store(int64(n))
+}
+
+// PublishTo makes Publish store each row count's live word at p too, last:
+// the word that readers in other processes read (the table's READERS page).
+// nil stops it.
+func (s *Set) PublishTo(p *uint64) { s.shared = p }
+
+// Follow makes a read-only set show n rows, taking in the growth its writer
+// made: each file that holds fewer than n elements is mapped again at its
+// new size. A file still too short for n is damage (a writer grows every
+// file before it publishes a count). It reports whether any mapping moved.
+func (s *Set) Follow(n int) (bool, error) {
+	moved := false
+	for _, c := range s.cols {
+		if c.file.Cap() >= n {
+			continue
+		}
+		m, err := c.file.Follow()
+		moved = moved || m
+		if err != nil {
+			return moved, fmt.Errorf("column %q: %w", c.name, err)
+		}
+	}
+	s.updateMinCap()
+	for _, c := range s.cols {
+		if err := c.file.SetLen(n); err != nil {
+			return moved, fmt.Errorf("column %q: %w", c.name, err)
+		}
+	}
+	s.rows = n
+	s.length.Store(int64(n))
+	return moved, nil
 }
 
 // SetLen sets the row count that recovery decided, with the columns'

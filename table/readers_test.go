@@ -1,0 +1,157 @@
+package table_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence/table"
+)
+
+// A reader in the writer's own process: it opens beside the writer, shows
+// what was published, and Refresh moves it forward, across growth, with
+// views and slices taken before still valid.
+func TestReaderBesideWriterSameProcess(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w := mustOpen[Particle](t, dir, nil)
+	require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+
+	r := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
+	require.Equal(t, 10, r.Len())
+	require.Equal(t, table.SourcePublished, r.Recovered().Source)
+	ids, err := table.Column[uint32](r, "id")
+	require.NoError(t, err)
+	before := ids.Slice()
+	require.Len(t, before, 10)
+
+	// Appends that grow every file several times.
+	for i := 10; i < 50_000; i++ {
+		require.NoError(t, w.Append(p(i)))
+	}
+	require.Equal(t, 10, r.Len(), "a reader moves only on Refresh")
+	require.NoError(t, r.Refresh())
+	require.Equal(t, 50_000, r.Len())
+	require.Equal(t, 50_000, ids.Len(), "a view taken before shows the new count")
+	require.Equal(t, p(49_999), r.Row(49_999))
+	for i, id := range ids.Slice() {
+		if id != uint32(i) {
+			t.Fatalf("row %d: id %d", i, id)
+		}
+	}
+	require.Equal(t, uint32(9), before[9], "a slice taken before the growth stays valid")
+
+	// Truncate lowers the count a reader sees; files keep their size.
+	require.NoError(t, w.Truncate(100))
+	require.NoError(t, r.Refresh())
+	require.Equal(t, 100, r.Len())
+	require.Equal(t, uint32(9), before[9])
+}
+
+// SyncedOnly shows the rows as of the writer's last Sync.
+func TestReaderSyncedOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w := mustOpen[Particle](t, dir, nil)
+	require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+	require.NoError(t, w.Sync())
+	require.NoError(t, w.AppendRows(particles(seq(10, 20)...)))
+
+	r := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true, SyncedOnly: true})
+	require.Equal(t, 10, r.Len())
+	require.Equal(t, 10, r.Recovered().CommittedRows)
+	all := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
+	require.Equal(t, 20, all.Len())
+
+	require.NoError(t, w.Sync())
+	require.NoError(t, r.Refresh())
+	require.Equal(t, 20, r.Len())
+}
+
+// Consistent runs its func again when the writer changed rows in place
+// while it ran, and once when nothing did.
+func TestConsistentRetriesAChangeInPlace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w := mustOpen[Particle](t, dir, nil)
+	require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+	r := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
+
+	calls := 0
+	var got Particle
+	require.NoError(t, r.Consistent(func() error {
+		calls++
+		got = r.Row(3)
+		if calls == 1 {
+			require.NoError(t, w.SetRow(3, p(33))) // overlaps the first call
+		}
+		return nil
+	}))
+	require.Equal(t, 2, calls)
+	require.Equal(t, p(33), got)
+
+	calls = 0
+	require.NoError(t, r.Consistent(func() error { calls++; return nil }))
+	require.Equal(t, 1, calls)
+
+	// An Update spans many writes; nested changes end with it.
+	calls = 0
+	require.NoError(t, r.Consistent(func() error {
+		calls++
+		if calls == 1 {
+			require.NoError(t, w.Update(func() error {
+				require.NoError(t, w.SetRow(1, p(11)))
+				require.NoError(t, w.SetRow(2, p(22)))
+				return nil
+			}))
+		}
+		return nil
+	}))
+	require.Equal(t, 2, calls)
+	row, err := r.RowConsistent(2)
+	require.NoError(t, err)
+	require.Equal(t, p(22), row)
+
+	// Truncate inside Consistent: the retry sees the lower count.
+	calls = 0
+	require.NoError(t, r.Consistent(func() error {
+		calls++
+		if calls == 1 {
+			require.NoError(t, w.Truncate(5))
+		}
+		return nil
+	}))
+	require.Equal(t, 5, r.Len())
+	_, err = r.RowConsistent(7)
+	require.ErrorIs(t, err, table.ErrRange)
+
+	sentinel := errors.New("mine")
+	require.ErrorIs(t, r.Consistent(func() error { return sentinel }), sentinel)
+	require.ErrorIs(t, w.Update(func() error { return sentinel }), sentinel)
+	require.ErrorIs(t, r.Update(func() error { return nil }), table.ErrReadOnly)
+}
+
+// Repair cuts files, so it waits for readers, and then names them.
+func TestRepairRefusesReaders(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w, err := table.Open[Particle](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+	require.NoError(t, w.Close())
+
+	r := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
+	_, err = table.Repair(dir, nil)
+	require.ErrorIs(t, err, table.ErrReaders)
+	require.ErrorIs(t, err, table.ErrLocked)
+	var re *table.ReadersError
+	require.True(t, errors.As(err, &re), "%T", err)
+	if _, statErr := os.Stat("/proc/locks"); statErr == nil {
+		require.Contains(t, re.PIDs, os.Getpid(), "%v", err)
+	}
+	require.Equal(t, 10, r.Len())
+	require.NoError(t, r.Close())
+
+	rep, err := table.Repair(dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, 10, rep.Rows)
+}

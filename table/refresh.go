@@ -1,0 +1,216 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A reader's view: the row count it shows comes from the READERS page while
+// a writer of this boot has published one, and from the files otherwise
+// (the recovery an open makes, without writing). Refresh moves it forward;
+// Consistent retries a read that a change in place overlapped.
+
+// openReader decides a reader's row count. The page of a running writer is
+// its word; without one (no writer of this boot, or it closed or died), the
+// files are read as a read-only open always read them, and the page is read
+// again after that: a writer that came up meanwhile may have changed what
+// the files said, and its page wins.
+func (t *Table[R]) openReader() error {
+	if t.readers == nil {
+		return t.recover() // a table of an earlier format, read under LOCK
+	}
+	st, err := t.readers.read(t.waitDeadline())
+	switch {
+	case errors.Is(err, errBusy) && !t.writerGone(st):
+		return t.busy(st)
+	case errors.Is(err, errBusy):
+		// The writer died part way through a change in place: the files
+		// tell the rest (an intent to redo is ErrNeedsRecovery).
+	case err != nil:
+		return err
+	case st.running():
+		return t.adopt(st)
+	}
+	if err := t.recover(); err != nil {
+		return err
+	}
+	if st, err := t.readers.read(time.Now()); err == nil && st.running() {
+		return t.adopt(st)
+	}
+	t.recovery.Rows = t.showRows(t.set.Len(), t.recovery.CommittedRows)
+	return t.follow(t.recovery.Rows)
+}
+
+// adopt makes a new reader show what the page publishes.
+func (t *Table[R]) adopt(st pubState) error {
+	t.recovery = Recovery{Source: SourcePublished, CommittedRows: st.committed,
+		ExtraFiles: t.recovery.ExtraFiles, CPUMissing: t.recovery.CPUMissing, CPUAdded: t.recovery.CPUAdded}
+	t.recovery.Rows = t.showRows(st.rows, st.committed)
+	return t.follow(t.recovery.Rows)
+}
+
+// showRows is the count a reader shows of a table with rows rows, committed
+// at the last Sync.
+func (t *Table[R]) showRows(rows, committed int) int {
+	if t.opts.SyncedOnly {
+		return min(rows, committed)
+	}
+	return rows
+}
+
+// follow makes the reader show n rows, mapping grown files again.
+func (t *Table[R]) follow(n int) error {
+	moved, err := t.set.Follow(n)
+	if moved && t.codec != nil {
+		t.codec.Refresh()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %d rows published, but %w", ErrCorrupt, t.dir, n, err)
+	}
+	t.rows = n
+	return nil
+}
+
+// Refresh moves a reader's view to the rows the writer published last:
+// every completed append, or with [Options.SyncedOnly] every row as of its
+// last Sync. It costs a few atomic loads when the files did not grow, and
+// a new mapping of each grown file when they did. Column views taken
+// before show the new count after it, and slices taken before stay valid
+// until Close.
+//
+// The count can go down: Truncate, SwapRemove, Delete and DeleteFunc lower
+// it. On a writable table, and on a reader of a table that no writer of
+// this boot has opened, Refresh changes nothing. While the writer changes
+// rows in place, Refresh waits for it (see [Options.LockTimeout]) and then
+// fails with [ErrBusy]; if the writer died part way, with ErrNeedsRecovery.
+func (t *Table[R]) Refresh() error {
+	if err := t.check(false); err != nil {
+		return err
+	}
+	if !t.opts.ReadOnly || t.readers == nil {
+		return nil
+	}
+	st, err := t.readers.read(t.waitDeadline())
+	if errors.Is(err, errBusy) {
+		return t.busy(st)
+	}
+	if err != nil || !st.valid {
+		return err
+	}
+	if n := t.showRows(st.rows, st.committed); n != t.rows {
+		return t.follow(n)
+	}
+	return nil
+}
+
+// Consistent calls read, and calls it again for as long as the writer
+// changed rows in place while it ran, so that what read saw is one state of
+// the table: no row half set, no SwapRemove or Truncate half done, no
+// [Table.Update] half applied. Each call starts from a [Table.Refresh], so
+// read sees the latest count. read must be safe to call more than once and
+// should be short: a writer that keeps changing rows in place makes it wait
+// (up to [Options.LockTimeout], at least a second) and return [ErrBusy].
+// It returns read's error.
+//
+// On a writable table, whose own changes cannot overlap its reads, it calls
+// read once.
+func (t *Table[R]) Consistent(read func() error) error {
+	if err := t.check(false); err != nil {
+		return err
+	}
+	if !t.opts.ReadOnly || t.readers == nil {
+		return read()
+	}
+	deadline := t.waitDeadline()
+	for spin := 0; ; spin++ {
+		st, err := t.readers.read(deadline)
+		if errors.Is(err, errBusy) {
+			return t.busy(st)
+		}
+		if err != nil {
+			return err
+		}
+		if st.valid {
+			if n := t.showRows(st.rows, st.committed); n != t.rows {
+				if err := t.follow(n); err != nil {
+					return err
+				}
+			}
+		}
+		rerr := read()
+		t.readers.sync()
+		if t.readers.seq() == st.seq {
+			return rerr
+		}
+		if time.Now().After(deadline) {
+			return t.busy(st)
+		}
+		backoff(spin)
+	}
+}
+
+// RowConsistent returns row i as one state of the table (see
+// [Table.Consistent]); an i out of range is an [ErrRange] error.
+func (t *Table[R]) RowConsistent(i int) (R, error) {
+	var r R
+	err := t.Consistent(func() error {
+		if err := t.inRange("RowConsistent", i); err != nil {
+			return err
+		}
+		if t.codec == nil {
+			return fmt.Errorf("%w: a table opened as table.Any has no row type", ErrType)
+		}
+		t.codec.Get(i, &r)
+		return nil
+	})
+	return r, err
+}
+
+// Update runs change as one change in place, for readers: a reader's
+// [Table.Consistent] never sees part of what change writes through column
+// slices or views (or SetRow calls). Writes through slices outside Update
+// are seen by readers as they land, element by element. Update adds no
+// durability: an OS crash keeps what the last Sync committed. change must
+// not call Update's table from another goroutine.
+func (t *Table[R]) Update(change func() error) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	t.beginInPlace()
+	defer t.endInPlace()
+	return change()
+}
+
+// beginInPlace and endInPlace bracket a writer's change in place: readers
+// see the sequence count odd in between. They nest.
+func (t *Table[R]) beginInPlace() {
+	if t.inPlace++; t.inPlace == 1 {
+		t.readers.begin()
+	}
+}
+
+func (t *Table[R]) endInPlace() {
+	if t.inPlace--; t.inPlace == 0 {
+		t.readers.end()
+	}
+}
+
+// waitDeadline is how long a reader waits for a change in place.
+func (t *Table[R]) waitDeadline() time.Time {
+	return time.Now().Add(max(t.opts.LockTimeout, time.Second))
+}
+
+// writerGone reports whether the writer that left the sequence count odd
+// is gone: it closed, or its process no longer runs.
+func (t *Table[R]) writerGone(st pubState) bool {
+	return t.readers.buf == nil || t.readers.load(rdState) == stateClosed || !writerAlive(st.pid)
+}
+
+// busy is the error of a reader that waited for a change in place.
+func (t *Table[R]) busy(st pubState) error {
+	if t.writerGone(st) {
+		return fmt.Errorf("%w: %s: the writer (pid %d) stopped part way through a change in place", ErrNeedsRecovery, t.dir, st.pid)
+	}
+	return fmt.Errorf("%w: %s: the writer (pid %d) has been changing rows in place for longer than the lock timeout", ErrBusy, t.dir, st.pid)
+}
