@@ -79,7 +79,8 @@ func Convert(src, dst string) (int, error) {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
 	defer a.close()
-	if err := populate(a.dir, &out, Options{DataVersion: m.DataVersion}, data, rows, "table.convert"); err != nil {
+	if err := populate(a.dir, &out, Options{DataVersion: m.DataVersion},
+		func(i int, r *colfile.File) error { return fill(r, data[i], rows) }, rows, "table.convert"); err != nil {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
 	if err := a.rename("table.convert"); err != nil {

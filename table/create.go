@@ -30,12 +30,16 @@ func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persist
 		Created: now, LastWriterCPU: now.CPU}
 }
 
-// populate writes a table's files into dir: the columns, each holding rows
-// elements from data (nil: empty), then COMMIT with rows committed, then
+// columnFiller gives column i of a new table its rows: r is the new, empty
+// column file. It makes what it wrote durable.
+type columnFiller func(i int, r *colfile.File) error
+
+// populate writes a table's files into dir: the columns, each given rows
+// elements by fillCol (nil: empty), then COMMIT with rows committed, then
 // the manifest last, whose presence means the table exists. Every file is
 // synced before the next is written. steps names the crash points of the
-// calling operation ("table.create", "table.convert").
-func populate(dir string, m *persistence.Manifest, o Options, data [][]byte, rows int, steps string) error {
+// calling operation ("table.create", "table.convert", "table.snapshot").
+func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFiller, rows int, steps string) error {
 	for i, c := range m.Columns {
 		// The directory is fsynced once, before it is renamed into place.
 		r, err := colfile.Open(filepath.Join(dir, c.File), c.Layout,
@@ -43,8 +47,8 @@ func populate(dir string, m *persistence.Manifest, o Options, data [][]byte, row
 		if err != nil {
 			return err
 		}
-		if data != nil {
-			err = fill(r, data[i], rows)
+		if fillCol != nil {
+			err = fillCol(i, r)
 		}
 		if err = errors.Join(err, r.Close()); err != nil {
 			return err

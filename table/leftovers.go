@@ -25,6 +25,7 @@ import (
 const (
 	asideCreating   = "creating"   // Open creating a new table
 	asideConverting = "converting" // Convert filling one
+	asideSnapshot   = "snapshot"   // Snapshot copying a table into one
 )
 
 var (
@@ -43,7 +44,7 @@ func tempFile(name string) bool {
 // asideName reports whether name (in the parent directory) is a directory
 // that a creation or conversion of table base built aside.
 func asideName(base, name string) bool {
-	for _, kind := range []string{asideCreating, asideConverting} {
+	for _, kind := range []string{asideCreating, asideConverting, asideSnapshot} {
 		prefix := "." + base + "." + kind + "-"
 		if rest, ok := strings.CutPrefix(name, prefix); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
 			return true

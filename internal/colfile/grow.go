@@ -79,9 +79,9 @@ func (r *File) EnsureCap(need int) error {
 	return r.growTo(need)
 }
 
-// Follow takes in the growth that the writer of a file opened read-only
-// made since it was mapped: a larger file is mapped again, whole, at a new
-// place, and the earlier mappings stay until Close, as after [File.EnsureCap]
+// Follow takes in growth made through another descriptor since the file
+// was mapped (by the writer of a file opened read-only, say): a larger file
+// is mapped again, whole, at a new place, and the earlier mappings stay until Close, as after [File.EnsureCap]
 // (so slices taken before stay valid). A file that is not larger changes
 // nothing: a reader never maps less than it did. It reports whether the
 // mapping moved (reload [File.Data] then).

@@ -1,0 +1,123 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/fsutil"
+)
+
+// Snapshot writes a point-in-time copy of the table into dst, a directory
+// that must not exist, while the table stays open (and its writer, if this
+// is a reader, keeps appending). The copy holds the rows the table shows:
+// a writer's every row; a reader's latest published count (with
+// [Options.SyncedOnly], the count of the writer's last Sync), refreshed
+// first. It opens as an ordinary table, committed: its rows survive an OS
+// crash once Snapshot returns nil.
+//
+// Only the live rows are copied, not the columns' spare capacity. Where the
+// file system can share blocks between files (btrfs, XFS), they are shared
+// (a reflink), so a snapshot costs little time and space until either side
+// changes them; elsewhere the kernel copies them (copy_file_range).
+//
+// The copy is built in a hidden directory next to dst and renamed into
+// place once complete and durable: a crash part way leaves no dst, only a
+// hidden directory that the next Snapshot, Open or Repair of dst removes.
+// A reader retries a copy that a change in place overlapped (see
+// [Table.Consistent]) and fails with [ErrBusy] if changes never let it
+// finish. On a writable table, writes through column slices made by other
+// goroutines while Snapshot runs may or may not be in the copy.
+func (t *Table[R]) Snapshot(dst string) error {
+	if err := t.check(false); err != nil {
+		return err
+	}
+	if err := t.checkSnapshotDst(dst); err != nil {
+		return err
+	}
+	cleanAside(dst) // what an interrupted Snapshot of dst left
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("table: snapshot of %s: %s exists; name a new directory: %w", t.dir, dst, os.ErrExist)
+	}
+	var a *aside
+	defer func() {
+		if a != nil {
+			a.close()
+		}
+	}()
+	err := t.Consistent(func() error {
+		if a != nil {
+			a.close() // a copy that a change in place overlapped
+		}
+		var err error
+		if a, err = newAside(dst, asideSnapshot); err != nil {
+			return err
+		}
+		rows := t.rows
+		return populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion},
+			func(i int, r *colfile.File) error { return copyColumn(r, t.set.Columns()[i].File().Path(), rows) },
+			rows, "table.snapshot")
+	})
+	if err != nil {
+		return fmt.Errorf("table: snapshot of %s into %s: %w", t.dir, dst, err)
+	}
+	if err := a.rename("table.snapshot"); err != nil {
+		if !a.renamed && (errors.Is(err, os.ErrExist) || errors.Is(err, errNotEmpty)) {
+			return fmt.Errorf("table: snapshot of %s: %s was created by another process meanwhile; name a new directory: %w", t.dir, dst, os.ErrExist)
+		}
+		return fmt.Errorf("table: snapshot of %s into %s: %w", t.dir, dst, err)
+	}
+	return nil
+}
+
+// checkSnapshotDst refuses a destination that is the table's directory or
+// lies inside it, where the copy would become a stray entry of the table.
+func (t *Table[R]) checkSnapshotDst(dst string) error {
+	if dst == "" {
+		return fmt.Errorf("table: snapshot of %s: no destination directory", t.dir)
+	}
+	src, err1 := filepath.Abs(t.dir)
+	d, err2 := filepath.Abs(dst)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("table: snapshot of %s: %w", t.dir, err)
+	}
+	if rel, err := filepath.Rel(src, d); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return fmt.Errorf("table: snapshot of %s: the destination %s lies inside the table's directory; name one outside it", t.dir, dst)
+	}
+	return nil
+}
+
+// copyColumn gives the new column file r the first rows elements of the
+// column file at src: blocks shared or copied past the header page, the
+// file cut to exactly those rows, then the length set and made durable.
+// The source's header is not copied: it holds the source's own lengths,
+// which a writer may be changing.
+func copyColumn(r *colfile.File, src string, rows int) error {
+	n := int64(rows) * int64(r.ElemSize())
+	in, err := openTableFile(src, os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fsutil.CopyRange(out, in, headerPage, n)
+	if err == nil {
+		err = out.Truncate(headerPage + n)
+	}
+	if err = errors.Join(err, out.Close()); err != nil {
+		return err
+	}
+	if _, err := r.Follow(); err != nil {
+		return err
+	}
+	if err := r.SetLen(rows); err != nil {
+		return err
+	}
+	return r.Flush()
+}
