@@ -4,7 +4,9 @@
 //
 // A table directory holds:
 //
-//	LOCK            flock(2) target: exclusive for a writer, shared for readers
+//	LOCK            flock(2) target of the writer (exclusive)
+//	READERS         the page a writer shares with its readers (the
+//	                published row count), and their shared flock(2) target
 //	manifest.json   schema, architecture and CPU, human-readable
 //	COMMIT          two checksummed commit slots, written alternately
 //	JOURNAL         the in-place operation in progress, if any
@@ -62,6 +64,54 @@
 //   - Recovery can itself be interrupted and is finished by the next Open.
 //     Read-only opens never write: they compute the same view.
 //
+// # Readers beside a writer
+//
+// One writer and any number of readers, in any processes (the writer's
+// own included), have a table open at once: Open with [Options.ReadOnly]
+// succeeds while a writer appends, and a writer opens while readers read.
+// No reader ever makes the writer wait: appends and Syncs never look at
+// readers, and a reader writes nothing, not even a lock byte the writer
+// reads. A reader maps the column files read-only; its row count comes
+// from the READERS page, where every append publishes the new count after
+// every column holds the rows (an atomic store), so a reader never sees a
+// row half appended.
+//
+//   - What a reader sees: the rows of every completed append, or, with
+//     [Options.SyncedOnly], the rows as of the writer's last Sync. It
+//     stays at the count it opened with until [Table.Refresh] moves it to
+//     the latest; column views taken before follow, and slices taken
+//     before stay valid until its Close. A Refresh costs a few atomic
+//     loads, and a new mapping of each file that grew.
+//   - Changes in place: SetRow, SwapRemove, Truncate, Delete, DeleteFunc
+//     and the writer's recovery are seen by a reader as they land, column
+//     by column and element by element, like writes through slices. Each
+//     of them makes the page's sequence count odd while it runs;
+//     [Table.Consistent] runs a read again until no change overlapped it,
+//     and [Table.RowConsistent] reads one row that way. Writes through
+//     column slices are not counted unless made inside the writer's
+//     [Table.Update], which makes them one change for Consistent readers.
+//     A Truncate, SwapRemove or Delete lowers the count: a reader's
+//     Refresh shows it, and rows past it stay readable (stale) until then.
+//   - No reader ever faults: the writer never shrinks a file, and a count
+//     a reader is given is checked against its files. Operations that cut
+//     or remove files ([Repair], and compaction and schema changes) wait
+//     for readers to close (up to [Options.LockTimeout]) or fail with a
+//     [*ReadersError] naming their pids.
+//   - Crashes: a reader killed with SIGKILL leaves nothing behind (its
+//     flock goes with it). A writer killed with SIGKILL leaves readers on
+//     what it published; the next writer recovers while they read, and
+//     its recovery counts as a change in place. If the writer died part
+//     way through a change in place, Refresh and Consistent fail with
+//     ErrNeedsRecovery until a writer opens; a change that outlasts the
+//     lock timeout (at least a second) is [ErrBusy].
+//   - A reader that opens while no writer of this boot has the table open
+//     decides its count from the files, as any read-only open does, and
+//     follows a writer that opens later from its first Refresh.
+//
+// [Table.Snapshot] copies a live table, from the writer or a reader, into
+// a new directory that opens as an ordinary table: a backup, or a save
+// game, in one call.
+//
 // # Errors, closed tables and indexes
 //
 // One rule for every method:
@@ -82,7 +132,8 @@
 //
 //   - **Never keep a slice from a column view past [Table.Close].**
 //   - A Table's methods are not safe for concurrent use; column views may
-//     be read by other goroutines while one goroutine appends.
+//     be read by other goroutines while one goroutine appends. Separate
+//     Tables (a writer and its readers) are independent.
 //   - Writes through column views (Set, or a slice) are in place and not
 //     journaled across columns; they become durable at the next Sync.
 //   - Across an OS crash, a row changed in place since the last Sync may be
