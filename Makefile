@@ -37,4 +37,5 @@ torture-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzHeader$$' -fuzztime=$(FUZZTIME) ./mmap/
 	$(GO) test -run='^$$' -fuzz='^FuzzCommit$$' -fuzztime=$(FUZZTIME) ./table/
 	$(GO) test -run='^$$' -fuzz='^FuzzTableDir$$' -fuzztime=$(FUZZTIME) ./table/
+	$(GO) test -run='^$$' -fuzz='^FuzzReaders$$' -fuzztime=$(FUZZTIME) ./table/
 	$(GO) test -run='^$$' -fuzz='^FuzzManifest$$' -fuzztime=$(FUZZTIME) .

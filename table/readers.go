@@ -278,9 +278,14 @@ func (p *readersPage) decode() pubState {
 	return st
 }
 
+// checked refuses the counts of a running writer's page that fail their
+// check bits; those of a page whose writer is gone are not used anyway.
 func (p *readersPage) checked(st pubState) (pubState, error) {
 	if st.valid && (st.rows < 0 || st.committed < 0) {
-		return pubState{}, fmt.Errorf("%w: %s: a published row count fails its check bits", ErrCorrupt, p.path)
+		if st.state == stateOpen && writerAlive(st.pid) {
+			return pubState{}, fmt.Errorf("%w: %s: a published row count fails its check bits", ErrCorrupt, p.path)
+		}
+		return pubState{}, nil
 	}
 	return st, nil
 }
