@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +33,7 @@ func version(i, gen int) rec {
 type cut struct {
 	image string
 	what  string // the batch the Sync committed
+	dir   string // the table in the image: "table", or a snapshot of it
 	rows  []rec
 }
 
@@ -166,7 +169,22 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 		}
 		// The power goes now: nothing more reaches the device than what
 		// it was handed before Sync returned.
-		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what, rows: slices.Clone(want)}
+		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what, dir: "table", rows: slices.Clone(want)}
+		if err := copyImage(image, c.image); err != nil {
+			t.Fatalf("realfs: %s: %v", fs.name, err)
+		}
+		cuts = append(cuts, c)
+	}
+	// A snapshot, on the same file system (where btrfs and XFS share its
+	// blocks with the table's), is committed once Snapshot returns: the
+	// image is cut then, with the table's own rows never synced.
+	snapshotAndCut := func(what string, from *table.Table[rec]) {
+		name := fmt.Sprintf("snap-%02d", len(cuts))
+		if err := from.Snapshot(filepath.Join(filepath.Dir(dir), name)); err != nil {
+			t.Fatalf("realfs: %s: Snapshot after %s: %v", fs.name, what, err)
+		}
+		t.Logf("realfs: %s: snapshot %s: %s", fs.name, name, sharedBlocks(filepath.Join(filepath.Dir(dir), name, "A.col")))
+		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what + ", then a Snapshot", dir: name, rows: slices.Clone(want)}
 		if err := copyImage(image, c.image); err != nil {
 			t.Fatalf("realfs: %s: %v", fs.name, err)
 		}
@@ -197,6 +215,21 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 	}
 	appendRows(growBy)
 	syncAndCut(fmt.Sprintf("appending %d rows (every column grows)", growBy))
+	setRow(1)
+	appendRows(100)
+	snapshotAndCut("SetRow of 1 and appending 100 rows, unsynced", tb)
+	reader, err := table.Open[rec](dir, &table.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("realfs: %s: a reader beside the writer: %v", fs.name, err)
+	}
+	appendRows(10)
+	if err := reader.Refresh(); err != nil {
+		t.Fatalf("realfs: %s: Refresh: %v", fs.name, err)
+	}
+	snapshotAndCut("appending 10 rows, unsynced, seen by a reader", reader)
+	if err := reader.Close(); err != nil {
+		t.Fatalf("realfs: %s: close the reader: %v", fs.name, err)
+	}
 	if err := tb.Close(); err != nil {
 		t.Fatalf("realfs: %s: close: %v", fs.name, err)
 	}
@@ -219,9 +252,9 @@ func checkCut(t *testing.T, fs fileSystem, c cut, mnt string) error {
 			t.Error(err)
 		}
 	}()
-	tb, err := table.Open[rec](filepath.Join(mnt, "table"), nil)
+	tb, err := table.Open[rec](filepath.Join(mnt, c.dir), nil)
 	if err != nil {
-		return fmt.Errorf("open: %w", err)
+		return fmt.Errorf("open %s: %w", c.dir, err)
 	}
 	defer tb.Close()
 	rec := tb.Recovered()
@@ -260,4 +293,17 @@ func checkCut(t *testing.T, fs fileSystem, c cut, mnt string) error {
 		return fmt.Errorf("sync after recovery: %w", err)
 	}
 	return nil
+}
+
+// sharedBlocks says whether a file's extents are shared with another file
+// (a reflink), as filefrag reports them, for the log.
+func sharedBlocks(path string) string {
+	out, err := exec.Command("filefrag", "-v", path).CombinedOutput()
+	switch {
+	case err != nil:
+		return "extents unknown (filefrag: " + strings.TrimSpace(string(out)) + ")"
+	case strings.Contains(string(out), "shared"):
+		return "its blocks are shared with the table's (a reflink)"
+	}
+	return "its blocks were copied"
 }
