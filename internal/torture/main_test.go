@@ -50,6 +50,10 @@ type figures struct {
 	hooks     map[string]bool
 	failures  int
 	tests     int
+
+	// Readers beside a writer: rows they checked, their refreshes, and
+	// the most rows one was behind its writer at a refresh.
+	readerRows, refreshes, maxLag int
 }
 
 var fig = figures{hooks: map[string]bool{}}
@@ -66,6 +70,14 @@ func (f *figures) hook(name string) {
 	f.mu.Unlock()
 }
 
+func (f *figures) readers(rows, refreshes, maxLag int) {
+	f.mu.Lock()
+	f.readerRows += rows
+	f.refreshes += refreshes
+	f.maxLag = max(f.maxLag, maxLag)
+	f.mu.Unlock()
+}
+
 func (f *figures) print() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -78,6 +90,9 @@ func (f *figures) print() {
 		runtime.GOOS, runtime.GOARCH, mode(), f.trials, f.crashRuns, f.images, f.cases, len(names), f.failures, f.tests)
 	if len(names) > 0 {
 		fmt.Printf("torture hooks reached: %s\n", strings.Join(names, " "))
+	}
+	if f.readerRows > 0 {
+		fmt.Printf("torture readers: %d rows checked in %d refreshes, at most %d rows behind the writer\n", f.readerRows, f.refreshes, f.maxLag)
 	}
 }
 
