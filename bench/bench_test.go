@@ -97,8 +97,10 @@ func runCase(b *testing.B, unit Unit, c *Case) {
 		step(c.After)
 	}
 	switch {
-	case c.Probe != nil:
+	case c.Probe != nil && unit == Bytes:
 		b.ReportMetric(probed, "heap-B")
+	case c.Probe != nil:
+		b.ReportMetric(probed, "probe-ns")
 	case unit == PerRow:
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(c.Units*float64(b.N)), "ns/row")
 	}

@@ -18,6 +18,9 @@ type Config struct {
 	// Open and memory workloads: the large table in bytes, and the JSON load
 	// size that is scaled up to it.
 	LargeBytes, JSONBytes int
+	// Readers beside a writer: rows appended while readers refresh, and
+	// rows whose lag to a reader is measured per round.
+	ReaderRows, LagRows int
 }
 
 func FullConfig() Config {
@@ -29,6 +32,8 @@ func FullConfig() Config {
 		CommitBatches: map[int]int{1: 1000, 100: 20_000, 10_000: 200_000},
 		LargeBytes:    1 << 30,
 		JSONBytes:     64 << 20,
+		ReaderRows:    8 << 20,
+		LagRows:       2000,
 	}
 }
 
@@ -42,6 +47,8 @@ func QuickConfig() Config {
 		CommitBatches: map[int]int{1: 200, 100: 5_000, 10_000: 50_000},
 		LargeBytes:    128 << 20,
 		JSONBytes:     16 << 20,
+		ReaderRows:    2 << 20,
+		LagRows:       500,
 	}
 }
 
@@ -51,6 +58,7 @@ func Workloads(c Config) []*Workload {
 	ws = append(ws, SingleAppendWorkloads(c)...)
 	ws = append(ws, CommitWorkloads(c)...)
 	ws = append(ws, CommitLatencyWorkload(c), OpenWorkload(c), MemoryWorkload(c))
+	ws = append(ws, ReadersAppendWorkload(c), ReaderLagWorkload(c))
 	return ws
 }
 

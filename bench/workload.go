@@ -52,6 +52,11 @@ type Workload struct {
 	Notes []string
 	// Reps overrides the number of rounds for workloads too slow for the default.
 	Reps int
+	// BytesPerRow, for a PerRow workload, makes the figures show GB/s too.
+	BytesPerRow int
+	// FiguresOnly marks a workload whose cases are figures of the library
+	// alone (percentiles of one measurement), not contenders: no ratios.
+	FiguresOnly bool
 	// Setup runs before any case's Setup, Teardown after every case's Teardown.
 	Setup    func() error
 	Teardown func() error

@@ -17,6 +17,8 @@ func tinyConfig() Config {
 		CommitBatches: map[int]int{1: 4, 100: 250, 10_000: 10_000},
 		LargeBytes:    2 << 20,
 		JSONBytes:     256 << 10,
+		ReaderRows:    tinyRows,
+		LagRows:       20,
 	}
 }
 

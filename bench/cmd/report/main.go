@@ -25,6 +25,7 @@ import (
 )
 
 func main() {
+	bench.Child() // a workload's child process runs its role and exits here
 	quick := flag.Bool("quick", false, "small sizes, about a minute")
 	reps := flag.Int("reps", 5, "rounds per workload; each round measures every contender once")
 	run := flag.String("run", "", "only workloads whose name matches this regexp (no files are written)")
@@ -102,7 +103,7 @@ func printTable(w io.Writer, results []*bench.Result) {
 			if len(r.Samples[c.Name]) == 0 {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.W.Name, r.W.Size, c.Name, r.W.Unit.Format(r.Median(c.Name)), ratio(r, c.Name))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.W.Name, r.W.Size, c.Name, median(r, c.Name), ratio(r, c.Name))
 		}
 	}
 	tw.Flush()
@@ -119,12 +120,23 @@ func printTable(w io.Writer, results []*bench.Result) {
 	}
 }
 
+// median shows the median cost of case name, with its bandwidth for
+// workloads whose rows have a size.
+func median(r *bench.Result, name string) string {
+	m := r.Median(name)
+	s := r.W.Unit.Format(m)
+	if r.W.Unit == bench.PerRow && r.W.BytesPerRow > 0 {
+		s += fmt.Sprintf(", %.2f GB/s", float64(r.W.BytesPerRow)/m)
+	}
+	return s
+}
+
 // ratio is the library's advantage over case name: peer cost / library cost.
 func ratio(r *bench.Result, name string) string {
 	if name == r.W.Lib {
 		return "(library)"
 	}
-	if len(r.Samples[r.W.Lib]) == 0 {
+	if len(r.Samples[r.W.Lib]) == 0 || r.W.FiguresOnly {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx", r.Speedup(name))

@@ -13,7 +13,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Benchmark results\n\n")
-	p("Every workload runs the library and its peers in one process: a discarded warm-up round, then %d rounds (3 for Open and Memory), each measuring every contender once in turn; figures are medians. ", e.Reps)
+	p("Every workload runs the library and its peers in one process (the readers beside a writer are child processes of it): a discarded warm-up round, then %d rounds%s, each measuring every contender once in turn; figures are medians. ", e.Reps, fewerRounds(results, e.Reps))
 	p("The machine is shared and noisy, so read the ratios rather than the absolute times.\n\n")
 	p("- Command: `%s` (from the repository root; `-quick` for a short run)\n", e.Command)
 	p("- Date: %s, took %.0f s\n", e.Date.Format("2006-01-02 15:04 UTC"), e.Elapsed.Seconds())
@@ -61,7 +61,7 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 			if len(ss) == 0 {
 				continue
 			}
-			med := r.W.Unit.Format(r.Median(c.Name))
+			med := median(r, c.Name)
 			if r.W.Unit == bench.PerRow {
 				med += fmt.Sprintf(", %.3f allocs/row", r.MedianAllocs(c.Name))
 			}
@@ -73,6 +73,34 @@ func markdown(results []*bench.Result, e env, cfg bench.Config) string {
 		}
 	}
 	return b.String()
+}
+
+// fewerRounds names the workloads run with fewer rounds than reps, as
+// " (3 for Open and Memory)".
+func fewerRounds(results []*bench.Result, reps int) string {
+	byReps := map[int][]string{}
+	var counts []int
+	for _, r := range results {
+		if n := r.W.Reps; n > 0 && n < reps {
+			if byReps[n] == nil {
+				counts = append(counts, n)
+			}
+			byReps[n] = append(byReps[n], r.W.Name)
+		}
+	}
+	var parts []string
+	for _, n := range counts {
+		names := byReps[n]
+		list := names[0]
+		if k := len(names); k > 1 {
+			list = strings.Join(names[:k-1], ", ") + " and " + names[k-1]
+		}
+		parts = append(parts, fmt.Sprintf("%d for %s", n, list))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }

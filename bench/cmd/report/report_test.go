@@ -39,3 +39,20 @@ func TestChartIsWritten(t *testing.T) {
 		t.Fatalf("chart: %d bytes, %v", len(b), err)
 	}
 }
+
+func TestMarkdownShowsBandwidthFiguresAndRounds(t *testing.T) {
+	rows := &bench.Workload{Name: "Rows", Size: "rows=2", Unit: bench.PerRow, BytesPerRow: 32, Lib: "lib", Reps: 3,
+		Cases: []*bench.Case{{Name: "lib"}, {Name: "other"}}}
+	figs := &bench.Workload{Name: "Figures", Size: "n=1", Unit: bench.PerOp, Lib: "p50", FiguresOnly: true, Reps: 3,
+		Cases: []*bench.Case{{Name: "p50"}, {Name: "p99"}}}
+	results := []*bench.Result{
+		{W: rows, Samples: map[string][]bench.Sample{"lib": {{Value: 32}}, "other": {{Value: 64}}}},
+		{W: figs, Samples: map[string][]bench.Sample{"p50": {{Value: 10}}, "p99": {{Value: 100}}}},
+	}
+	md := markdown(results, env{Command: "cmd", Chart: "results.svg", Reps: 5}, bench.FullConfig())
+	for _, want := range []string{"then 5 rounds (3 for Rows and Figures)", "32 ns/row (31.25M rows/s), 1.00 GB/s", "| other | 64 ns/row (15.62M rows/s), 0.50 GB/s, 0.000 allocs/row | 2.00x |", "| p99 | 100 ns | - |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+}
