@@ -16,13 +16,16 @@ import (
 )
 
 // The consistency check reads each file's own numbers from the disk, with
-// pread and without mapping anything, and compares them with each other:
-// every column header's live length, commit slots, element type and size,
-// the COMMIT slots, the JOURNAL, and the manifest against the directory. It
-// trusts none of what an open would decide, so that it can tell where two
-// files disagree rather than what an open would make of them. It is one
-// file because it is one pass: the report type and each comparison it
-// makes, file by file, in the order the files depend on each other.
+// pread, and compares them with each other: every column header's live
+// length, commit slots, element type and size, the COMMIT slots, the
+// JOURNAL, and the manifest against the directory. It trusts none of what
+// an open would decide, so that it can tell where two files disagree rather
+// than what an open would make of them. Only the READERS page is mapped, as
+// readers map it: its words are read atomically, and they say whether a
+// writer is at work on the files meanwhile, and what it may have in flight.
+// It is one file because it is one pass: the report type and each
+// comparison it makes, file by file, in the order the files depend on each
+// other, with what a running writer explains beside each.
 
 // CheckReport is what a consistency check found. Problems are damage or
 // interrupted steps; Notes are findings that need no action, or that the
@@ -36,8 +39,12 @@ type CheckReport struct {
 	// -1 if it could not be read.
 	Rows, CommittedRows int
 	Source              string
-	Problems            []Problem
-	Notes               []string
+	// Writer is the pid of a writer of this boot that had the table open
+	// when the check began, 0 if none: then Rows is the count it had
+	// published (Source "published"), and what it had in flight is noted.
+	Writer   int
+	Problems []Problem
+	Notes    []string
 }
 
 // Problem is one inconsistency: the file it was found in (a name in the
@@ -75,6 +82,9 @@ func (r *CheckReport) Err() error {
 // String is a one-line summary.
 func (r *CheckReport) String() string {
 	s := fmt.Sprintf("%s: %d columns, %d rows (%s), %d committed", r.Dir, r.Columns, r.Rows, r.Source, r.CommittedRows)
+	if r.Writer != 0 {
+		s += fmt.Sprintf(", writer pid %d", r.Writer)
+	}
 	switch n := len(r.Problems); n {
 	case 0:
 		return s + "; ok"
@@ -101,9 +111,25 @@ func (r *CheckReport) note(format string, args ...any) {
 }
 
 // Check checks the consistency of the table in dir without writing
-// anything. It takes the table's lock shared, so it fails with [ErrLocked]
-// while a writer holds the table (check it with [Table.Check] there). It
-// returns an error only when it cannot check at all (no table, locked);
+// anything. It takes no LOCK: like a reader, it holds a shared flock on the
+// table's READERS file, so it runs beside a writer (in any process) and
+// beside readers, and only an operation that rewrites files (such as
+// [Repair]) excludes it, failing it with [ErrLocked]. A table whose
+// writers never made READERS (an earlier format) is checked under a shared
+// LOCK, as before, which a writer of that format holds exclusively.
+//
+// Beside a running writer (the READERS page says a writer of this boot has
+// the table open and its process runs), the files move while they are
+// read. What such a writer legitimately has in flight is noted, not
+// reported as a problem: columns whose live lengths differ or run past
+// the count it published (an append, or a change in place, part way), an
+// intent in the JOURNAL while a change in place runs, a COMMIT slot or a
+// column header read while it was being written (read again first). Damage
+// is still reported, and so is what the writer could not have left: a
+// column shorter than the published count, or an intent in the JOURNAL
+// with no change in place running.
+//
+// It returns an error only when it cannot check at all (no table, locked);
 // what it finds is in the report, whose Err lists the problems.
 func Check(dir string) (*CheckReport, error) {
 	fi, err := os.Stat(dir)
@@ -118,6 +144,16 @@ func Check(dir string) (*CheckReport, error) {
 	if _, err := os.Lstat(filepath.Join(dir, persistence.ManifestFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s has no %s", ErrNotTable, dir, persistence.ManifestFile)
 	}
+	page, err := openReadersReader(dir, 0)
+	switch {
+	case err == nil:
+		defer page.close()
+		return checkDir(dir, page), nil
+	case errors.Is(err, ErrLocked):
+		return nil, fmt.Errorf("table: check %s: %w", dir, err)
+	}
+	// No READERS (or one that is not a file, which the check reports):
+	// the LOCK of an earlier format's writers, if any, keeps the files still.
 	lock, err := lockfile.Acquire(filepath.Join(dir, lockFile), &lockfile.Options{Shared: true, NoCreate: true})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -127,36 +163,107 @@ func Check(dir string) (*CheckReport, error) {
 	default:
 		defer lock.Release()
 	}
-	return checkDir(dir), nil
+	return checkDir(dir, nil), nil
 }
 
 // Check checks the consistency of the table's files as they are on the
-// disk now, under the lock the table holds. A table open for writing
-// passes it at every moment between its methods; rows appended since the
-// last Sync are a note, not a problem.
+// disk now (see the function Check). A table open for writing passes it at
+// every moment between its methods; rows appended since the last Sync are a
+// note, not a problem. A reader's check is the function's, beside whatever
+// writer runs.
 func (t *Table[R]) Check() (*CheckReport, error) {
 	if t.closed {
 		return nil, ErrClosed
 	}
-	return checkDir(t.dir), nil
+	var page *readersPage
+	if t.opts.ReadOnly {
+		page = t.readers // the writer's own files stand still between its methods
+	}
+	return checkDir(t.dir, page), nil
 }
 
-// checkDir checks table directory dir; the caller holds its lock (or
-// knows there is none).
-func checkDir(dir string) *CheckReport {
+// checkDir checks table directory dir; the caller holds its lock, a shared
+// flock on page (nil: no writer to allow for), or knows there is none.
+func checkDir(dir string, page *readersPage) *CheckReport {
 	r := &CheckReport{Dir: dir, CommittedRows: -1}
+	w := watchWriter(r, page)
 	m := checkManifest(r, dir)
 	if m == nil {
 		return r
 	}
 	r.Columns = len(m.Columns)
 	checkEntries(r, dir, m)
-	slot, haveCommit := checkCommit(r, dir, m)
-	facts := checkColumns(r, dir, m)
-	minCap := checkLengths(r, m, facts, slot, haveCommit)
-	checkJournal(r, dir, m, slot, haveCommit, minCap)
+	slot, haveCommit := checkCommit(r, dir, m, w)
+	facts := checkColumns(r, dir, m, w)
+	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w)
+	checkJournal(r, dir, m, slot, haveCommit, minCap, w)
+	checkPublished(r, m, facts, minCap, minLive, w)
 	return r
 }
+
+// liveWriter is what the check saw of a running writer: the READERS page
+// before it read any file, and, read once after the last file, whether a
+// change in place ran in between. nil when no writer runs.
+type liveWriter struct {
+	page    *readersPage
+	start   pubState
+	settled bool
+	moved   bool // a change in place ran while the files were read
+}
+
+// watchWriter reads the page before any file. A page of this boot whose
+// counts fail their check bits is damage; no page, or another boot's, is
+// no writer.
+func watchWriter(r *CheckReport, page *readersPage) *liveWriter {
+	if page == nil {
+		return nil
+	}
+	st, err := page.glance()
+	if err != nil {
+		r.fileProblem(readersFile, err)
+		return nil
+	}
+	if !st.running() {
+		return nil
+	}
+	r.Writer = st.pid
+	return &liveWriter{page: page, start: st}
+}
+
+// glance reads the page as it is, without waiting for a change in place to
+// end: a check looks at the writer rather than waits for it. While the
+// sequence count is odd the counts may be a claim's zeros (unknown, -1);
+// a count that fails its check bits with the count even and unchanged
+// around it is damage.
+func (p *readersPage) glance() (pubState, error) {
+	if err := p.mapReader(); err != nil || p.buf == nil {
+		return pubState{}, err
+	}
+	s := p.load(rdSeq)
+	st := p.decode()
+	st.seq = s
+	p.sync()
+	if s&1 == 0 && p.load(rdSeq) == s {
+		return p.checked(st)
+	}
+	return st, nil
+}
+
+// inPlace reports whether the writer was changing rows in place at any
+// moment between the start and now: the sequence count was odd at either
+// end, or moved. The first call fixes the answer; it comes after the files
+// it is about were read.
+func (w *liveWriter) inPlace() bool {
+	if !w.settled {
+		w.page.sync() // the files' reads before the count's load
+		end := w.page.load(rdSeq)
+		w.moved = w.start.seq&1 == 1 || end != w.start.seq
+		w.settled = true
+	}
+	return w.moved
+}
+
+func (w *liveWriter) running() bool { return w != nil }
 
 func checkManifest(r *CheckReport, dir string) *persistence.Manifest {
 	name := persistence.ManifestFile
@@ -220,21 +327,27 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 
 // checkCommit reads both COMMIT slots and reports each that fails, and
 // whether the chosen one agrees with the manifest and with itself.
-func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlot, bool) {
+func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWriter) (commitSlot, bool) {
 	ncols := len(m.Columns)
 	size := slotBytes(ncols)
-	b, err := fsutil.ReadRegular(filepath.Join(dir, commitFile), int64(2*size), int64(2*size))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsutil.ErrNotRegular) {
-		return commitSlot{}, false // reported with the directory
-	}
-	if err != nil {
-		r.fileProblem(commitFile, err)
-		return commitSlot{}, false
-	}
 	var slots [2]commitSlot
 	var ok [2]bool
-	for i := range 2 {
-		slots[i], ok[i] = decodeCommit(i, b[i*size:(i+1)*size], ncols)
+	for read := 0; ; read++ {
+		b, err := fsutil.ReadRegular(filepath.Join(dir, commitFile), int64(2*size), int64(2*size))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsutil.ErrNotRegular) {
+			return commitSlot{}, false // reported with the directory
+		}
+		if err != nil {
+			r.fileProblem(commitFile, err)
+			return commitSlot{}, false
+		}
+		for i := range 2 {
+			slots[i], ok[i] = decodeCommit(i, b[i*size:(i+1)*size], ncols)
+		}
+		if ok[0] && ok[1] || !w.running() || read == 1 {
+			break
+		}
+		// A running writer's Sync may have been writing the slot: once more.
 	}
 	idx, _, found := twoslot.Newer(ok[0], ok[1], slots[0].seq, slots[1].seq)
 	if !found {
@@ -264,10 +377,10 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest) (commitSlo
 // checkColumns reads each column file's header and reports what disagrees
 // with the manifest or with the file's own size. Missing or unreadable
 // columns have no entry in the result.
-func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[string]colfile.HeaderFacts {
+func checkColumns(r *CheckReport, dir string, m *persistence.Manifest, w *liveWriter) map[string]colfile.HeaderFacts {
 	facts := map[string]colfile.HeaderFacts{}
 	for _, c := range m.Columns {
-		x, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File))
+		x, err := readColumnFacts(filepath.Join(dir, c.File), w)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // reported with the directory
 		}
@@ -308,10 +421,29 @@ func checkColumns(r *CheckReport, dir string, m *persistence.Manifest) map[strin
 	return facts
 }
 
+// readColumnFacts reads a column header. Beside a running writer a header
+// can be caught moving: the file's size taken just before the writer grew
+// it and its live length just after the writer published rows in the
+// growth, or a word read while it was stored. Such a header is read again
+// (a few times, as growth doubles and races rarely twice); since files
+// never shrink, a later size holds every length published before it.
+func readColumnFacts(path string, w *liveWriter) (colfile.HeaderFacts, error) {
+	x, err := colfile.ReadHeaderFacts(path)
+	for read := 1; err == nil && w.running() && read < 3; read++ {
+		moving := x.SameBoot && (x.Live < 0 || x.Live > x.Capacity) || !x.Slots[0].OK && !x.Slots[1].OK
+		if !moving {
+			break
+		}
+		x, err = colfile.ReadHeaderFacts(path)
+	}
+	return x, err
+}
+
 // checkLengths compares the columns' lengths with each other and with
 // COMMIT, decides the row count an open would choose, and returns the
-// smallest capacity (-1 if no column could be read).
-func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, slot commitSlot, haveCommit bool) int {
+// smallest capacity and the shortest live length (-1 if no column could be
+// read, or the live lengths do not count).
+func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, slot commitSlot, haveCommit bool, w *liveWriter) (int, int) {
 	minCap, minLive, maxLive := -1, -1, -1
 	live, sameBoot := len(facts) == len(m.Columns), 0
 	for _, c := range m.Columns {
@@ -339,7 +471,12 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colf
 	}
 	if live {
 		r.Source, r.Rows = "live", minLive
-		if minLive != maxLive {
+		switch {
+		case w.running() && w.start.rows < 0:
+			r.note("live lengths %d to %d: the writer was opening the table", minLive, maxLive)
+		case w.running() && (minLive != maxLive || maxLive > w.start.rows):
+			r.note("live lengths %d to %d, the writer had published %d: its append or change in place was part way", minLive, maxLive, w.start.rows)
+		case minLive != maxLive:
 			for _, c := range m.Columns {
 				if x := facts[c.Name]; x.Live != minLive {
 					r.problem(c.File, ErrNeedsRecovery, "live length %d, the shortest column %d: an append was interrupted; a writable open (persist repair) cuts it",
@@ -351,19 +488,51 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colf
 			r.note("%d rows written since the last Sync are not committed: they survive a crash of the process, not of the OS; Sync (or persist repair) commits them",
 				uint64(minLive)-slot.rows)
 		}
-		return minCap
+		return minCap, minLive
 	}
 	r.Source, r.Rows = "committed", r.CommittedRows
 	if sameBoot > 0 && sameBoot < len(facts) {
-		r.note("%d of %d columns were last written in this boot, the others in another (an open after a reboot was interrupted): the committed count counts",
-			sameBoot, len(m.Columns))
+		what := "an open after a reboot was interrupted"
+		if w.running() {
+			what = "the running writer is opening it"
+		}
+		r.note("%d of %d columns were last written in this boot, the others in another (%s): the committed count counts",
+			sameBoot, len(m.Columns), what)
 	}
-	return minCap
+	return minCap, -1
+}
+
+// checkPublished compares a running writer's published count with the
+// files, once every file was read: each column holds it (a writer grows the
+// files before it publishes), and, unless a change in place ran meanwhile
+// (which lowers counts), every live length reaches it (a writer stores
+// them before the count).
+func checkPublished(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, minCap, minLive int, w *liveWriter) {
+	if !w.running() {
+		return
+	}
+	rows := w.start.rows
+	if rows < 0 {
+		r.note("the writer (pid %d) is opening the table: its row count is not published yet", w.start.pid)
+		return
+	}
+	r.Source, r.Rows = "published", rows
+	r.note("a writer (pid %d) has the table open: %s published, %s at its last Sync", w.start.pid, rowCount(uint64(rows)), rowCount(uint64(max(w.start.committed, 0))))
+	if minCap >= 0 && rows > minCap {
+		r.problem(readersFile, ErrCorrupt, "the writer published %s, a column file holds %d elements", rowCount(uint64(rows)), minCap)
+	}
+	if minLive >= 0 && minLive < rows && !w.inPlace() {
+		for _, c := range m.Columns {
+			if x, ok := facts[c.Name]; ok && x.Live < rows {
+				r.problem(c.File, ErrCorrupt, "live length %d, below the %s the writer published", x.Live, rowCount(uint64(rows)))
+			}
+		}
+	}
 }
 
 // checkJournal reads the JOURNAL, which holds at most one intent: none, or
 // one that a writable open redoes (or discards), within the columns' size.
-func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot, haveCommit bool, minCap int) {
+func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot, haveCommit bool, minCap int, w *liveWriter) {
 	rowSize := 0
 	for _, c := range m.Columns {
 		rowSize += c.Layout.Size
@@ -379,6 +548,12 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 	in, pending := readIntent(b, rowSize)
 	if !pending {
 		return
+	}
+	inPlace := w.running() && w.inPlace()
+	if inPlace {
+		// Capacities read before the intent: a Delete may have grown the
+		// files to stage its rows since.
+		minCap = capacityNow(dir, m, minCap)
 	}
 	what := describe(in)
 	bad := ""
@@ -402,9 +577,30 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 		r.problem(journalFile, ErrCorrupt, "holds %s, %s", what, bad)
 		return
 	}
-	if r.Source != "live" && haveCommit && !intentFitsCommit(in, slot) {
+	switch {
+	case inPlace:
+		r.note("%s holds %s: the running writer's change in place", journalFile, what)
+	case w.running():
+		r.problem(journalFile, ErrCorrupt, "holds %s while the running writer (pid %d) changes nothing in place: it clears every intent it writes", what, w.start.pid)
+	case r.Source != "live" && haveCommit && !intentFitsCommit(in, slot):
 		r.note("%s holds %s, written after the last Sync of an earlier boot: a writable open discards it", journalFile, what)
-		return
+	default:
+		r.problem(journalFile, ErrNeedsRecovery, "an interrupted %s: a writable open (persist repair) finishes it", what)
 	}
-	r.problem(journalFile, ErrNeedsRecovery, "an interrupted %s: a writable open (persist repair) finishes it", what)
+}
+
+// capacityNow is the smallest capacity of the columns read again, at least
+// was (files never shrink).
+func capacityNow(dir string, m *persistence.Manifest, was int) int {
+	now := -1
+	for _, c := range m.Columns {
+		x, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File))
+		if err != nil {
+			return was
+		}
+		if now < 0 || x.Capacity < now {
+			now = x.Capacity
+		}
+	}
+	return max(now, was)
 }

@@ -1,0 +1,53 @@
+package table
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Tools that read a table without its Go row type (opened as [Any]) read
+// each column's element bytes and decode them by the layout the manifest
+// records; they also tell their user whether a writer is at work.
+
+// AppendElem appends a copy of the bytes of row i of the named column (its
+// manifest name or Go field name) to dst and returns the extended slice:
+// the element in this machine's byte order, laid out as the column's
+// [persistence.Layout] in [Table.Manifest] says. It works on a table of
+// any row type, [Any] included, and never gives access to the file's
+// memory. A name that is no column is an [ErrNoColumn] error; an i out of
+// range, [ErrRange]. A reader beside a writer reads rows as one state of
+// the table inside [Table.Consistent].
+func (t *Table[R]) AppendElem(dst []byte, column string, i int) ([]byte, error) {
+	if err := t.check(false); err != nil {
+		return dst, err
+	}
+	for _, c := range t.man.Columns {
+		if c.Name == column || c.Field == column || strings.EqualFold(c.Name, column) {
+			if err := t.inRange("AppendElem", i); err != nil {
+				return dst, err
+			}
+			return append(dst, t.colByName(c.Name).ElemBytes(i)...), nil
+		}
+	}
+	return dst, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, column, t.dir, t.columnNames())
+}
+
+// Writer reports whether a writer has the table open, and its pid. On a
+// reader it reads the READERS page now: a writer of this boot that has not
+// closed the table and whose process runs (in this pid namespace). A
+// writable table is its own writer. A table of an earlier format, whose
+// writers publish nothing to readers, and a closed one report none.
+func (t *Table[R]) Writer() (pid int, open bool) {
+	switch {
+	case t.closed || t.readers == nil:
+		return 0, false
+	case !t.opts.ReadOnly:
+		return os.Getpid(), true
+	}
+	st, err := t.readers.glance()
+	if err != nil || !st.running() {
+		return 0, false
+	}
+	return st.pid, true
+}
