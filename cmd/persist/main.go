@@ -1,13 +1,22 @@
-// Command persist inspects, checks and repairs persistence tables without
-// knowing their Go row type: the schema comes from the table's manifest.
+// Command persist inspects, checks, copies and repairs persistence tables
+// without knowing their Go row type: the schema comes from the table's
+// manifest. Every command but repair and convert works beside a running
+// writer, in any process: it opens the table as a reader.
 //
-//	persist info DIR     schema, machine, rows, and what an open would recover
+//	persist info DIR     schema, machine, rows, whether a writer has the
+//	                     table open, and what an open would recover
+//	persist head DIR [-n N]
+//	                     the first and the last N rows (default 5), each
+//	                     value decoded by its column's layout
 //	persist check DIR    compare every file's own numbers; exit status 1 with
 //	                     each problem listed if anything is wrong
+//	persist snapshot SRC DST
+//	                     copy the rows SRC shows now into a new table DST
 //	persist repair DIR   recover, clean up and commit the table, and report it
 //	persist convert SRC DST
 //	                     copy a table written on a machine of the other byte
 //	                     order into a new table for this machine
+//	persist -h           the usage, on stdout
 package main
 
 import (
@@ -17,67 +26,142 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/table"
 )
 
-const usage = `usage: persist <command> DIR
+const usage = `usage: persist <command> <arguments>
 
 commands:
-  info     print the schema, the machine that wrote the table, the row count
-           and what opening it would recover (read-only: writes nothing)
-  check    compare every file's own numbers (column headers, COMMIT,
+  info DIR
+           print the schema, the machine that wrote the table, the row count,
+           whether a writer has it open (its pid, the rows it published and
+           those of its last Sync), and what opening it would recover
+  head DIR [-n N]
+           print the first and the last N rows (default 5), each value
+           decoded by its column's layout: numbers, bools, [arrays],
+           {structs}, and byte arrays as "text" when printable (else hex);
+           long arrays and byte arrays are cut short. The rows are read as
+           one state of the table
+  check DIR
+           compare every file's own numbers (column headers, COMMIT,
            JOURNAL, manifest and directory) and list each mismatch; exit
-           status 1 if anything is wrong (read-only: writes nothing)
-  repair   remove what interrupted steps left, trim partial elements, open
+           status 1 if anything is wrong. Beside a running writer, what it
+           has in flight is noted, not counted as a problem
+  snapshot SRC DST
+           copy the rows the table SRC shows now (a running writer's
+           published rows) into a new table DST, and print its row count
+           and the time the copy took
+  repair DIR
+           remove what interrupted steps left, trim partial elements, open
            the table writable (which finishes an interrupted operation and
            cuts unequal columns), commit the rows with a Sync, and report
   convert SRC DST
            copy a table written on a machine of the other byte order into a
            new table DST in this machine's byte order (SRC is only read)
+
+info, head, check and snapshot only read (they open beside a writer and
+write nothing to the table); repair needs the table to itself.
+
+  -h, --help  print this help
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// commands lists each command's positional arguments.
+var commands = map[string][]string{
+	"info":     {"DIR"},
+	"head":     {"DIR"},
+	"check":    {"DIR"},
+	"repair":   {"DIR"},
+	"snapshot": {"SRC", "DST"},
+	"convert":  {"SRC", "DST"},
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("persist", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	if err := fs.Parse(args); err != nil {
+	if slices.ContainsFunc(args, isHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cmd := fs.Arg(0)
-	if want := map[bool]int{true: 3, false: 2}[cmd == "convert"]; fs.NArg() != want {
-		fs.Usage()
-		return 2
-	}
-	dir := fs.Arg(1)
-	var err error
-	switch cmd {
-	case "convert":
-		var n int
-		if n, err = table.Convert(dir, fs.Arg(2)); err == nil {
-			fmt.Fprintf(stdout, "converted %d rows from %s into %s\n", n, dir, fs.Arg(2))
-		}
-	case "info":
-		err = info(stdout, dir)
-	case "check":
-		err = check(stdout, dir)
-	case "repair":
-		err = repair(stdout, dir)
-	default:
+	cmd := args[0]
+	want, ok := commands[cmd]
+	if !ok {
 		fmt.Fprintf(stderr, "persist: unknown command %q\n\n%s", cmd, usage)
 		return 2
+	}
+	fs := flag.NewFlagSet("persist "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := 5
+	if cmd == "head" {
+		fs.IntVar(&n, "n", 5, "rows from each end")
+	}
+	pos, err := parse(fs, args[1:])
+	if err == nil && n < 0 {
+		err = fmt.Errorf("-n %d: the row count must be 0 or more", n)
+	}
+	if err == nil && len(pos) != len(want) {
+		err = fmt.Errorf("%s takes %s, got %d argument(s)", cmd, strings.Join(want, " "), len(pos))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "persist %s: %v\n\n%s", cmd, err, usage)
+		return 2
+	}
+	switch cmd {
+	case "convert":
+		var rows int
+		if rows, err = table.Convert(pos[0], pos[1]); err == nil {
+			fmt.Fprintf(stdout, "converted %d rows from %s into %s\n", rows, pos[0], pos[1])
+		}
+	case "snapshot":
+		err = snapshot(stdout, pos[0], pos[1])
+	case "info":
+		err = info(stdout, pos[0])
+	case "head":
+		err = head(stdout, pos[0], n)
+	case "check":
+		err = check(stdout, pos[0])
+	case "repair":
+		err = repair(stdout, pos[0])
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "persist %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
+}
+
+// parse parses fs's flags wherever they stand among the positional
+// arguments (persist head DIR -n 3), and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil // after "--", nothing is a flag
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func info(w io.Writer, dir string) error {
@@ -99,6 +183,11 @@ func info(w io.Writer, dir string) error {
 	}
 	defer t.Close()
 	fmt.Fprintf(w, "rows      %d\n", t.Len())
+	if pid, open := t.Writer(); open {
+		fmt.Fprintf(w, "open      by a writer, pid %d: %d rows published, %d at its last Sync\n", pid, t.Len(), t.Recovered().CommittedRows)
+	} else {
+		fmt.Fprintf(w, "open      by no writer; %d rows at the last Sync\n", t.Recovered().CommittedRows)
+	}
 	fmt.Fprintf(w, "recovery  %s\n", t.Recovered())
 	if rec := t.Recovered(); len(rec.CPUMissing) > 0 {
 		fmt.Fprintf(w, "cpu       this machine lacks %s\n", strings.Join(rec.CPUMissing, " "))
@@ -143,7 +232,11 @@ func check(w io.Writer, dir string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(&b, "\n  %s", p.Error())
 	}
-	if errors.Is(rep.Err(), table.ErrNeedsRecovery) && !errors.Is(rep.Err(), table.ErrCorrupt) {
+	switch {
+	case !errors.Is(rep.Err(), table.ErrNeedsRecovery) || errors.Is(rep.Err(), table.ErrCorrupt):
+	case rep.Writer != 0:
+		fmt.Fprintf(&b, "\n(a writer, pid %d, has the table open: its next Sync rewrites a torn COMMIT slot; once it closes, persist repair %s finishes anything else)", rep.Writer, dir)
+	default:
 		fmt.Fprintf(&b, "\n(a writable open finishes what was interrupted: run persist repair %s)", dir)
 	}
 	return errors.New(b.String())
@@ -157,5 +250,31 @@ func repair(w io.Writer, dir string) error {
 		return err
 	}
 	fmt.Fprintln(w, rep)
+	return nil
+}
+
+// snapshot copies the rows src shows now into the new table dst
+// (Table.Snapshot, beside a running writer too), and reports the copy's
+// row count as dst opens and the time the copy took.
+func snapshot(w io.Writer, src, dst string) error {
+	t, err := table.Open[table.Any](src, &table.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	start := time.Now()
+	if err := t.Snapshot(dst); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	d, err := table.Open[table.Any](dst, &table.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("the snapshot %s does not open: %w", dst, err)
+	}
+	rows := d.Len()
+	if err := d.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "snapshot of %s into %s: %d rows in %v\n", src, dst, rows, took.Round(time.Microsecond))
 	return nil
 }

@@ -119,6 +119,32 @@ func TestUsage(t *testing.T) {
 	require.Equal(t, 2, code)
 	code, _, _ = runCLI("check", filepath.Join(t.TempDir(), "missing"))
 	require.Equal(t, 1, code)
+	code, _, errOut = runCLI("head", t.TempDir(), "-x")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "flag provided but not defined: -x")
+	code, _, errOut = runCLI("head", t.TempDir(), "-n", "-1")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "0 or more")
+	code, _, errOut = runCLI("snapshot", t.TempDir())
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "snapshot takes SRC DST, got 1 argument(s)")
+}
+
+// TestHelp: -h, --help and help print the usage on stdout and succeed,
+// after a command too.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"head", "-h"}, {"check", "DIR", "--help"}} {
+		code, out, errOut := runCLI(args...)
+		require.Equal(t, 0, code, "%q", args)
+		require.Empty(t, errOut)
+		require.Contains(t, out, "usage: persist <command>")
+		for _, cmd := range []string{"info DIR", "head DIR [-n N]", "check DIR", "snapshot SRC DST", "repair DIR", "convert SRC DST"} {
+			require.Contains(t, out, "\n  "+cmd+"\n", "the usage lists %s", cmd)
+		}
+	}
+	code, out, _ := runBinary(t, "--help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "usage: persist <command>")
 }
 
 func TestConvertGolden(t *testing.T) {

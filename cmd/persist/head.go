@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mmapvec/persistence/table"
+)
+
+// head prints the first and the last n rows of the table in dir, each
+// value decoded by its column's layout, in aligned columns. It opens the
+// table as a reader, so a writer may be appending meanwhile, and reads the
+// rows inside Consistent: no row is shown half before and half after a
+// change in place.
+func head(w io.Writer, dir string, n int) error {
+	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	cols := t.Manifest().Columns
+	shapes := make([]*shape, len(cols))
+	for i, c := range cols {
+		shapes[i], _ = shapeOf(c.Layout) // nil: shown in hex
+	}
+
+	var rows int
+	var idx []int
+	var elems [][]byte // row-major: len(idx) rows of len(cols) elements
+	err = t.Consistent(func() error {
+		rows = t.Len()
+		idx = shown(rows, n)
+		elems = elems[:0]
+		for _, i := range idx {
+			for _, c := range cols {
+				b, err := t.AppendElem(nil, c.Name, i)
+				if err != nil {
+					return err
+				}
+				elems = append(elems, b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	cells := make([]string, 0, len(cols)+1)
+	line := func() {
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		cells = cells[:0]
+	}
+	cells = append(cells, "#")
+	for _, c := range cols {
+		cells = append(cells, c.Name)
+	}
+	line()
+	for k, i := range idx {
+		if k > 0 && idx[k-1] != i-1 {
+			gap(&cells, rows, len(cols))
+			line()
+		}
+		cells = append(cells, fmt.Sprint(i))
+		for j := range cols {
+			cells = append(cells, format(shapes[j], elems[k*len(cols)+j]))
+		}
+		line()
+	}
+	if len(idx) == 0 {
+		gap(&cells, rows, len(cols)) // -n 0, or an empty table
+		line()
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Every cell ends in a tab, so that every column aligns: the padding
+	// that ends each line goes.
+	for l := range strings.Lines(buf.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(l, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gap is the line between the first and the last rows: it keeps every
+// column's cell, so that the rows above and below stay aligned.
+func gap(cells *[]string, rows, ncols int) {
+	count := fmt.Sprintf("(%d rows)", rows)
+	if rows == 1 {
+		count = "(1 row)"
+	}
+	*cells = append(*cells, "...", count)
+	for range ncols - 1 {
+		*cells = append(*cells, "")
+	}
+}
+
+// shown lists the rows head prints of a table of rows rows: the first n and
+// the last n, or all of them when those meet.
+func shown(rows, n int) []int {
+	var idx []int
+	if rows <= 2*n {
+		for i := range rows {
+			idx = append(idx, i)
+		}
+		return idx
+	}
+	for i := range n {
+		idx = append(idx, i)
+	}
+	for i := rows - n; i < rows; i++ {
+		idx = append(idx, i)
+	}
+	return idx
+}
