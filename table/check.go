@@ -590,13 +590,14 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 }
 
 // capacityNow is the smallest capacity of the columns read again, at least
-// was (files never shrink).
+// was (files never shrink); a column that fails to read is reported with
+// the columns.
 func capacityNow(dir string, m *persistence.Manifest, was int) int {
 	now := -1
 	for _, c := range m.Columns {
 		x, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File))
 		if err != nil {
-			return was
+			continue
 		}
 		if now < 0 || x.Capacity < now {
 			now = x.Capacity
