@@ -7,6 +7,10 @@
 // the report keeps medians, because absolute times drift on shared machines
 // while ratios taken in the same minutes hold.
 //
+// The workloads of readers beside a writer start reader processes: this
+// same program run again with a role in its environment, which [Child]
+// dispatches. A program that runs the workloads calls Child first.
+//
 // The report, from the repository root:
 //
 //	go run ./bench/cmd/report          # full sizes, a few minutes

@@ -16,6 +16,7 @@ func TestMain(m *testing.M) {
 
 func BenchmarkAppendBesideReaders(b *testing.B) { runWorkload(b, ReadersAppendWorkload(config())) }
 func BenchmarkReaderLag(b *testing.B)           { runWorkload(b, ReaderLagWorkload(config())) }
+func BenchmarkSnapshot(b *testing.B)            { runWorkload(b, SnapshotWorkload(config())) }
 
 func TestReaderChildSumsEveryRow(t *testing.T) {
 	dir := t.TempDir()
