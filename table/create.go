@@ -31,7 +31,8 @@ func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persist
 }
 
 // columnFiller gives column i of a new table its rows: r is the new, empty
-// column file. It makes what it wrote durable.
+// column file. It makes what it wrote durable, or its caller does before
+// the table is renamed into place.
 type columnFiller func(i int, r *colfile.File) error
 
 // populate writes a table's files into dir: the columns, each given rows

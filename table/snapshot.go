@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/fsutil"
 )
@@ -27,9 +29,11 @@ import (
 // The copy is built in a hidden directory next to dst and renamed into
 // place once complete and durable: a crash part way leaves no dst, only a
 // hidden directory that the next Snapshot, Open or Repair of dst removes.
-// A reader retries a copy that a change in place overlapped (see
-// [Table.Consistent]) and fails with [ErrBusy] if changes never let it
-// finish. On a writable table, writes through column slices made by other
+// A reader copies again when a change in place overlapped the copy (see
+// [Table.Consistent]; the fsyncs come once, after), and fails with
+// [ErrBusy] when changes in place never leave it a whole copy's time within
+// the lock timeout (at least a second): snapshot a table whose rows change
+// in place that often from its writer. On a writable table, writes through column slices made by other
 // goroutines while Snapshot runs may or may not be in the copy.
 func (t *Table[R]) Snapshot(dst string) error {
 	if err := t.check(false); err != nil {
@@ -48,6 +52,8 @@ func (t *Table[R]) Snapshot(dst string) error {
 			a.close()
 		}
 	}()
+	// Only the copy is retried when a change in place overlaps it; the
+	// fsyncs, which take longer, follow once.
 	err := t.Consistent(func() error {
 		if a != nil {
 			a.close() // a copy that a change in place overlapped
@@ -61,6 +67,9 @@ func (t *Table[R]) Snapshot(dst string) error {
 			func(i int, r *colfile.File) error { return copyColumn(r, t.set.Columns()[i].File().Path(), rows) },
 			rows, "table.snapshot")
 	})
+	if err == nil {
+		err = syncColumns(a.dir, t.man)
+	}
 	if err != nil {
 		return fmt.Errorf("table: snapshot of %s into %s: %w", t.dir, dst, err)
 	}
@@ -92,7 +101,8 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 
 // copyColumn gives the new column file r the first rows elements of the
 // column file at src: blocks shared or copied past the header page, the
-// file cut to exactly those rows, then the length set and made durable.
+// file cut to exactly those rows, then the length set (syncColumns makes
+// it durable).
 // The source's header is not copied: it holds the source's own lengths,
 // which a writer may be changing.
 func copyColumn(r *colfile.File, src string, rows int) error {
@@ -116,8 +126,24 @@ func copyColumn(r *colfile.File, src string, rows int) error {
 	if _, err := r.Follow(); err != nil {
 		return err
 	}
-	if err := r.SetLen(rows); err != nil {
-		return err
+	return r.SetLen(rows)
+}
+
+// syncColumns fdatasyncs the column files of the table built in dir, in
+// parallel: the copies were not synced, so that a copy overlapped by a
+// change in place cost no flush.
+func syncColumns(dir string, m *persistence.Manifest) error {
+	errs := make([]error, len(m.Columns))
+	var wg sync.WaitGroup
+	for i, c := range m.Columns {
+		wg.Go(func() {
+			f, err := openTableFile(filepath.Join(dir, c.File), os.O_RDWR)
+			if err == nil {
+				err = errors.Join(fsutil.DataSync(f), f.Close())
+			}
+			errs[i] = err
+		})
 	}
-	return r.Flush()
+	wg.Wait()
+	return errors.Join(errs...)
 }
