@@ -115,14 +115,26 @@ func openReadersWriter(dir string) (*readersPage, error) {
 	return p, nil
 }
 
-// claim starts a writer's open: the sequence count goes odd (recovery may
-// change rows in place) and the page is made this writer's. Readers wait
-// for ready, and meanwhile keep what they saw.
+// claim starts a writer's open: the page is made this writer's, and its
+// sequence count goes odd (recovery may change rows in place). Readers
+// wait for ready, and meanwhile keep what they saw. On a page of this
+// boot the pid and state come first: a reader that sees the count odd
+// must see a running writer, not the one before (gone, or closed), which
+// it would take for a writer that died part way through a change.
 func (p *readersPage) claim() {
+	thisBoot := p.ours() && bootid.Same(p.bootID(), p.boot)
+	if thisBoot {
+		p.store(rdPID, uint64(os.Getpid()))
+		p.store(rdState, stateOpen)
+		p.store(rdEpoch, p.load(rdEpoch)+1)
+		p.begin()
+		return
+	}
+	// A new page, a foreign one, or one of another boot: readers of this
+	// boot do not wait on it until the boot id, written last, makes it
+	// this boot's, odd and a running writer's.
 	p.begin()
 	if !p.ours() {
-		// A new page, or one that is not ours: fields before the magic, so
-		// a reader never takes the magic for a page with garbage in it.
 		for off := rdBoot; off < readersSize; off += 8 {
 			if off != rdSeq {
 				p.store(off, 0)
@@ -132,12 +144,8 @@ func (p *readersPage) claim() {
 		ne.PutUint32(p.buf[rdVersion:], readersVersion)
 		copy(p.buf[rdMagic:], readersMagic)
 	}
-	epoch := p.load(rdEpoch)
-	if !bootid.Same(p.bootID(), p.boot) {
-		epoch = 0
-	}
 	p.store(rdPID, uint64(os.Getpid()))
-	p.store(rdEpoch, epoch+1)
+	p.store(rdEpoch, 1)
 	p.store(rdState, stateOpen)
 	p.store(rdBoot, ne.Uint64(p.boot[0:]))
 	p.store(rdBoot+8, ne.Uint64(p.boot[8:]))
@@ -234,9 +242,10 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 	}
 	for spin := 0; ; spin++ {
 		s1 := p.load(rdSeq)
-		if s1&1 == 0 || !p.ours() {
-			// A page that is not one (yet) has no sequence count to wait
-			// on: a writer claiming it writes the magic last.
+		if s1&1 == 0 || !p.ours() || !bootid.Same(p.bootID(), p.boot) {
+			// A page that is not one of this boot (yet) has no sequence
+			// count to wait on: a writer claiming it writes the boot id
+			// last.
 			st := p.decode()
 			st.seq = s1
 			p.sync()
