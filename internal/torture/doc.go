@@ -13,6 +13,9 @@
 //	locks_test.go                                   locks across processes
 //	diskfull_test.go                                a full disk and a file-size limit
 //	concurrent_test.go                              readers during appends, parallel flushes
+//	readers_test.go, readers_corrupt_test.go        readers in other processes beside a writer
+//	                                                (killed, and killing it), snapshots of a live
+//	                                                table; a hostile READERS page
 //	golden_test.go                                  files written on other architectures
 //
 // with what they share in workload_test.go (the steps and the model of what
