@@ -53,8 +53,8 @@ func runChild(role, dir string) error {
 	}
 	stop := stopOnEOF(os.Stdin)
 	switch name {
-	case "sum":
-		return sumReader(dir, pause, stop)
+	case "sum", "refresh":
+		return sumReader(dir, pause, name == "refresh", stop)
 	case "lag":
 		return lagReader(dir, pause, stop)
 	}

@@ -32,7 +32,7 @@ func FullConfig() Config {
 		CommitBatches: map[int]int{1: 1000, 100: 20_000, 10_000: 200_000},
 		LargeBytes:    1 << 30,
 		JSONBytes:     64 << 20,
-		ReaderRows:    8 << 20,
+		ReaderRows:    16 << 20,
 		LagRows:       2000,
 	}
 }

@@ -19,27 +19,31 @@ func BenchmarkReaderLag(b *testing.B)           { runWorkload(b, ReaderLagWorklo
 func BenchmarkSnapshot(b *testing.B)            { runWorkload(b, SnapshotWorkload(config())) }
 
 func TestReaderChildSumsEveryRow(t *testing.T) {
-	dir := t.TempDir()
-	tab, err := OpenTable(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	k, err := startChild("sum:0s", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tab.AppendRows(MakeRows(0, tinyRows)); err != nil {
-		k.kill()
-		t.Fatal(err)
-	}
-	figs, err := k.stop()
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, _ := ExpectedSums(tinyRows)
-	if figs["rows"] != tinyRows || figs["sum"] != want || figs["polls"] < 1 {
-		t.Fatalf("reader figures %v, want rows=%d sum=%d", figs, tinyRows, want)
+	for role, sum := range map[string]int64{"sum:0s": want, "refresh:0s": 0} {
+		t.Run(role, func(t *testing.T) {
+			dir := t.TempDir()
+			tab, err := OpenTable(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tab.Close()
+			k, err := startChild(role, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tab.AppendRows(MakeRows(0, tinyRows)); err != nil {
+				k.kill()
+				t.Fatal(err)
+			}
+			figs, err := k.stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if figs["rows"] != tinyRows || figs["sum"] != sum || figs["polls"] < 1 {
+				t.Fatalf("reader figures %v, want rows=%d sum=%d", figs, tinyRows, sum)
+			}
+		})
 	}
 }
 
