@@ -66,6 +66,37 @@ type Manifest struct {
 	// open would cost an fsync per open, so no time of the last open is
 	// kept (one that was not rewritten would be false).
 	LastWriterCPU CPU `json:"last_writer_cpu"`
+	// NextID is the identity the next added column gets; every column's ID
+	// is below it, and no ID is ever given twice. 0 in a table made before
+	// columns had identities (its columns have none until its first schema
+	// change gives them 1, 2, ... in order).
+	NextID uint32 `json:"next_id,omitempty"`
+	// History lists the schema changes, oldest first: the columns the table
+	// was created with, then each column added, dropped, renamed or
+	// widened, and each data version migration.
+	History []SchemaChange `json:"history,omitempty"`
+}
+
+// SchemaChange is one entry of a manifest's history. Entries of one change
+// (one open that evolved the schema, say) share Change, numbered from 1.
+type SchemaChange struct {
+	Change int       `json:"change"`
+	Time   time.Time `json:"time"`
+	// Op is "create", "add", "drop", "rename", "widen" or "migrate".
+	Op string `json:"op"`
+	// ID and Name are the column's identity and its name after the change
+	// (before it, for "drop"); none for "migrate".
+	ID   uint32 `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+	// OldName is a renamed column's name before.
+	OldName string `json:"old_name,omitempty"`
+	// Layout is the element layout after "create", "add" or "widen";
+	// OldLayout the one before "widen".
+	Layout    *Layout `json:"layout,omitempty"`
+	OldLayout *Layout `json:"old_layout,omitempty"`
+	// From and To are the data versions of a "migrate".
+	From uint32 `json:"from,omitempty"`
+	To   uint32 `json:"to,omitempty"`
 }
 
 // manifestFile is the manifest as read: [Manifest] plus the fields of
@@ -80,6 +111,9 @@ type manifestFile struct {
 // ColumnSpec is one column of a schema: where its values live in the
 // record type and in the table's directory.
 type ColumnSpec struct {
+	// ID is the column's identity, which neither a rename nor a widening
+	// changes (0 in a table made before identities existed).
+	ID     uint32 `json:"id,omitempty"`
 	Field  string `json:"field"`  // Go field name in the record type
 	Name   string `json:"name"`   // column name (field name or persist tag)
 	File   string `json:"file"`   // file name inside the table directory

@@ -54,6 +54,141 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("%w: columns hold more than the %d-byte row (at column %q)", ErrManifest, m.RowSize, c.Name)
 		}
 	}
+	if err := m.validateIDs(); err != nil {
+		return fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if err := m.validateHistory(); err != nil {
+		return fmt.Errorf("%w: history: %v", ErrManifest, err)
+	}
+	return nil
+}
+
+// validateIDs checks the columns' identities: none (a table made before
+// they existed), or each distinct, nonzero and below NextID.
+func (m *Manifest) validateIDs() error {
+	withID := 0
+	for _, c := range m.Columns {
+		if c.ID != 0 {
+			withID++
+		}
+	}
+	switch {
+	case withID == 0 && len(m.History) > 0:
+		return fmt.Errorf("a history, but columns without ids")
+	case withID == 0:
+		return nil
+	case withID != len(m.Columns):
+		return fmt.Errorf("%d of %d columns have an id", withID, len(m.Columns))
+	}
+	seen := map[uint32]string{}
+	for _, c := range m.Columns {
+		if c.ID >= m.NextID {
+			return fmt.Errorf("column %q: id %d, but the next id to give is %d", c.Name, c.ID, m.NextID)
+		}
+		if other, dup := seen[c.ID]; dup {
+			return fmt.Errorf("columns %q and %q have the same id %d", other, c.Name, c.ID)
+		}
+		seen[c.ID] = c.Name
+	}
+	return nil
+}
+
+// validateHistory replays the history from the table's creation: each
+// change must fit the columns as the changes before it left them (an id
+// added once, a dropped or renamed column that exists, names distinct
+// after each change), and the replay must end with the manifest's columns,
+// their ids, names and layouts. An empty history (a table made before
+// histories existed) is not checked.
+func (m *Manifest) validateHistory() error {
+	if len(m.History) == 0 {
+		return nil
+	}
+	type col struct {
+		name   string
+		layout *Layout
+	}
+	live := map[uint32]*col{}
+	given := map[uint32]bool{}
+	prev := 0
+	for i := 0; i < len(m.History); {
+		change := m.History[i].Change
+		if change <= prev {
+			return fmt.Errorf("entry %d: change %d after change %d", i, change, prev)
+		}
+		prev = change
+		// One change's entries apply together: a swap of two names is two
+		// renames, each to a name the other frees.
+		j := i
+		for j < len(m.History) && m.History[j].Change == change {
+			j++
+		}
+		for k, h := range m.History[i:j] {
+			at := fmt.Sprintf("entry %d (change %d, %s)", i+k, change, h.Op)
+			if h.Op != "migrate" && h.ID == 0 {
+				return fmt.Errorf("%s: no column id", at)
+			}
+			if h.ID >= m.NextID && h.ID != 0 {
+				return fmt.Errorf("%s: id %d, but the next id to give is %d", at, h.ID, m.NextID)
+			}
+			for _, l := range []*Layout{h.Layout, h.OldLayout} {
+				if l != nil {
+					if err := validateLayout(*l); err != nil {
+						return fmt.Errorf("%s: layout: %v", at, err)
+					}
+				}
+			}
+			c := live[h.ID]
+			switch h.Op {
+			case "create", "add":
+				if given[h.ID] {
+					return fmt.Errorf("%s: id %d was given before", at, h.ID)
+				}
+				if h.Layout == nil {
+					return fmt.Errorf("%s: no layout", at)
+				}
+				given[h.ID] = true
+				live[h.ID] = &col{name: h.Name, layout: h.Layout}
+			case "drop":
+				if c == nil || c.name != h.Name {
+					return fmt.Errorf("%s: no column %q with id %d to drop", at, h.Name, h.ID)
+				}
+				delete(live, h.ID)
+			case "rename":
+				if c == nil || c.name != h.OldName {
+					return fmt.Errorf("%s: no column %q with id %d to rename", at, h.OldName, h.ID)
+				}
+				c.name = h.Name
+			case "widen":
+				if c == nil || c.name != h.Name || h.Layout == nil || h.OldLayout == nil || !c.layout.Equal(*h.OldLayout) {
+					return fmt.Errorf("%s: no column %q with id %d of the layout it widens", at, h.Name, h.ID)
+				}
+				c.layout = h.Layout
+			case "migrate":
+				if h.To == h.From {
+					return fmt.Errorf("%s: from data version %d to itself", at, h.From)
+				}
+			default:
+				return fmt.Errorf("%s: unknown operation", at)
+			}
+		}
+		names := map[string]bool{}
+		for _, c := range live {
+			if names[strings.ToLower(c.name)] {
+				return fmt.Errorf("change %d leaves two columns named %q", change, c.name)
+			}
+			names[strings.ToLower(c.name)] = true
+		}
+		i = j
+	}
+	if len(live) != len(m.Columns) {
+		return fmt.Errorf("it leaves %d columns, the manifest has %d", len(live), len(m.Columns))
+	}
+	for _, c := range m.Columns {
+		h := live[c.ID]
+		if h == nil || h.name != c.Name || !h.layout.Equal(c.Layout) {
+			return fmt.Errorf("it does not leave column %q (id %d, %s) as the manifest has it", c.Name, c.ID, c.Layout)
+		}
+	}
 	return nil
 }
 

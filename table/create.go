@@ -23,11 +23,21 @@ const (
 // columnTag is the user tag of every table column file.
 var columnTag = [8]byte{'t', 'a', 'b', 'l', 'e', 'c', 'o', 'l'}
 
+// newManifest is the manifest of a new table: each column gets its
+// identity, 1, 2, ... in order, and the history its creation.
 func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persistence.Manifest {
 	now := persistence.Stamp{Time: nowUTC(), CPU: persistence.HostCPU()}
-	return &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion,
-		DataVersion: o.DataVersion, RowSize: rowSize, Columns: cols, Arch: persistence.HostArch(),
-		Created: now, LastWriterCPU: now.CPU}
+	m := &persistence.Manifest{Format: persistence.ManifestFormat, Version: persistence.ManifestVersion,
+		DataVersion: o.DataVersion, RowSize: rowSize, Arch: persistence.HostArch(),
+		Created: now, LastWriterCPU: now.CPU, NextID: 1}
+	for _, c := range cols {
+		c.ID = m.NextID
+		m.NextID++
+		l := c.Layout
+		m.Columns = append(m.Columns, c)
+		m.History = append(m.History, persistence.SchemaChange{Change: 1, Time: now.Time, Op: "create", ID: c.ID, Name: c.Name, Layout: &l})
+	}
+	return m
 }
 
 // columnFiller gives column i of a new table its rows: r is the new, empty

@@ -147,7 +147,7 @@ func TestEmbeddedStructErrors(t *testing.T) {
 
 	_, err = table.Open[BadOption](t.TempDir(), nil)
 	require.ErrorIs(t, err, table.ErrType)
-	require.ErrorContains(t, err, `unknown persist tag option "flat"`)
+	require.ErrorContains(t, err, `unknown or repeated persist tag option "flat"`)
 
 	_, err = table.Open[MarkerEmbedded](t.TempDir(), nil)
 	require.ErrorIs(t, err, table.ErrType)
@@ -206,5 +206,5 @@ func TestEmbeddedStructInOldTable(t *testing.T) {
 	}
 	_, err := table.Open[Other](dir, nil)
 	require.ErrorIs(t, err, table.ErrSchema)
-	require.ErrorContains(t, err, `added column "ID"`)
+	require.ErrorContains(t, err, `column "Extra" (field Extra): float64 to int64`)
 }

@@ -112,19 +112,46 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 	if err := man.CheckArch(); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
+	// A schema change a crash interrupted is finished or rolled back first.
+	if o.ReadOnly {
+		if err := t.readSchemaPending(man); err != nil {
+			return err
+		}
+	} else if what, err := resumeSchema(dir, man, o.LockTimeout); err != nil {
+		return fmt.Errorf("table: %s: %w", dir, err)
+	} else if what != "" {
+		t.recovery.SchemaResumed = what
+	}
 	if t.untyped {
 		cols = man.Columns
+		t.opts.DataVersion = man.DataVersion
 	} else {
 		// A table made before embedded structs were flattened keeps them
-		// whole (schemaFor).
-		if t.schema, err = schemaFor(man, t.schema, reflect.TypeFor[R]()); err != nil {
+		// whole (schemaFor); a record type that differs from the schema in
+		// ways a writable open may apply evolves it (evolve.go).
+		s, e, err := schemaFor(man, t.schema, reflect.TypeFor[R](), t.opts, rowSize)
+		if err != nil {
 			return fmt.Errorf("table: %s: %w", dir, err)
 		}
+		if e != nil {
+			if err := t.evolve(man, e); err != nil {
+				return err
+			}
+			if man, err = persistence.ReadManifest(dir); err != nil {
+				return fmt.Errorf("table: %s: %w", dir, err)
+			}
+		}
+		t.schema = s
 		cols = t.schema.cols
 	}
-	if t.untyped {
-		t.opts.DataVersion, o.DataVersion = man.DataVersion, man.DataVersion
-	}
+	return t.openColumns(man, cols, rowSize)
+}
+
+// openColumns opens the columns cols of the table whose manifest is man
+// (all of them, or a reader's subset), recovers or reads the row count,
+// and readies the row codec. The directory's lock is held.
+func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
+	dir, o := t.dir, t.opts
 	if man.DataVersion != o.DataVersion {
 		return fmt.Errorf("table: %s: %w: table has data version %d, opened with %d", dir, ErrDataVersion, man.DataVersion, o.DataVersion)
 	}
@@ -138,6 +165,7 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		specs[i] = colset.Spec{Name: c.Name, Path: filepath.Join(dir, c.File), Layout: c.Layout}
 		offsets[i] = c.Offset
 	}
+	var err error
 	if t.set, err = colset.Open(specs, colfile.Options{Tag: columnTag, DataVersion: o.DataVersion, ReadOnly: o.ReadOnly}); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}

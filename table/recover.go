@@ -21,7 +21,16 @@ func (t *Table[R]) recover() error {
 	commitPath := filepath.Join(t.dir, commitFile)
 	// COMMIT and JOURNAL are read (and opened for writing) only as regular
 	// files of the table's own, checked on the open descriptor.
-	slot, idx, damaged, err := readCommit(commitPath, len(t.set.Columns()), t.hash)
+	// The manifest's columns, not the set's: a reader may open some only.
+	ncols := len(t.man.Columns)
+	slot, idx, damaged, err := readCommit(commitPath, ncols, t.hash)
+	if t.commitNext && err != nil {
+		// A schema change switched the manifest and has not yet renamed
+		// its COMMIT into place; if it just did, COMMIT is the one.
+		if s, i, d, nerr := readCommit(filepath.Join(t.dir, commitNext), ncols, t.hash); nerr == nil {
+			slot, idx, damaged, err = s, i, d, nil
+		}
+	}
 	if err != nil {
 		return prefixed(err)
 	}

@@ -2,8 +2,11 @@ package table
 
 import (
 	"fmt"
+
 	"strconv"
 	"strings"
+
+	"github.com/mmapvec/persistence"
 )
 
 // Source says where the row count a table opened with came from.
@@ -66,6 +69,11 @@ type Recovery struct {
 	// redone ("" if none); IntentDiscarded one that was dropped because it
 	// came after the last Sync of an earlier boot.
 	Intent, IntentDiscarded string
+	// SchemaChanges are the changes this open made to the schema, as the
+	// manifest's history records them; SchemaResumed says whether it
+	// finished or rolled back one that a crash interrupted ("" if none).
+	SchemaChanges []persistence.SchemaChange
+	SchemaResumed string
 	// CommitSlotDamaged is set when one COMMIT slot was torn or damaged and
 	// the other was used.
 	CommitSlotDamaged bool

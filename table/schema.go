@@ -15,6 +15,7 @@ import (
 type schema struct {
 	cols  []persistence.ColumnSpec
 	types []reflect.Type
+	was   []string // each column's name before a rename (`persist:"name,was=old"`), or ""
 	// flattened: an embedded struct was split into its fields' columns,
 	// so the schema of the library before flattening differs.
 	flattened bool
@@ -51,11 +52,11 @@ func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten b
 		if tag == "-" {
 			continue
 		}
-		name, whole, err := parseTag(tag)
+		name, whole, was, err := parseTag(tag)
 		if err != nil {
 			return fmt.Errorf("%w: %s field %s: %v", ErrType, rt, path, err)
 		}
-		if flatten && f.Anonymous && f.Type.Kind() == reflect.Struct && name == "" && !whole && promotes(f.Type) {
+		if flatten && f.Anonymous && f.Type.Kind() == reflect.Struct && name == "" && !whole && was == "" && promotes(f.Type) {
 			// Promoted fields, as encoding/json has them: an unexported
 			// embedded struct type's exported fields are promoted too.
 			s.flattened = true
@@ -76,6 +77,14 @@ func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten b
 		if err := names.Validate(name); err != nil {
 			return fmt.Errorf("%w: %s field %s: %v", ErrType, rt, path, err)
 		}
+		if was != "" {
+			if err := names.Validate(was); err != nil {
+				return fmt.Errorf("%w: %s field %s: was=%q: %v", ErrType, rt, path, was, err)
+			}
+			if strings.EqualFold(was, name) {
+				return fmt.Errorf("%w: %s field %s: was=%q names the column itself", ErrType, rt, path, was)
+			}
+		}
 		l, err := layout.Of(f.Type)
 		if err != nil {
 			return fmt.Errorf("%w: %s field %s: %w", ErrType, rt, path, err)
@@ -94,6 +103,7 @@ func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten b
 		seen[strings.ToLower(name)] = path
 		s.cols = append(s.cols, persistence.ColumnSpec{Field: path, Name: name, File: name + ".col", Offset: int(base + f.Offset), Layout: l})
 		s.types = append(s.types, f.Type)
+		s.was = append(s.was, was)
 	}
 	return nil
 }
@@ -112,34 +122,45 @@ func promotes(t reflect.Type) bool {
 }
 
 // parseTag splits a persist tag into the column name (may be empty) and
-// its options; "whole" is the only one.
-func parseTag(tag string) (name string, whole bool, err error) {
+// its options: "whole", and "was=old", the column's name before a rename.
+func parseTag(tag string) (name string, whole bool, was string, err error) {
 	name, opts, _ := strings.Cut(tag, ",")
 	for opt := range strings.SplitSeq(opts, ",") {
-		switch opt {
-		case "":
-		case "whole":
+		switch old, isWas := strings.CutPrefix(opt, "was="); {
+		case opt == "":
+		case opt == "whole":
 			whole = true
+		case isWas && old != "" && was == "":
+			was = old
 		default:
-			return "", false, fmt.Errorf("unknown persist tag option %q (the one option is \"whole\")", opt)
+			return "", false, "", fmt.Errorf("unknown or repeated persist tag option %q (the options are \"whole\" and \"was=old-name\")", opt)
 		}
 	}
-	return name, whole, nil
+	if whole && was != "" {
+		// A whole embedded struct is named by its field: its tag has no name
+		// for the rename to give.
+		if name == "" {
+			return "", false, "", fmt.Errorf("persist tag %q: was= needs the new name before it", tag)
+		}
+	}
+	return name, whole, was, nil
 }
 
-// schemaFor picks the schema to open an existing table with: the type's
-// flattened schema, or, for a table created before embedded structs were
-// flattened (its manifest records each embedded struct as one column), the
-// schema of that time, so that such a table keeps opening with the same
-// R. A new table always gets the flattened one.
-func schemaFor(m *persistence.Manifest, flat schema, rt reflect.Type) (schema, error) {
-	err := m.CompareSchema(flat.cols)
-	if err == nil || !flat.flattened {
-		return flat, err
+// schemaFor picks the schema to open an existing table with, and the
+// change that makes the table fit it (nil if none): the type's flattened
+// schema, or, for a table created before embedded structs were flattened
+// (its manifest records each embedded struct as one column) and that fits
+// the schema of that time, that one, so that such a table keeps opening
+// with the same R. A new table always gets the flattened one.
+func schemaFor(m *persistence.Manifest, flat schema, rt reflect.Type, o Options, rowSize int) (schema, *evolution, error) {
+	s, e, err := planSchema(m, flat, o, rowSize)
+	if (err == nil && e == nil) || !flat.flattened {
+		return s, e, err
 	}
-	legacy, lerr := schemaOf(rt, false)
-	if lerr != nil || m.CompareSchema(legacy.cols) != nil {
-		return flat, err // report the differences from the current schema
+	if legacy, lerr := schemaOf(rt, false); lerr == nil {
+		if ls, le, lerr := planSchema(m, legacy, o, rowSize); lerr == nil && le == nil {
+			return ls, nil, nil
+		}
 	}
-	return legacy, nil
+	return s, e, err
 }

@@ -31,6 +31,10 @@ type Options struct {
 	// DataVersion is the user's version of the record type, stored in every
 	// column file; opening with another fails with [ErrDataVersion].
 	DataVersion uint32
+	// DropColumns lets a writable open drop the stored columns that the
+	// record type lacks, with their data. Without it such an open fails
+	// with [ErrSchema], naming them.
+	DropColumns bool
 }
 
 // Table is a persistent struct-of-arrays table of rows of type R: each
@@ -56,12 +60,13 @@ type Table[R any] struct {
 	readers *readersPage // the page shared with readers (nil for a legacy reader)
 	inPlace int          // depth of the writer's changes in place (readers see them as one)
 
-	commit  *os.File
-	seq     uint64
-	slotIdx int
-	journal *journal
-	scratch []byte // one packed row
-	stage   []byte // staging buffer for large AppendRows
+	commit     *os.File
+	commitNext bool // a reader's COMMIT may still be COMMIT.next (readSchemaPending)
+	seq        uint64
+	slotIdx    int
+	journal    *journal
+	scratch    []byte // one packed row
+	stage      []byte // staging buffer for large AppendRows
 
 	// Sync's reusable buffers.
 	lengths []uint64

@@ -1,0 +1,212 @@
+package table_test
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/table"
+)
+
+type evV1 struct {
+	A int32
+	B float32
+	C [2]uint16
+}
+
+func evRow(i int) evV1 {
+	return evV1{A: int32(-i), B: float32(i) / 4, C: [2]uint16{uint16(i), uint16(i >> 16)}}
+}
+
+// evTable makes a closed table of n rows of evV1.
+func evTable(t *testing.T, n int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[evV1](dir, nil)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, tb.Append(evRow(i)))
+	}
+	require.NoError(t, tb.Close())
+	return dir
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func manifestOf(t *testing.T, dir string) *persistence.Manifest {
+	t.Helper()
+	m, err := persistence.ReadManifest(dir)
+	require.NoError(t, err)
+	return m
+}
+
+// Adding a column builds only its file, zero filled; the others are the
+// same files, untouched.
+func TestEvolveAdd(t *testing.T) {
+	dir := evTable(t, 1000)
+	before := map[string]uint64{}
+	for _, f := range []string{"A.col", "B.col", "C.col"} {
+		before[f] = inode(t, filepath.Join(dir, f))
+	}
+	type v2 struct {
+		evV1
+		D [4]byte `persist:"d"`
+	}
+	tb := mustOpen[v2](t, dir, nil)
+	require.Equal(t, 1000, tb.Len())
+	for i := range 1000 {
+		require.Equal(t, v2{evV1: evRow(i)}, tb.Row(i))
+	}
+	for f, ino := range before {
+		require.Equal(t, ino, inode(t, filepath.Join(dir, f)), "%s is the same file", f)
+	}
+	ch := tb.Recovered().SchemaChanges
+	require.Len(t, ch, 1)
+	require.Equal(t, "add", ch[0].Op)
+	require.Equal(t, "d", ch[0].Name)
+	m := manifestOf(t, dir)
+	require.Equal(t, uint32(5), m.NextID)
+	require.Equal(t, []uint32{1, 2, 3, 4}, []uint32{m.Columns[0].ID, m.Columns[1].ID, m.Columns[2].ID, m.Columns[3].ID})
+	require.Equal(t, 2, m.History[len(m.History)-1].Change)
+	require.NoError(t, tb.Append(v2{evV1: evRow(1000), D: [4]byte{'x'}}))
+	_, err := os.Stat(filepath.Join(dir, "SCHEMA"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no record is left")
+}
+
+// Dropping needs Options.DropColumns; a reader of some columns needs
+// nothing and touches nothing.
+func TestEvolveDrop(t *testing.T) {
+	dir := evTable(t, 100)
+	type narrow struct {
+		A int32
+		C [2]uint16
+	}
+	_, err := table.Open[narrow](dir, nil)
+	require.ErrorIs(t, err, table.ErrSchema)
+	require.ErrorContains(t, err, `"B"`)
+	require.ErrorContains(t, err, "DropColumns")
+
+	before := snapshot(t, dir)
+	r := mustOpen[narrow](t, dir, &table.Options{ReadOnly: true})
+	require.Equal(t, 100, r.Len())
+	require.Equal(t, narrow{A: -7, C: [2]uint16{7, 0}}, r.Row(7))
+	require.NoError(t, r.Close())
+	require.Equal(t, before, snapshot(t, dir), "a reader of some columns writes nothing")
+
+	tb := mustOpen[narrow](t, dir, &table.Options{DropColumns: true})
+	require.Equal(t, 100, tb.Len())
+	require.Equal(t, narrow{A: -99, C: [2]uint16{99, 0}}, tb.Row(99))
+	_, err = os.Stat(filepath.Join(dir, "B.col"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	ch := tb.Recovered().SchemaChanges
+	require.Len(t, ch, 1)
+	require.Equal(t, persistence.SchemaChange{Change: 2, Time: ch[0].Time, Op: "drop", ID: 2, Name: "B"}, ch[0])
+}
+
+// A rename keeps the file's data under the new name; a Go field renamed
+// under an unchanged tag is no change at all.
+func TestEvolveRename(t *testing.T) {
+	dir := evTable(t, 100)
+	ino := inode(t, filepath.Join(dir, "B.col"))
+	type renamed struct {
+		A     int32
+		Ratio float32 `persist:"ratio,was=B"`
+		C     [2]uint16
+	}
+	tb := mustOpen[renamed](t, dir, nil)
+	require.Equal(t, renamed{A: -5, Ratio: 1.25, C: [2]uint16{5, 0}}, tb.Row(5))
+	require.Equal(t, ino, inode(t, filepath.Join(dir, "ratio.col")), "renamed, not copied")
+	_, err := os.Stat(filepath.Join(dir, "B.col"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.NoError(t, tb.Close())
+
+	// Open again with the same tags: the rename is done, nothing changes.
+	m := manifestOf(t, dir)
+	again := mustOpen[renamed](t, dir, nil)
+	require.Empty(t, again.Recovered().SchemaChanges)
+	require.NoError(t, again.Close())
+	require.Equal(t, m.History, manifestOf(t, dir).History)
+
+	type fieldRenamed struct {
+		Alpha int32   `persist:"A"`
+		R     float32 `persist:"ratio"`
+		C     [2]uint16
+	}
+	before := snapshot(t, dir)
+	fr := mustOpen[fieldRenamed](t, dir, nil)
+	require.Empty(t, fr.Recovered().SchemaChanges)
+	require.Equal(t, fieldRenamed{Alpha: -5, R: 1.25, C: [2]uint16{5, 0}}, fr.Row(5))
+	require.NoError(t, fr.Close())
+	after := snapshot(t, dir)
+	delete(before, "READERS")
+	delete(after, "READERS")
+	require.Equal(t, before, after, "a Go field renamed under its tag changes no file")
+}
+
+// Lossless widenings convert every value; narrowings are refused, saying
+// which column and why.
+func TestEvolveWiden(t *testing.T) {
+	dir := evTable(t, 3000)
+	type wide struct {
+		A int64
+		B float64
+		C [3]uint16
+	}
+	tb := mustOpen[wide](t, dir, nil)
+	require.Equal(t, 3000, tb.Len())
+	for i := range 3000 {
+		v := evRow(i)
+		require.Equal(t, wide{A: int64(v.A), B: float64(v.B), C: [3]uint16{v.C[0], v.C[1], 0}}, tb.Row(i), "row %d", i)
+	}
+	require.Len(t, tb.Recovered().SchemaChanges, 3)
+	require.NoError(t, tb.Append(wide{A: 1 << 40, B: 0.1, C: [3]uint16{1, 2, 3}}))
+	require.NoError(t, tb.Close())
+
+	type narrow struct {
+		A int32
+		B float64
+		C [3]uint16
+	}
+	_, err := table.Open[narrow](dir, nil)
+	require.ErrorIs(t, err, table.ErrSchema)
+	require.ErrorContains(t, err, `column "A" (field A): int64 to int32 is a narrowing or a retype`)
+
+	type toFloat struct {
+		A float64
+		B float64
+		C [3]uint16
+	}
+	_, err = table.Open[toFloat](dir, nil)
+	require.ErrorIs(t, err, table.ErrSchema, "int64 to float64 loses precision")
+}
+
+// Integer kinds widen to wider ones and to float64 where every value fits.
+func TestWideningRules(t *testing.T) {
+	type i8 struct{ V int8 }
+	type u16 struct{ V uint16 }
+	type i32 struct{ V int32 }
+	type f64 struct{ V float64 }
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[i8](dir, nil)
+	require.NoError(t, err)
+	for _, v := range []int8{-128, -1, 0, 1, 127} {
+		require.NoError(t, tb.Append(i8{v}))
+	}
+	require.NoError(t, tb.Close())
+	_, err = table.Open[u16](dir, nil)
+	require.ErrorIs(t, err, table.ErrSchema, "int8 to uint16 loses the sign")
+	w := mustOpen[i32](t, dir, nil)
+	require.Equal(t, i32{-128}, w.Row(0))
+	require.NoError(t, w.Close())
+	f := mustOpen[f64](t, dir, nil)
+	require.Equal(t, []f64{{-128}, {-1}, {0}, {1}, {127}}, rowsOf(t, f))
+}
