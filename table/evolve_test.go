@@ -210,3 +210,38 @@ func TestWideningRules(t *testing.T) {
 	f := mustOpen[f64](t, dir, nil)
 	require.Equal(t, []f64{{-128}, {-1}, {0}, {1}, {127}}, rowsOf(t, f))
 }
+
+// The tools' schema changes: a drop and a rename without the row type.
+func TestDropAndRenameColumn(t *testing.T) {
+	dir := evTable(t, 50)
+	ch, err := table.RenameColumn(dir, "B", "ratio", nil)
+	require.NoError(t, err)
+	require.Len(t, ch, 1)
+	require.Equal(t, "rename", ch[0].Op)
+	_, err = table.RenameColumn(dir, "nope", "x", nil)
+	require.ErrorIs(t, err, table.ErrNoColumn)
+	_, err = table.RenameColumn(dir, "A", "RATIO", nil)
+	require.ErrorIs(t, err, table.ErrSchema, "names are case-insensitive")
+	_, err = table.RenameColumn(dir, "A", "../x", nil)
+	require.ErrorIs(t, err, table.ErrType)
+
+	ch, err = table.DropColumn(dir, []string{"C"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "drop", ch[0].Op)
+	_, err = table.DropColumn(dir, []string{"A", "ratio"}, nil)
+	require.ErrorIs(t, err, table.ErrSchema, "a table keeps a column")
+
+	type after struct {
+		A     int32
+		Ratio float32 `persist:"ratio"`
+	}
+	tb := mustOpen[after](t, dir, nil)
+	require.Equal(t, after{A: -49, Ratio: 49.0 / 4}, tb.Row(49))
+	require.Empty(t, tb.Recovered().SchemaChanges)
+	m := manifestOf(t, dir)
+	var ops []string
+	for _, h := range m.History {
+		ops = append(ops, h.Op)
+	}
+	require.Equal(t, []string{"create", "create", "create", "rename", "drop"}, ops)
+}
