@@ -143,7 +143,7 @@ func TestLiveTable(t *testing.T) {
 	for range 3 {
 		code, out, errOut = runBinary(t, "check", dir)
 		require.Equal(t, 0, code, "%s%s", out, errOut)
-		require.Contains(t, out, fmt.Sprintf("rows (published), "))
+		require.Contains(t, out, "rows (published), ")
 		require.Contains(t, out, fmt.Sprintf(", writer pid %d; ok\n", pid))
 		require.Contains(t, out, fmt.Sprintf("note: a writer (pid %d) has the table open: ", pid))
 	}

@@ -187,15 +187,15 @@ func snapshot(tb *table.Table[trow], snapDir string, k int) bool {
 
 // checker is a reader that checks every row it is shown.
 type checker struct {
-	tb                 *table.Table[trow]
-	id, v, sum         *column.Of[uint64]
-	a                  *column.Of[int32]
-	b                  *column.Of[[3]uint16]
-	rng                *rand.Rand
-	buf                []trow
-	seen               int // the count after the last Refresh
-	rows, refreshes    int
-	maxLag, refreshLag int
+	tb              *table.Table[trow]
+	id, v, sum      *column.Of[uint64]
+	a               *column.Of[int32]
+	b               *column.Of[[3]uint16]
+	rng             *rand.Rand
+	buf             []trow
+	seen            int // the count after the last Refresh
+	rows, refreshes int
+	maxLag          int
 }
 
 func openChecker(dir string, syncedOnly bool, seed uint64) (*checker, error) {
