@@ -68,6 +68,10 @@ type schemaRecord struct {
 	Prepared []string `json:"prepared"`
 	// Retired are old files the new manifest does not name.
 	Retired []string `json:"retired"`
+	// DataVersion, for a migration, is the data version that the headers
+	// of the files in Headers get once the manifest has switched.
+	DataVersion *uint32  `json:"data_version,omitempty"`
+	Headers     []string `json:"headers,omitempty"`
 }
 
 // planSchema compares the table's manifest m with the record type's
@@ -184,28 +188,12 @@ func (e *evolution) describe() string {
 // of a table made before identities existed get theirs first, in the
 // manifest's order, as if given at its creation.
 func (e *evolution) plan(m *persistence.Manifest, out schema, from []string, rowSize int) {
-	next := *m
-	next.History = slices.Clone(m.History)
-	next.LastWriterCPU = persistence.HostCPU()
+	next := identified(m)
 	ids := map[string]uint32{} // old name -> id
-	if m.NextID == 0 {
-		next.NextID = 1
-		for _, c := range m.Columns {
-			ids[c.Name] = next.NextID
-			l := c.Layout
-			next.History = append(next.History, persistence.SchemaChange{Change: 1, Time: m.Created.Time,
-				Op: "create", ID: next.NextID, Name: c.Name, Layout: &l})
-			next.NextID++
-		}
-	} else {
-		for _, c := range m.Columns {
-			ids[c.Name] = c.ID
-		}
+	for _, c := range next.Columns {
+		ids[c.Name] = c.ID
 	}
-	change := 1
-	if n := len(next.History); n > 0 {
-		change = next.History[n-1].Change + 1
-	}
+	change := nextChange(next)
 	now := nowUTC()
 	entry := func(h persistence.SchemaChange) {
 		h.Change, h.Time = change, now
@@ -252,7 +240,31 @@ func (e *evolution) plan(m *persistence.Manifest, out schema, from []string, row
 	}
 	next.RowSize = rowSize
 	next.History = append(next.History, e.entries...)
-	e.next = &next
+	e.next = next
+}
+
+// identified returns a copy of m for a change to be made to: this
+// machine's CPU as the last writer's, and, for a table made before
+// columns had identities, each column its id (1, 2, ... in the manifest's
+// order) and a history that starts with their creation.
+func identified(m *persistence.Manifest) *persistence.Manifest {
+	next := *m
+	next.Columns = slices.Clone(m.Columns)
+	next.History = slices.Clone(m.History)
+	next.LastWriterCPU = persistence.HostCPU()
+	if m.NextID != 0 {
+		return &next
+	}
+	next.NextID = 1
+	for i := range next.Columns {
+		c := &next.Columns[i]
+		c.ID = next.NextID
+		next.NextID++
+		l := c.Layout
+		next.History = append(next.History, persistence.SchemaChange{Change: 1, Time: m.Created.Time,
+			Op: "create", ID: c.ID, Name: c.Name, Layout: &l})
+	}
+	return &next
 }
 
 // record is the SCHEMA record of the change: which files it builds under
@@ -442,7 +454,7 @@ func readSchemaRecord(dir string) (schemaRecord, bool, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return schemaRecord{}, false, fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, schemaFile), err)
 	}
-	for _, f := range slices.Concat(rec.Built, rec.Prepared, rec.Retired) {
+	for _, f := range slices.Concat(rec.Built, rec.Prepared, rec.Retired, rec.Headers) {
 		// Names from a file: each must be one of a column file's, never a
 		// path.
 		if !strings.HasSuffix(f, ".col") || filepath.Base(f) != f || strings.HasPrefix(f, ".") {
@@ -483,6 +495,14 @@ func finishSchema(dir string, rec schemaRecord) error {
 			return err
 		}
 		crashpoint.Hit("table.schema.finish")
+	}
+	if rec.DataVersion != nil {
+		for _, f := range rec.Headers {
+			if err := colfile.SetDataVersion(filepath.Join(dir, f), *rec.DataVersion); err != nil {
+				return err
+			}
+			crashpoint.Hit("table.schema.finish")
+		}
 	}
 	if err := os.Rename(filepath.Join(dir, commitNext), filepath.Join(dir, commitFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -530,6 +550,9 @@ func (t *Table[R]) readSchemaPending(m *persistence.Manifest) error {
 	if err != nil || !pending || m.Hash() != rec.Target {
 		return err
 	}
+	if rec.DataVersion != nil {
+		return fmt.Errorf("%w: %s: a migration to data version %d was interrupted after its switch", ErrNeedsRecovery, t.dir, *rec.DataVersion)
+	}
 	for _, f := range rec.Prepared {
 		if _, err := os.Lstat(filepath.Join(t.dir, f+preparedSuffix)); err == nil {
 			return fmt.Errorf("%w: %s: a schema change was interrupted after its switch", ErrNeedsRecovery, t.dir)
@@ -537,4 +560,12 @@ func (t *Table[R]) readSchemaPending(m *persistence.Manifest) error {
 	}
 	t.commitNext = true
 	return nil
+}
+
+// nextChange is the number the next change's history entries get.
+func nextChange(m *persistence.Manifest) int {
+	if n := len(m.History); n > 0 {
+		return m.History[n-1].Change + 1
+	}
+	return 1
 }

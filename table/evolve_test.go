@@ -245,3 +245,48 @@ func TestDropAndRenameColumn(t *testing.T) {
 	}
 	require.Equal(t, []string{"create", "create", "create", "rename", "drop"}, ops)
 }
+
+// A migration runs once, at the stored data version, and the table then
+// opens at the new one; a failed one leaves the version.
+func TestMigrate(t *testing.T) {
+	dir := evTable(t, 20)
+	calls := 0
+	double := func(tb *table.Table[evV1], from uint32) error {
+		calls++
+		require.Equal(t, uint32(0), from)
+		b, err := table.Column[float32](tb, "B")
+		require.NoError(t, err)
+		return tb.Update(func() error {
+			s := b.Slice()
+			for i := range s {
+				s[i] *= 2
+			}
+			return nil
+		})
+	}
+	fail := func(*table.Table[evV1], uint32) error { return os.ErrInvalid }
+	_, err := table.Migrate(dir, 1, fail, nil)
+	require.ErrorIs(t, err, os.ErrInvalid)
+	require.Equal(t, uint32(0), manifestOf(t, dir).DataVersion)
+
+	tb, err := table.Migrate(dir, 1, double, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, calls)
+	require.Equal(t, float32(19)/2, tb.Row(19).B)
+	require.NoError(t, tb.Append(evRow(20)))
+	ch := tb.Recovered().SchemaChanges
+	require.Equal(t, "migrate", ch[len(ch)-1].Op)
+	require.NoError(t, tb.Close())
+
+	tb, err = table.Migrate(dir, 1, double, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, calls, "at its version, no migration")
+	require.Equal(t, 21, tb.Len())
+	require.NoError(t, tb.Close())
+	_, err = table.Open[evV1](dir, nil)
+	require.ErrorIs(t, err, table.ErrDataVersion)
+	_, err = table.Migrate(dir, 0, double, nil)
+	require.ErrorIs(t, err, table.ErrDataVersion, "no going back")
+	r := mustOpen[evV1](t, dir, &table.Options{ReadOnly: true, DataVersion: 1})
+	require.Equal(t, float32(19)/2, r.Row(19).B)
+}

@@ -120,6 +120,15 @@ func (t *Table[R]) Close() error {
 	}
 	t.closed = true
 	t.rows, t.minCap = 0, 0 // like the column views, which are empty after Close
+	errs := []error{t.closeFiles()}
+	if t.lock != nil {
+		errs = append(errs, t.lock.Release())
+	}
+	return errors.Join(errs...)
+}
+
+// closeFiles closes every file but the lock, in reverse order of opening.
+func (t *Table[R]) closeFiles() error {
 	var errs []error
 	errs = append(errs, t.journal.close(), t.readers.close())
 	if t.commit != nil {
@@ -128,8 +137,6 @@ func (t *Table[R]) Close() error {
 	if t.set != nil {
 		errs = append(errs, t.set.Close()) // views see the table closed before any unmap
 	}
-	if t.lock != nil {
-		errs = append(errs, t.lock.Release())
-	}
+	t.journal, t.readers, t.commit, t.set = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

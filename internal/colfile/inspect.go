@@ -178,3 +178,29 @@ func readFacts(f *os.File, path string, size int64) (HeaderFacts, error) {
 func (x HeaderFacts) String() string {
 	return fmt.Sprintf("%d-byte elements, live length %d, committed %d, capacity %d, %d bytes", x.ElemSize, x.Live, x.Committed, x.Capacity, x.FileSize)
 }
+
+// SetDataVersion rewrites the data version in the header of the column file
+// at path (its fixed fields and their CRC, one write within the first
+// sector) and makes it durable: a table's migration to a new data version
+// does it to every column once the manifest has switched.
+func SetDataVersion(path string, v uint32) error {
+	f, _, err := openRegular(path, os.O_RDWR)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	page := make([]byte, headerSize)
+	if _, err := f.ReadAt(page, 0); err != nil {
+		return &os.PathError{Op: "read header", Path: path, Err: err}
+	}
+	h, err := decodeHeader(path, page)
+	if err != nil || h.dataVersion == v {
+		return err
+	}
+	h.dataVersion = v
+	h.encodeFixed(page)
+	if _, err := f.WriteAt(page[:offHeaderCRC+4], 0); err != nil {
+		return &os.PathError{Op: "write header", Path: path, Err: err}
+	}
+	return fsutil.DataSync(f)
+}
