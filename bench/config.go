@@ -58,7 +58,7 @@ func Workloads(c Config) []*Workload {
 	ws = append(ws, SingleAppendWorkloads(c)...)
 	ws = append(ws, CommitWorkloads(c)...)
 	ws = append(ws, CommitLatencyWorkload(c), OpenWorkload(c), MemoryWorkload(c))
-	ws = append(ws, ReadersAppendWorkload(c), ReaderLagWorkload(c), SnapshotWorkload(c))
+	ws = append(ws, ReadersAppendWorkload(c), ReaderLagWorkload(c), SnapshotWorkload(c), SchemaWorkload(c))
 	return ws
 }
 

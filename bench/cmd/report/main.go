@@ -4,7 +4,10 @@
 //
 // Usage, from the repository root:
 //
-//	go run ./bench/cmd/report [-quick] [-reps 5] [-run regexp] [-out dir]
+//	go run ./bench/cmd/report [-quick] [-reps 5] [-run regexp [-merge]] [-out dir]
+//
+// With -run it writes no file, unless -merge puts the sections of the
+// workloads it ran into results.md, in place of theirs (at full sizes only).
 //
 // Files go to PERSIST_BENCH_DIR or the system temp dir, which must be a real
 // disk for the commit and open figures to mean anything.
@@ -28,7 +31,8 @@ func main() {
 	bench.Child() // a workload's child process runs its role and exits here
 	quick := flag.Bool("quick", false, "small sizes, about a minute")
 	reps := flag.Int("reps", 5, "rounds per workload; each round measures every contender once")
-	run := flag.String("run", "", "only workloads whose name matches this regexp (no files are written)")
+	run := flag.String("run", "", "only workloads whose name matches this regexp (no files are written, unless -merge)")
+	mergeRun := flag.Bool("merge", false, "with -run: put the sections of the workloads run into results.md, in place of theirs")
 	out := flag.String("out", "", "directory for results.md and the chart (default: the bench module)")
 	charts := flag.String("chart", "results.svg", "chart file names, comma-separated; .svg, .png or .pdf; results.md shows the first")
 	flag.Parse()
@@ -40,6 +44,9 @@ func main() {
 	filter, err := regexp.Compile(*run)
 	if err != nil {
 		fatal(err)
+	}
+	if *mergeRun && (*run == "" || *quick) {
+		fatal(fmt.Errorf("-merge needs -run, and full sizes: the workloads it merges sit beside those of a full run"))
 	}
 	env := describe()
 	if env.FS == "tmpfs" {
@@ -64,21 +71,32 @@ func main() {
 	}
 	env.Elapsed, env.LoadEnd = time.Since(start), loadAvg()
 	printTable(os.Stdout, results)
+	dir := *out
+	if dir == "" {
+		dir = benchDir()
+	}
+	md := filepath.Join(dir, "results.md")
+	cmd := "go run ./bench/cmd/report"
+	if *quick {
+		cmd += " -quick"
+	}
+	if *reps != 5 {
+		cmd += fmt.Sprintf(" -reps %d", *reps)
+	}
+	if *mergeRun && !failed {
+		env.Command, env.Reps = fmt.Sprintf("%s -run '%s' -merge", cmd, *run), *reps
+		old, err := os.ReadFile(md)
+		if err != nil {
+			fatal(err)
+		}
+		if err := os.WriteFile(md, []byte(merge(string(old), results, env, cfg)), 0o644); err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "merged %d workload(s) into %s\n", len(results), md)
+	}
 	if *run == "" {
-		dir := *out
-		if dir == "" {
-			dir = benchDir()
-		}
-		cmd := "go run ./bench/cmd/report"
-		if *quick {
-			cmd += " -quick"
-		}
-		if *reps != 5 {
-			cmd += fmt.Sprintf(" -reps %d", *reps)
-		}
 		names := strings.Split(*charts, ",")
 		env.Command, env.Reps, env.Chart = cmd, *reps, names[0]
-		md := filepath.Join(dir, "results.md")
 		if err := os.WriteFile(md, []byte(markdown(results, env, cfg)), 0o644); err != nil {
 			fatal(err)
 		}
