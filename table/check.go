@@ -192,7 +192,10 @@ func checkDir(dir string, page *readersPage) *CheckReport {
 		return r
 	}
 	r.Columns = len(m.Columns)
-	checkEntries(r, dir, m)
+	if checkSchemaChange(r, dir, m) {
+		return r
+	}
+	checkEntries(r, dir, m, nil)
 	slot, haveCommit := checkCommit(r, dir, m, w)
 	facts := checkColumns(r, dir, m, w)
 	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w)
@@ -286,7 +289,30 @@ func checkManifest(r *CheckReport, dir string) *persistence.Manifest {
 // checkEntries compares the directory with the manifest: every column file
 // there, nothing else but the table's own files, and the leftovers of
 // interrupted steps (inside and next to the directory) noted.
-func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
+// checkSchemaChange reports a schema change that a crash interrupted (or
+// that runs): the SCHEMA record's files are the table's, and the rest of
+// the files are compared once a writable open has finished or rolled it
+// back. It reports whether there was one.
+func checkSchemaChange(r *CheckReport, dir string, m *persistence.Manifest) bool {
+	rec, pending, err := readSchemaRecord(dir)
+	if err != nil {
+		r.fileProblem(schemaFile, err)
+		return true
+	}
+	if !pending {
+		return false
+	}
+	how := "rolls it back (the manifest is still the old one)"
+	if m.Hash() == rec.Target {
+		how = "finishes it (the manifest has switched to the new schema)"
+	}
+	r.problem(schemaFile, ErrNeedsRecovery, "an interrupted schema change: a writable open (persist repair) %s", how)
+	checkEntries(r, dir, m, &rec)
+	r.note("the columns and COMMIT are compared once the schema change is finished or rolled back")
+	return true
+}
+
+func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *schemaRecord) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		r.fileProblem("", err)
@@ -295,6 +321,16 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, readersFile: false, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
 		want[c.File] = true
+	}
+	prepared := map[string]bool{}
+	if change != nil {
+		// A schema change's files, before or after its switch.
+		for _, f := range append(append([]string{schemaFile, commitNext}, change.Built...), change.Retired...) {
+			want[f] = false
+		}
+		for _, f := range change.Prepared {
+			want[f+preparedSuffix], prepared[f] = false, true
+		}
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -309,6 +345,9 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest) {
 		}
 	}
 	for _, c := range m.Columns {
+		if prepared[c.File] {
+			continue // renamed into place when the change is finished
+		}
 		if _, err := os.Lstat(filepath.Join(dir, c.File)); errors.Is(err, fs.ErrNotExist) {
 			r.problem(c.File, ErrCorrupt, "missing: the manifest names column %q", c.Name)
 		}

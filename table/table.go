@@ -137,6 +137,8 @@ func (t *Table[R]) closeFiles() error {
 	if t.set != nil {
 		errs = append(errs, t.set.Close()) // views see the table closed before any unmap
 	}
-	t.journal, t.readers, t.commit, t.set = nil, nil, nil, nil
+	// The set stays (closed) for the column views; the rest cannot be
+	// closed twice.
+	t.journal, t.readers, t.commit = nil, nil, nil
 	return errors.Join(errs...)
 }
