@@ -10,6 +10,7 @@
 //	manifest.json   schema, architecture and CPU, human-readable
 //	COMMIT          two checksummed commit slots, written alternately
 //	JOURNAL         the in-place operation in progress, if any
+//	SCHEMA          a schema change in progress, if any (and COMMIT.next)
 //	<column>.col    one column file per field
 //
 // # Row types
@@ -34,6 +35,35 @@
 // R with an [ErrType] naming both fields. A table created before embedded
 // structs were flattened stores each as one column, and keeps doing so:
 // its manifest decides, so it opens with the same R.
+//
+// # Schema evolution
+//
+// Record types change; a table follows them. A writable Open with an R
+// that differs from the table's schema changes the table in place, each
+// column on its own, and records the change in the manifest's history:
+//
+//   - A new field is a new column, zero for the existing rows: only its
+//     file is written (O(the new column)).
+//   - A stored column that R lacks is dropped, with its data, only with
+//     [Options.DropColumns]; otherwise Open fails with [ErrSchema] naming
+//     it. A read-only Open with fewer fields just reads those columns.
+//   - `persist:"new,was=old"` renames a column (its file and manifest
+//     entry). A Go field renamed under an unchanged `persist:"name"` tag,
+//     or fields in another order, are no change.
+//   - A lossless widening of a column's type is applied (int8 → int16 →
+//     int32 → int64, the same for unsigned, uintN → a wider intN, float32
+//     → float64, integers of up to 32 bits → float64, [N]T → [M]T with M >
+//     N, zero padded); a narrowing or other retype is refused with an
+//     error that names the field and why.
+//
+// Each change is crash safe: the new files are built beside the old ones
+// and the manifest's replacement switches to them, so a crash leaves the
+// old schema with all its rows or the new one with all its rows, and the
+// next writable open finishes or rolls back what was interrupted. Changes
+// that remove or replace files wait for readers (see below). [DropColumn]
+// and [RenameColumn] do the same without the row type, for tools, and
+// [Migrate] runs a user's migration once when the table's data version is
+// older than the program's.
 //
 // # Reading rows
 //
