@@ -19,7 +19,8 @@ import (
 )
 
 // The test binary plays the command (role "persist", its arguments in
-// cliArgsEnv as JSON) and a writer that keeps a table busy (role "writer").
+// cliArgsEnv as JSON), a writer that keeps a table busy (role "writer")
+// and a reader that holds a table open (role "reader").
 const cliArgsEnv = "PERSIST_TEST_CLI_ARGS"
 
 func TestMain(m *testing.M) {
@@ -33,6 +34,8 @@ func TestMain(m *testing.M) {
 		main0(args)
 	case "writer":
 		busyWriter(os.Getenv("PERSIST_TEST_DIR"), os.Getenv("PERSIST_TEST_INPLACE") != "")
+	case "reader":
+		idleReader(os.Getenv("PERSIST_TEST_DIR"))
 	}
 	os.Exit(m.Run())
 }

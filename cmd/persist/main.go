@@ -1,10 +1,12 @@
-// Command persist inspects, checks, copies and repairs persistence tables
-// without knowing their Go row type: the schema comes from the table's
-// manifest. Every command but repair and convert works beside a running
-// writer, in any process: it opens the table as a reader.
+// Command persist inspects, checks, copies, repairs and changes the schema
+// of persistence tables without knowing their Go row type: the schema
+// comes from the table's manifest. Every command but repair, drop, rename
+// and convert works beside a running writer, in any process: it opens the
+// table as a reader.
 //
-//	persist info DIR     schema, machine, rows, whether a writer has the
-//	                     table open, and what an open would recover
+//	persist info DIR     schema (with column ids), machine, rows, whether a
+//	                     writer has the table open, what an open would
+//	                     recover, and the schema's history
 //	persist head DIR [-n N]
 //	                     the first and the last N rows (default 5), each
 //	                     value decoded by its column's layout
@@ -13,6 +15,10 @@
 //	persist snapshot SRC DST
 //	                     copy the rows SRC shows now into a new table DST
 //	persist repair DIR   recover, clean up and commit the table, and report it
+//	persist drop DIR COLUMN... [-wait D]
+//	                     drop columns with their data
+//	persist rename DIR OLD NEW [-wait D]
+//	                     rename a column
 //	persist convert SRC DST
 //	                     copy a table written on a machine of the other byte
 //	                     order into a new table for this machine
@@ -38,9 +44,12 @@ const usage = `usage: persist <command> <arguments>
 
 commands:
   info DIR
-           print the schema, the machine that wrote the table, the row count,
+           print the schema (each column's id, name, field, type and
+           layout), the machine that wrote the table, the row count,
            whether a writer has it open (its pid, the rows it published and
-           those of its last Sync), and what opening it would recover
+           those of its last Sync), what opening it would recover, and the
+           schema's history: a line per column created, added, dropped,
+           renamed or widened and per data migration
   head DIR [-n N]
            print the first and the last N rows (default 5), each value
            decoded by its column's layout: numbers, bools, [arrays],
@@ -60,12 +69,21 @@ commands:
            remove what interrupted steps left, trim partial elements, open
            the table writable (which finishes an interrupted operation and
            cuts unequal columns), commit the rows with a Sync, and report
+  drop DIR COLUMN... [-wait D]
+           drop the named columns and their data, as a writable open with a
+           record type that lacks them and Options.DropColumns does, and
+           print each change
+  rename DIR OLD NEW [-wait D]
+           rename column OLD to NEW (its file too), as a writable open with
+           a field tagged persist:"NEW,was=OLD" does, and print the change
   convert SRC DST
            copy a table written on a machine of the other byte order into a
            new table DST in this machine's byte order (SRC is only read)
 
 info, head, check and snapshot only read (they open beside a writer and
-write nothing to the table); repair needs the table to itself.
+write nothing to the table); repair needs the table without a writer, and
+drop and rename without a writer or readers: they fail naming their pids,
+or with -wait D wait up to D (say 10s) for them to close.
 
   -h, --help  print this help
 `
@@ -82,6 +100,8 @@ var commands = map[string][]string{
 	"repair":   {"DIR"},
 	"snapshot": {"SRC", "DST"},
 	"convert":  {"SRC", "DST"},
+	"drop":     {"DIR", "COLUMN..."},
+	"rename":   {"DIR", "OLD", "NEW"},
 }
 
 func isHelp(arg string) bool {
@@ -106,14 +126,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("persist "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	n := 5
-	if cmd == "head" {
+	var wait time.Duration
+	switch cmd {
+	case "head":
 		fs.IntVar(&n, "n", 5, "rows from each end")
+	case "drop", "rename":
+		fs.DurationVar(&wait, "wait", 0, "how long to wait for the writer and readers to close")
 	}
 	pos, err := parse(fs, args[1:])
 	if err == nil && n < 0 {
 		err = fmt.Errorf("-n %d: the row count must be 0 or more", n)
 	}
-	if err == nil && len(pos) != len(want) {
+	if err == nil && wait < 0 {
+		err = fmt.Errorf("-wait %v: the time must be 0 or more", wait)
+	}
+	// An argument named NAME... takes one or more.
+	variadic := strings.HasSuffix(want[len(want)-1], "...")
+	if err == nil && (len(pos) < len(want) || !variadic && len(pos) > len(want)) {
 		err = fmt.Errorf("%s takes %s, got %d argument(s)", cmd, strings.Join(want, " "), len(pos))
 	}
 	if err != nil {
@@ -136,6 +165,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = check(stdout, pos[0])
 	case "repair":
 		err = repair(stdout, pos[0])
+	case "drop":
+		err = drop(stdout, pos[0], pos[1:], wait)
+	case "rename":
+		err = rename(stdout, pos[0], pos[1], pos[2], wait)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "persist %s: %v\n", cmd, err)
@@ -192,14 +225,17 @@ func info(w io.Writer, dir string) error {
 	if rec := t.Recovered(); len(rec.CPUMissing) > 0 {
 		fmt.Fprintf(w, "cpu       this machine lacks %s\n", strings.Join(rec.CPUMissing, " "))
 	}
-	fmt.Fprintf(w, "\n%-20s %-12s %10s %14s  %s\n", "column", "field", "elem size", "file bytes", "layout")
+	fmt.Fprintln(w)
+	lines := [][]string{{"id", "column", "field", "type", "elem size", "file bytes", "layout"}}
 	for _, c := range m.Columns {
 		size := int64(-1)
 		if fi, err := os.Stat(filepath.Join(dir, c.File)); err == nil {
 			size = fi.Size()
 		}
-		fmt.Fprintf(w, "%-20s %-12s %10d %14d  %s\n", c.Name, c.Field, c.Layout.Size, size, c.Layout)
+		lines = append(lines, []string{columnID(c.ID), c.Name, c.Field, layoutType(&c.Layout), fmt.Sprint(c.Layout.Size), fmt.Sprint(size), c.Layout.String()})
 	}
+	aligned(w, lines)
+	printHistory(w, m)
 	return nil
 }
 

@@ -138,7 +138,7 @@ func TestHelp(t *testing.T) {
 		require.Equal(t, 0, code, "%q", args)
 		require.Empty(t, errOut)
 		require.Contains(t, out, "usage: persist <command>")
-		for _, cmd := range []string{"info DIR", "head DIR [-n N]", "check DIR", "snapshot SRC DST", "repair DIR", "convert SRC DST"} {
+		for _, cmd := range []string{"info DIR", "head DIR [-n N]", "check DIR", "snapshot SRC DST", "repair DIR", "drop DIR COLUMN... [-wait D]", "rename DIR OLD NEW [-wait D]", "convert SRC DST"} {
 			require.Contains(t, out, "\n  "+cmd+"\n", "the usage lists %s", cmd)
 		}
 	}
