@@ -63,9 +63,13 @@ func (t *Table[R]) Snapshot(dst string) error {
 			return err
 		}
 		rows := t.rows
-		return populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion},
-			func(i int, r *colfile.File) error { return copyColumn(r, t.set.Columns()[i].File().Path(), rows) },
-			rows, "table.snapshot")
+		// The files first (headers, COMMIT, manifest), then every column's
+		// rows at once: the copies overlap in the kernel. Nothing is
+		// durable, or visible under dst, before syncColumns and the rename.
+		if err := populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion}, nil, rows, "table.snapshot"); err != nil {
+			return err
+		}
+		return t.copyColumns(a.dir, rows)
 	})
 	if err == nil {
 		err = syncColumns(a.dir, t.man)
@@ -99,20 +103,35 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 	return nil
 }
 
-// copyColumn gives the new column file r the first rows elements of the
-// column file at src: blocks shared or copied past the header page, the
-// file cut to exactly those rows, then the length set (syncColumns makes
-// it durable).
-// The source's header is not copied: it holds the source's own lengths,
-// which a writer may be changing.
-func copyColumn(r *colfile.File, src string, rows int) error {
-	n := int64(rows) * int64(r.ElemSize())
+// copyColumns gives each new column file in dir the table's first rows
+// elements, in parallel: every column of the manifest, also those a
+// reader of some columns does not map.
+func (t *Table[R]) copyColumns(dir string, rows int) error {
+	errs := make([]error, len(t.man.Columns))
+	var wg sync.WaitGroup
+	for i, c := range t.man.Columns {
+		wg.Go(func() {
+			errs[i] = copyColumn(filepath.Join(dir, c.File), c, t.opts.DataVersion, filepath.Join(t.dir, c.File), rows)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// copyColumn gives the new column file path, which holds only its header,
+// the first rows elements of the column file at src: blocks shared or
+// copied past the header page, the file cut to exactly those rows, then
+// its length set (syncColumns makes it durable). The source's header is
+// not copied: it holds the source's own lengths, which a writer may be
+// changing.
+func copyColumn(path string, c persistence.ColumnSpec, dataVersion uint32, src string, rows int) error {
+	n := int64(rows) * int64(c.Layout.Size)
 	in, err := openTableFile(src, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(r.Path(), os.O_RDWR, 0)
+	out, err := openTableFile(path, os.O_RDWR)
 	if err != nil {
 		return err
 	}
@@ -123,10 +142,11 @@ func copyColumn(r *colfile.File, src string, rows int) error {
 	if err = errors.Join(err, out.Close()); err != nil {
 		return err
 	}
-	if _, err := r.Follow(); err != nil {
+	r, err := colfile.Open(path, c.Layout, &colfile.Options{Tag: columnTag, DataVersion: dataVersion})
+	if err != nil {
 		return err
 	}
-	return r.SetLen(rows)
+	return errors.Join(r.SetLen(rows), r.Close())
 }
 
 // syncColumns fdatasyncs the column files of the table built in dir, in

@@ -79,3 +79,18 @@ func TestSnapshotRefusals(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.ErrorIs(t, w.Snapshot(filepath.Join(root, "closed")), table.ErrClosed)
 }
+
+// A reader of some columns snapshots every column.
+func TestSnapshotFromNarrowReader(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "t")
+	w := mustOpen[Particle](t, dir, nil)
+	require.NoError(t, w.AppendRows(particles(seq(0, 100)...)))
+	type massOnly struct {
+		Mass float64
+	}
+	r := mustOpen[massOnly](t, dir, &table.Options{ReadOnly: true})
+	require.NoError(t, r.Snapshot(filepath.Join(root, "s")))
+	s := mustOpen[Particle](t, filepath.Join(root, "s"), nil)
+	require.Equal(t, particles(seq(0, 100)...), rowsOf(t, s))
+}
