@@ -67,7 +67,9 @@ func scalarWidening(fk string, fs int, tk string, ts int) (widener, error) {
 		// Every uintN fits a wider intM.
 		return func(dst, src []byte) { putInt(dst, int64(getUint(src))) }, nil
 	case fk == "float32" && tk == "float64":
-		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(math.Float32frombits(ne.Uint32(src))))) }, nil
+		return func(dst, src []byte) {
+			ne.PutUint64(dst, math.Float64bits(float64(math.Float32frombits(ne.Uint32(src)))))
+		}, nil
 	case isSigned(fk) && fs <= 4 && tk == "float64":
 		// A float64 holds every integer of up to 53 bits.
 		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(getInt(src)))) }, nil
