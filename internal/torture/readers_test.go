@@ -79,7 +79,8 @@ func writeCount(path string, n int) error {
 // PERSIST_RUN_FOR_MS, then Syncs, closes, writes its final count to
 // PERSIST_DONE_FILE and prints "done <rows>"; without it, until killed.
 // PERSIST_ROW_RATE caps its rows per second, and after PERSIST_ROUND_ROWS
-// rows it only Syncs.
+// rows it only Syncs. With PERSIST_HOLD_FILE it keeps the table open past
+// its run until that file exists.
 func roleReadersWriter() int {
 	dir := os.Getenv("PERSIST_TEST_DIR")
 	s, _ := strconv.ParseUint(os.Getenv("PERSIST_TRIAL_SEED"), 10, 64)
@@ -148,6 +149,15 @@ func roleReadersWriter() int {
 			if err := tb.AppendRows(batch); err != nil {
 				testproc.Say("error append rows: %v", err)
 				return 1
+			}
+		}
+	}
+	// The table stays open until the parent saw its readers open beside
+	// it (a slow start, under qemu, can outlast a short run).
+	if hold := os.Getenv("PERSIST_HOLD_FILE"); hold != "" {
+		for wait := time.Now(); time.Since(wait) < 2*time.Minute; time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(hold); err == nil {
+				break
 			}
 		}
 	}
@@ -482,10 +492,11 @@ func TestReadersBesideWriter(t *testing.T) {
 func readersBesideWriter(t *testing.T, synced bool, d time.Duration) readerStats {
 	s := seed(t)
 	tmp := t.TempDir()
-	dir, done := filepath.Join(tmp, "table"), filepath.Join(tmp, "done")
+	dir, done, hold := filepath.Join(tmp, "table"), filepath.Join(tmp, "done"), filepath.Join(tmp, "readers-open")
 	newTable(t, dir)
 	w := testproc.Start(t, "", "readers-writer", "PERSIST_TEST_DIR="+dir, seedEnv(s), "PERSIST_DONE_FILE="+done,
-		"PERSIST_RUN_FOR_MS="+strconv.Itoa(int(d.Milliseconds())), "PERSIST_ROW_RATE="+strconv.Itoa(readerRate()))
+		"PERSIST_RUN_FOR_MS="+strconv.Itoa(int(d.Milliseconds())), "PERSIST_ROW_RATE="+strconv.Itoa(readerRate()),
+		"PERSIST_HOLD_FILE="+hold)
 	open := expectLine(t, w, "open ", "writer", time.Minute)
 	env := []string{"PERSIST_TEST_DIR=" + dir, "PERSIST_DONE_FILE=" + done}
 	if synced {
@@ -500,6 +511,9 @@ func readersBesideWriter(t *testing.T, synced bool, d time.Duration) readerStats
 		if l := expectLine(t, r, "open ", fmt.Sprintf("reader %d", k), time.Minute); !strings.HasSuffix(l, " "+table.SourcePublished.String()) {
 			t.Fatalf("reader %d opened beside a running writer with %q, want its count from %s", k, l, table.SourcePublished)
 		}
+	}
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	wl := finish(t, w, "writer", d+3*time.Minute)
 	final := lineInt(t, wl[len(wl)-1], 1)
