@@ -472,17 +472,55 @@ func resumeSchema(dir string, m *persistence.Manifest, timeout time.Duration) (s
 	if err != nil || !ok {
 		return "", err
 	}
+	switched := m.Hash() == rec.Target
+	if err := rec.fits(dir, m, switched); err != nil {
+		return "", err
+	}
 	// Both ways remove or rename files readers may map.
 	x, err := excludeReaders(dir, timeout)
 	if err != nil {
 		return "", err
 	}
 	defer x.release()
-	if m.Hash() == rec.Target {
+	if switched {
 		return "finished an interrupted schema change", finishSchema(dir, rec)
 	}
 	rollbackSchema(dir, rec)
 	return "rolled back an interrupted schema change", nil
+}
+
+// fits checks a record read from disk against the manifest m before it is
+// acted on: a rollback removes the files the change built and a finish
+// those it retired, so neither may be a column file of m; and a prepared
+// file takes a column's name, so it must be a regular file, never a
+// symlink.
+func (rec schemaRecord) fits(dir string, m *persistence.Manifest, switched bool) error {
+	live := map[string]bool{}
+	for _, c := range m.Columns {
+		live[c.File] = true
+	}
+	bad := func(f, why string) error {
+		return fmt.Errorf("%w: %s: %q %s", ErrCorrupt, filepath.Join(dir, schemaFile), f, why)
+	}
+	if !switched {
+		for _, f := range rec.Built {
+			if live[f] {
+				return bad(f, "is named as built by the change, but it is a column of the manifest")
+			}
+		}
+		return nil
+	}
+	for _, f := range rec.Retired {
+		if live[f] {
+			return bad(f, "is named as retired by the change, but it is a column of the manifest")
+		}
+	}
+	for _, f := range rec.Prepared {
+		if fi, err := os.Lstat(filepath.Join(dir, f+preparedSuffix)); err == nil && !fi.Mode().IsRegular() {
+			return bad(f+preparedSuffix, fmt.Sprintf("is not a regular file (%s)", fsutil.KindName(fi.Mode())))
+		}
+	}
+	return nil
 }
 
 // finishSchema completes a switched change: prepared files take their
