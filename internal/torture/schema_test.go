@@ -640,3 +640,420 @@ func (pl *schemaPowerLoss) checkImage(cached inoDir) error {
 	}
 	return nil
 }
+
+// The history table of the schema matrix: made with the columns ID, V0,
+// A, B, Sum and Old, then given tmp, then V0 renamed to V and Old and tmp
+// dropped, so that it is a trow table whose manifest has three changes.
+type (
+	h0 struct {
+		ID  uint64
+		V0  uint64
+		A   int32
+		B   [3]uint16
+		Sum uint64
+		Old uint16
+	}
+	h1 struct {
+		h0
+		Tmp [2]uint8 `persist:"tmp"`
+	}
+	h2 struct {
+		ID  uint64
+		V   uint64 `persist:"V,was=V0"`
+		A   int32
+		B   [3]uint16
+		Sum uint64
+	}
+	// hNext is the change the matrix interrupts: V renamed to val, A
+	// widened, Sum dropped, plus added.
+	hNext struct {
+		ID   uint64
+		Val  uint64 `persist:"val,was=V"`
+		A    int64
+		B    [3]uint16
+		Plus int16 `persist:"plus"`
+	}
+)
+
+var hNextStep = mkStep("next", true, 4, 4,
+	func(r hNext) sRow { return sRow{ID: r.ID, V: r.Val, A: r.A, B: w6(r.B[:]), Extra: r.Plus} },
+	func(w sRow) hNext { return hNext{ID: w.ID, Val: w.V, A: w.A, B: b3(w.B), Plus: w.Extra} })
+
+// historyTables makes the history table (matrixRows rows of trow, synced),
+// and copies of it with the change to hNext interrupted before its switch
+// (at table.schema.commit: its files built) and after it (at
+// table.schema.switched), as a kill there leaves them.
+func historyTables(t *testing.T) map[string]string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "table")
+	rows := make([]h0, matrixRows)
+	for i := range rows {
+		r := mkTRow(uint64(i), valOf(uint64(i)))
+		rows[i] = h0{ID: r.ID, V0: r.V, A: r.A, B: r.B, Sum: r.Sum, Old: uint16(i)}
+	}
+	t0, err := table.Open[h0](dir, nil)
+	if err == nil {
+		err = errors.Join(t0.AppendRows(rows), t0.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1, err := table.Open[h1](dir, nil)
+	if err == nil {
+		err = t1.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := table.Open[h2](dir, &table.Options{DropColumns: true})
+	if err == nil {
+		err = t2.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{"history": dir}
+	work := copyDir(t, dir)
+	crashpoint.SetHook(func(name string) {
+		switch name {
+		case "table.schema.commit":
+			out["before"] = copyDir(t, work)
+		case "table.schema.switched":
+			out["after"] = copyDir(t, work)
+		}
+	})
+	next, err := hNextStep.open(work, table.Options{})
+	crashpoint.SetHook(nil)
+	if err == nil {
+		err = next.Close()
+	}
+	if err != nil || out["before"] == "" || out["after"] == "" {
+		t.Fatalf("the change to hNext: %v (states %v)", err, slices.Sorted(maps.Keys(out)))
+	}
+	return out
+}
+
+// schemaCase is a damaged table of the schema matrix: the history table
+// (base "history"), or the change to hNext interrupted before or after its
+// switch ("before", "after").
+type schemaCase struct {
+	name   string
+	base   string
+	damage func(t *testing.T, dir, outside string)
+	want   []error // acceptable sentinels; nil: opens with every row
+	says   string  // what the error says
+}
+
+// readerOpens are the cases in which a read-only open, which never acts
+// on a record, opens with every row whatever want says.
+var readerOpens = map[string]bool{
+	"SCHEMA of another change builds a live column": true,
+	"SCHEMA of this change retires a live column":   true,
+}
+
+// TestTableSchemaCorruption damages the schema of a table whose manifest
+// has a history: histories that disagree with the columns (a drop of a
+// live column, an add of a missing one, a widen from the wrong layout, a
+// rename cycle recorded inconsistently), column ids reused or past
+// next_id, SCHEMA records that are garbage, name paths or files that do
+// not exist, COMMIT.next files that are garbage, before and after a
+// change's switch. Each open, read-only and writable, fails with a typed
+// error that says what is wrong, or opens with every row; nothing panics,
+// no file outside the directory changes, and no open removes a column file
+// of the manifest.
+func TestTableSchemaCorruption(t *testing.T) {
+	track(t)
+	bases := historyTables(t)
+	cases := slices.Concat(historyCases(t, bases["history"]), schemaRecordCases())
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir, outside := filepath.Join(root, "table"), filepath.Join(root, "outside")
+			if err := os.Rename(copyDir(t, bases[c.base]), dir); err != nil {
+				t.Fatal(err)
+			}
+			mkdir(t, outside)
+			copyFile(t, filepath.Join(dir, "ID.col"), filepath.Join(outside, "ID.col"))
+			writeTo(t, outside, "precious", "not the table's\n")
+			c.damage(t, dir, outside)
+			before := treeSum(t, outside)
+			var live []string
+			if m, err := persistence.ReadManifest(dir); err == nil && c.base == "history" {
+				for _, col := range m.Columns {
+					live = append(live, col.File)
+				}
+			}
+			for _, ro := range []bool{true, false} {
+				runSchemaCase(t, c, dir, ro)
+				if treeSum(t, outside) != before {
+					t.Fatalf("read-only %v: a file outside the table directory changed", ro)
+				}
+				for _, f := range live {
+					if _, err := os.Lstat(filepath.Join(dir, f)); err != nil {
+						t.Fatalf("read-only %v: column file %s of the manifest is gone: %v", ro, f, err)
+					}
+				}
+			}
+		})
+	}
+	fig.add(&fig.cases, len(cases))
+	t.Logf("%d damaged schemas (histories, SCHEMA records, COMMIT.next), each opened read-only and writable", len(cases))
+}
+
+func runSchemaCase(t *testing.T, c schemaCase, dir string, ro bool) {
+	t.Helper()
+	step := schemaChain[0]
+	if c.base == "after" {
+		step = hNextStep
+	}
+	if ro && readerOpens[c.name] {
+		c.want = nil
+	}
+	tb, err := step.open(dir, table.Options{ReadOnly: ro})
+	if err != nil {
+		typed := ro && c.base == "after" && errors.Is(err, table.ErrNeedsRecovery) // a prepared file to rename
+		for _, w := range c.want {
+			typed = typed || errors.Is(err, w)
+		}
+		if !typed {
+			t.Fatalf("read-only %v: error %q (%T) matches none of %v", ro, err, err, c.want)
+		}
+		if !strings.Contains(err.Error(), c.says) && !errors.Is(err, table.ErrNeedsRecovery) {
+			t.Fatalf("read-only %v: error %q does not say %q", ro, err, c.says)
+		}
+		t.Logf("read-only %v: %v", ro, err)
+		return
+	}
+	defer tb.Close()
+	if c.want != nil {
+		t.Fatalf("read-only %v: opened (%d rows, %s), want an error matching %v", ro, tb.Len(), tb.Recovered(), c.want)
+	}
+	if err := checkSchemaRows(tb, step, make([]int, matrixRows), matrixRows); err != nil {
+		t.Fatalf("read-only %v: %v", ro, err)
+	}
+	t.Logf("read-only %v: opened: %s", ro, tb.Recovered())
+	if !ro {
+		if left := schemaPending(dir); len(left) > 0 {
+			t.Fatalf("a writable open left %v", left)
+		}
+		if err := tb.add(sRows(matrixRows, matrixRows+1, 0)); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		if err := tb.Sync(); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+}
+
+// editHistory edits the manifest as JSON and, if the result is a valid
+// manifest, seals a COMMIT of matrixRows rows with its hash, so that the
+// open gets past the commit's check on the manifest.
+func editHistory(t *testing.T, dir string, edit func(m map[string]any)) {
+	t.Helper()
+	editManifest(t, dir, edit)
+	b := readFile(t, filepath.Join(dir, "manifest.json"))
+	m, err := persistence.ParseManifest("manifest.json", b)
+	if err != nil {
+		return
+	}
+	ls := make([]uint64, len(m.Columns))
+	for i := range ls {
+		ls[i] = matrixRows
+	}
+	seq := commitSeq(t, dir)
+	writeTo(t, dir, "COMMIT", string(append(encodeCommit(0, seq+1, matrixRows, m.Hash(), ls), encodeCommit(1, seq, matrixRows, m.Hash(), ls)...)))
+}
+
+// historyOf returns the manifest's history entries and columns, and the
+// change number after the last.
+func historyOf(m map[string]any) (hist []any, cols []any, next float64) {
+	hist, cols = m["history"].([]any), m["columns"].([]any)
+	return hist, cols, hist[len(hist)-1].(map[string]any)["change"].(float64) + 1
+}
+
+// layoutOf is the layout of the manifest's column name, as JSON.
+func layoutOf(m map[string]any, name string) any {
+	for _, c := range m["columns"].([]any) {
+		if c := c.(map[string]any); c["name"] == name {
+			return c["layout"]
+		}
+	}
+	panic("no column " + name)
+}
+
+// historyCases damage the manifest's history and column ids.
+func historyCases(t *testing.T, dir string) []schemaCase {
+	manifest := []error{persistence.ErrManifest}
+	when := "2026-01-02T03:04:05Z"
+	add := func(entries ...map[string]any) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			editHistory(t, d, func(m map[string]any) {
+				hist, _, next := historyOf(m)
+				for _, e := range entries {
+					e = maps.Clone(e)
+					if e["change"] == nil {
+						e["change"] = next
+					}
+					e["time"] = when
+					if l, ok := e["layout"].(string); ok {
+						e["layout"] = layoutOf(m, l)
+					}
+					if l, ok := e["old_layout"].(string); ok {
+						e["old_layout"] = layoutOf(m, l)
+					}
+					hist = append(hist, e)
+				}
+				m["history"] = hist
+			})
+		}
+	}
+	edit := func(fn func(m map[string]any)) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) { editHistory(t, d, fn) }
+	}
+	col := func(m map[string]any, i int) map[string]any { return m["columns"].([]any)[i].(map[string]any) }
+	entry := func(m map[string]any, i int) map[string]any { return m["history"].([]any)[i].(map[string]any) }
+	// The history as made: change 1 creates ids 1-6 (entries 0-5),
+	// change 2 adds tmp (id 7, entry 6), change 3 renames V0 (id 2) to V
+	// and drops Old (id 6) and tmp (id 7).
+	m, err := persistence.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.History) != 10 || m.NextID != 8 || m.History[6].Op != "add" || m.History[7].Op != "rename" {
+		t.Fatalf("the history table's history is not as the cases expect: next id %d, %+v", m.NextID, m.History)
+	}
+	return []schemaCase{
+		{"history drops a live column", "history", add(map[string]any{"op": "drop", "id": 3, "name": "A"}), manifest, "history"},
+		{"history adds a column the manifest lacks", "history", func(t *testing.T, d, o string) {
+			add(map[string]any{"op": "add", "id": 8, "name": "ghost", "layout": "A"})(t, d, o)
+			editHistory(t, d, func(m map[string]any) { m["next_id"] = 9 })
+		}, manifest, "leaves 6 columns"},
+		{"history widens from the wrong layout", "history",
+			add(map[string]any{"op": "widen", "id": 3, "name": "A", "old_layout": "B", "layout": "A"}), manifest, "of the layout it widens"},
+		{"history widens a column the manifest has narrower", "history",
+			add(map[string]any{"op": "widen", "id": 3, "name": "A", "old_layout": "A", "layout": "Sum"}), manifest, "does not leave column"},
+		{"two columns with one id", "history", edit(func(m map[string]any) { col(m, 1)["id"] = 1 }), manifest, "same id 1"},
+		{"an add of an id given before", "history",
+			add(map[string]any{"op": "add", "id": 6, "name": "Old", "layout": "A"}), manifest, "id 6 was given before"},
+		{"a column id at next_id", "history", edit(func(m map[string]any) { m["next_id"] = 5 }), manifest, "the next id to give is 5"},
+		{"a history id past next_id", "history", edit(func(m map[string]any) { entry(m, 6)["id"] = 9 }), manifest, "id 9, but the next id to give is 8"},
+		{"a column without an id", "history", edit(func(m map[string]any) { delete(col(m, 2), "id") }), manifest, "4 of 5 columns have an id"},
+		{"a history but no ids", "history", edit(func(m map[string]any) {
+			for i := range 5 {
+				delete(col(m, i), "id")
+			}
+			delete(m, "next_id")
+		}), manifest, "a history, but columns without ids"},
+		{"a history entry without an id", "history", edit(func(m map[string]any) { delete(entry(m, 8), "id") }), manifest, "no column id"},
+		{"a rename cycle recorded, the columns not renamed", "history", add(
+			map[string]any{"op": "rename", "id": 2, "old_name": "V", "name": "A"},
+			map[string]any{"op": "rename", "id": 3, "old_name": "A", "name": "V"}), manifest, "does not leave column"},
+		{"a rename cycle recorded in two changes", "history", func(t *testing.T, d, o string) {
+			add(map[string]any{"op": "rename", "id": 2, "old_name": "V", "name": "A"})(t, d, o)
+			add(map[string]any{"op": "rename", "id": 3, "old_name": "A", "name": "V"})(t, d, o)
+		}, manifest, `two columns named "A"`},
+		{"a rename from a name the column does not have", "history",
+			add(map[string]any{"op": "rename", "id": 2, "old_name": "V0", "name": "W"}), manifest, `no column "V0" with id 2 to rename`},
+		{"a drop of a name the id does not have", "history", edit(func(m map[string]any) { entry(m, 8)["name"] = "Sum" }), manifest, `no column "Sum" with id 6 to drop`},
+		{"changes out of order", "history", edit(func(m map[string]any) { entry(m, 7)["change"] = 1 }), manifest, "change 1 after change 2"},
+		{"an unknown operation", "history", edit(func(m map[string]any) { entry(m, 6)["op"] = "shrink" }), manifest, "unknown operation"},
+		{"an add without a layout", "history", edit(func(m map[string]any) { delete(entry(m, 6), "layout") }), manifest, "no layout"},
+		{"a hostile layout in the history", "history", edit(func(m map[string]any) {
+			entry(m, 6)["layout"].(map[string]any)["size"] = 1 << 40
+		}), manifest, "element size"},
+		{"a migration to its own data version", "history", add(map[string]any{"op": "migrate", "from": 3, "to": 3}), manifest, "to itself"},
+		{"a history that starts with an add", "history", edit(func(m map[string]any) { m["history"] = m["history"].([]any)[6:] }), manifest, "history"},
+		// Sound edits: the table opens with every row.
+		{"a rename there and back", "history", func(t *testing.T, d, o string) {
+			add(map[string]any{"op": "rename", "id": 2, "old_name": "V", "name": "W"})(t, d, o)
+			add(map[string]any{"op": "rename", "id": 2, "old_name": "W", "name": "V"})(t, d, o)
+		}, nil, ""},
+		{"a history time edited", "history", edit(func(m map[string]any) { entry(m, 7)["time"] = when }), nil, ""},
+	}
+}
+
+// schemaRecordCases damage a schema change's record and files.
+func schemaRecordCases() []schemaCase {
+	corrupt := []error{table.ErrCorrupt}
+	record := func(s string) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) { writeTo(t, d, "SCHEMA", s) }
+	}
+	// recordOf writes a SCHEMA record whose target is the manifest's hash
+	// (a change that switched), or another (one that did not).
+	recordOf := func(switched bool, lists string) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			m, err := persistence.ReadManifest(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := m.Hash()
+			if !switched {
+				target ^= 1
+			}
+			writeTo(t, d, "SCHEMA", fmt.Sprintf(`{"target": %d, %s}`, target, lists))
+		}
+	}
+	replace := func(name string, make func(t *testing.T, path string)) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) {
+			_ = os.Remove(filepath.Join(d, name))
+			make(t, filepath.Join(d, name))
+		}
+	}
+	fifo := func(t *testing.T, path string) {
+		if err := syscall.Mkfifo(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devZero := func(t *testing.T, path string) {
+		if err := os.Symlink("/dev/zero", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	garbage := func(name string) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) { writeTo(t, d, name, "\x00\xffgarbage{{{"+strings.Repeat("\xa5", 600)) }
+	}
+	remove := func(name string) func(t *testing.T, d, _ string) {
+		return func(t *testing.T, d, _ string) { rm(t, d, name) }
+	}
+	return []schemaCase{
+		{"SCHEMA garbage", "history", garbage("SCHEMA"), corrupt, "SCHEMA"},
+		{"SCHEMA empty", "history", record(""), corrupt, "SCHEMA"},
+		{"SCHEMA of the wrong types", "history", record(`{"target": "x", "built": 5}`), corrupt, "SCHEMA"},
+		{"SCHEMA of 2 MiB", "history", record(`{"target": 1, "built": [` + strings.Repeat(`"a.col",`, 1<<18) + `"a.col"]}`), corrupt, "SCHEMA"},
+		{"SCHEMA is a FIFO", "history", replace("SCHEMA", fifo), corrupt, "FIFO"},
+		{"SCHEMA is a symlink to /dev/zero", "history", replace("SCHEMA", devZero), corrupt, "symlink"},
+		{"SCHEMA builds ../outside/ID.col", "history", recordOf(false, `"built": ["../outside/ID.col"]`), corrupt, "not a column file name"},
+		{"SCHEMA retires an absolute path", "history", func(t *testing.T, d, o string) {
+			recordOf(true, `"retired": [`+strconvQuote(filepath.Join(o, "ID.col"))+`]`)(t, d, o)
+		}, corrupt, "not a column file name"},
+		{"SCHEMA prepares a hidden file", "history", recordOf(true, `"prepared": [".x.col"]`), corrupt, "not a column file name"},
+		{"SCHEMA names a file that is not a column's", "history", recordOf(false, `"built": ["manifest.json"]`), corrupt, "not a column file name"},
+		{"SCHEMA of another change names files that do not exist", "history",
+			recordOf(false, `"built": ["nope.col"], "prepared": ["ghost.col"], "retired": ["gone.col"]`), nil, ""},
+		{"SCHEMA of this change names files that do not exist", "history",
+			recordOf(true, `"built": ["nope.col"], "prepared": ["ghost.col"], "retired": ["gone.col"]`), nil, ""},
+		{"SCHEMA of another change builds a live column", "history", recordOf(false, `"built": ["A.col"], "prepared": ["V.col"]`),
+			corrupt, `"A.col" is named as built`},
+		{"SCHEMA of this change retires a live column", "history", recordOf(true, `"retired": ["A.col", "Sum.col"]`),
+			corrupt, `"A.col" is named as retired`},
+		{"SCHEMA of this change prepares a live column from a symlink outside", "history", func(t *testing.T, d, o string) {
+			recordOf(true, `"prepared": ["A.col"]`)(t, d, o)
+			if err := os.Symlink(filepath.Join(o, "ID.col"), filepath.Join(d, "A.col.schema")); err != nil {
+				t.Fatal(err)
+			}
+		}, []error{table.ErrCorrupt, table.ErrNeedsRecovery}, "A.col.schema"},
+		{"before the switch: COMMIT.next garbage", "before", garbage("COMMIT.next"), nil, ""},
+		{"before the switch: COMMIT.next gone", "before", remove("COMMIT.next"), nil, ""},
+		{"before the switch: a built file gone", "before", remove("plus.col"), nil, ""},
+		{"before the switch: a built file garbage", "before", garbage("plus.col"), nil, ""},
+		{"before the switch: a prepared file garbage", "before", garbage("A.col.schema"), nil, ""},
+		{"before the switch: SCHEMA garbage", "before", garbage("SCHEMA"), corrupt, "SCHEMA"},
+		{"after the switch: COMMIT.next garbage", "after", garbage("COMMIT.next"), corrupt, "COMMIT"},
+		{"after the switch: COMMIT.next gone", "after", remove("COMMIT.next"), corrupt, "COMMIT"},
+		{"after the switch: a prepared file gone", "after", remove("A.col.schema"), []error{table.ErrCorrupt, table.ErrElemType}, "A.col"},
+		{"after the switch: a prepared file garbage", "after", garbage("val.col.schema"), corrupt, "val.col"},
+		{"after the switch: SCHEMA garbage", "after", garbage("SCHEMA"), corrupt, "SCHEMA"},
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
