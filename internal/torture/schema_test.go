@@ -440,6 +440,10 @@ func (pl *schemaPowerLoss) runChain(chain int) {
 			if tb, err = schemaChain[k].open(pl.dir, table.Options{}); err != nil {
 				t.Fatalf("change to %s: %v", schemaChain[k].name, err)
 			}
+			if pl.failed != nil {
+				tb.Close()
+				return
+			}
 			if got := len(tb.Recovered().SchemaChanges); got != schemaChain[k].changes {
 				t.Fatalf("change to %s: %d changes, want %d", schemaChain[k].name, got, schemaChain[k].changes)
 			}
