@@ -359,7 +359,8 @@ type schemaPowerLoss struct {
 	dir      string
 	imgRoot  string
 	durable  inoDir
-	allowed  []outcome // the states an image may open in
+	pins     []*os.File // durable's files, kept open
+	allowed  []outcome  // the states an image may open in
 	hashes   map[uint64]int
 	births   []int
 	rows     int // rows the writer holds
@@ -408,6 +409,9 @@ func TestTableSchemaPowerLoss(t *testing.T) {
 	for chain := 0; pl.images < want && pl.failed == nil; chain++ {
 		pl.runChain(chain)
 	}
+	for _, f := range pl.pins {
+		f.Close()
+	}
 	if pl.failed != nil {
 		t.Fatalf("seed %d: %v", s, pl.failed)
 	}
@@ -432,7 +436,7 @@ func (pl *schemaPowerLoss) runChain(chain int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl.durable = readInoDir(t, pl.dir) // created aside, synced, renamed into place
+	pl.setDurable() // created aside, synced, renamed into place
 	pl.allowed = []outcome{{0, 0}}
 	for k := range schemaChain {
 		if k > 0 {
@@ -503,10 +507,10 @@ func (pl *schemaPowerLoss) point(name string) {
 	case "table.sync.commit":
 		// Every column flushed: the rows of the Sync in flight are on
 		// disk, its commit may follow.
-		pl.durable = readInoDir(t, pl.dir)
+		pl.setDurable()
 		pl.allowed = append(pl.allowed, outcome{pl.onDisk, pl.rows})
 	case "table.sync.done":
-		pl.durable = readInoDir(t, pl.dir)
+		pl.setDurable()
 		pl.allowed = []outcome{{pl.onDisk, pl.rows}}
 	case "table.schema.record":
 		// The record is durable (renamed, the directory synced); the
@@ -518,23 +522,43 @@ func (pl *schemaPowerLoss) point(name string) {
 			return
 		}
 		pl.hashes[r.Target] = pl.step
-		pl.durable, durable = readInoDir(t, pl.dir), true
+		durable = pl.setDurable()
 		pl.allowed = append(pl.allowed, outcome{pl.step, pl.rows})
 	case "table.schema.switch":
-		pl.durable, durable = readInoDir(t, pl.dir), true // the built files and COMMIT.next, and their entries
+		durable = pl.setDurable() // the built files and COMMIT.next, and their entries
 	case "table.schema.switched":
-		pl.durable, durable = readInoDir(t, pl.dir), true
+		durable = pl.setDurable()
 		pl.allowed, pl.onDisk = []outcome{{pl.step, pl.rows}}, pl.step
 	case "table.schema.finish":
 		pl.finishes++
 		if pl.finishes == schemaChain[pl.step].finishes {
-			pl.durable, durable = readInoDir(t, pl.dir), true // renames and removals synced
+			durable = pl.setDurable() // renames and removals synced
 		}
 	}
 	if pl.images >= pl.want || !strings.HasPrefix(name, "table.schema.") && !durable && pl.rng.IntN(3) != 0 {
 		return
 	}
 	pl.moment(name)
+}
+
+// setDurable takes the directory as it is for what the disk holds. Its
+// files are kept open until the next call, so that no file made later
+// gets the inode number of one removed since (the images tell a file
+// moved from a file replaced by their inode numbers). It returns true.
+func (pl *schemaPowerLoss) setDurable() bool {
+	for _, f := range pl.pins {
+		f.Close()
+	}
+	pl.pins = pl.pins[:0]
+	pl.durable = readInoDir(pl.t, pl.dir)
+	for name := range pl.durable {
+		f, err := os.Open(filepath.Join(pl.dir, name))
+		if err != nil {
+			pl.t.Fatal(err)
+		}
+		pl.pins = append(pl.pins, f)
+	}
+	return true
 }
 
 // moment draws a few images and checks each.
