@@ -16,6 +16,8 @@
 //	readers_test.go, readers_corrupt_test.go        readers in other processes beside a writer
 //	                                                (killed, and killing it), snapshots of a live
 //	                                                table; a hostile READERS page
+//	schema_test.go                                  power-loss images across schema changes, and
+//	                                                damaged histories and SCHEMA records
 //	golden_test.go                                  files written on other architectures
 //
 // with what they share in workload_test.go (the steps and the model of what
