@@ -366,8 +366,11 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 	for _, p := range e.renames {
 		dst := filepath.Join(dir, p.new.Name+".col"+preparedSuffix)
 		if p.widen == nil {
-			// The same inode under the new name: O(1).
-			if err := os.Link(filepath.Join(dir, p.old.File), dst); err != nil && !errors.Is(err, fs.ErrExist) {
+			// The same inode under the new name: O(1). A file already
+			// under the name (a rollback that could not remove it) is not
+			// this column's.
+			_ = os.Remove(dst)
+			if err := os.Link(filepath.Join(dir, p.old.File), dst); err != nil {
 				return fmt.Errorf("rename column %q: %w", p.old.Name, err)
 			}
 		} else if err := buildColumn(dst, p.new, dataVersion, rows, col(p.old.Name), p.widen); err != nil {
