@@ -36,3 +36,14 @@ func TestReviewRenameIgnoresStalePrepared(t *testing.T) {
 	}
 	require.NoError(t, tb2.Close())
 }
+
+// A destination inside the table's directory whose name starts with ".."
+// is still inside it.
+func TestReviewSnapshotDotDotNameInside(t *testing.T) {
+	dir := evTable(t, 3)
+	tb := mustOpen[evV1](t, dir, nil)
+	defer tb.Close()
+	require.Error(t, tb.Snapshot(filepath.Join(dir, "..snap")))
+	_, err := os.Lstat(filepath.Join(dir, "..snap"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}

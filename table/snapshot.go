@@ -97,7 +97,7 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("table: snapshot of %s: %w", t.dir, err)
 	}
-	if rel, err := filepath.Rel(src, d); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+	if rel, err := filepath.Rel(src, d); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return fmt.Errorf("table: snapshot of %s: the destination %s lies inside the table's directory; name one outside it", t.dir, dst)
 	}
 	return nil
