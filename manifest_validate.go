@@ -109,6 +109,9 @@ func (m *Manifest) validateHistory() error {
 	}
 	live := map[uint32]*col{}
 	given := map[uint32]bool{}
+	// How many live columns bear each name (ignoring case): kept as the
+	// entries apply, so that each change checks only the names it touched.
+	names := map[string]int{}
 	prev := 0
 	for i := 0; i < len(m.History); {
 		change := m.History[i].Change
@@ -122,7 +125,9 @@ func (m *Manifest) validateHistory() error {
 		for j < len(m.History) && m.History[j].Change == change {
 			j++
 		}
+		touched := map[uint32]bool{}
 		for k, h := range m.History[i:j] {
+			touched[h.ID] = true
 			at := fmt.Sprintf("entry %d (change %d, %s)", i+k, change, h.Op)
 			if h.Op != "migrate" && h.ID == 0 {
 				return fmt.Errorf("%s: no column id", at)
@@ -148,16 +153,20 @@ func (m *Manifest) validateHistory() error {
 				}
 				given[h.ID] = true
 				live[h.ID] = &col{name: h.Name, layout: h.Layout}
+				names[strings.ToLower(h.Name)]++
 			case "drop":
 				if c == nil || c.name != h.Name {
 					return fmt.Errorf("%s: no column %q with id %d to drop", at, h.Name, h.ID)
 				}
 				delete(live, h.ID)
+				names[strings.ToLower(c.name)]--
 			case "rename":
 				if c == nil || c.name != h.OldName {
 					return fmt.Errorf("%s: no column %q with id %d to rename", at, h.OldName, h.ID)
 				}
+				names[strings.ToLower(c.name)]--
 				c.name = h.Name
+				names[strings.ToLower(c.name)]++
 			case "widen":
 				if c == nil || c.name != h.Name || h.Layout == nil || h.OldLayout == nil || !c.layout.Equal(*h.OldLayout) {
 					return fmt.Errorf("%s: no column %q with id %d of the layout it widens", at, h.Name, h.ID)
@@ -171,12 +180,12 @@ func (m *Manifest) validateHistory() error {
 				return fmt.Errorf("%s: unknown operation", at)
 			}
 		}
-		names := map[string]bool{}
-		for _, c := range live {
-			if names[strings.ToLower(c.name)] {
+		// Names were distinct after the change before: a duplicate now
+		// involves a column this change touched.
+		for id := range touched {
+			if c := live[id]; c != nil && names[strings.ToLower(c.name)] > 1 {
 				return fmt.Errorf("change %d leaves two columns named %q", change, c.name)
 			}
-			names[strings.ToLower(c.name)] = true
 		}
 		i = j
 	}

@@ -1,11 +1,16 @@
 package table_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence"
 )
 
 // A rename builds its prepared file as a hard link of the old one; a file
@@ -46,4 +51,36 @@ func TestReviewSnapshotDotDotNameInside(t *testing.T) {
 	require.Error(t, tb.Snapshot(filepath.Join(dir, "..snap")))
 	_, err := os.Lstat(filepath.Join(dir, "..snap"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// A hostile manifest's history of many one-entry changes: the replay must
+// stay linear in its length (each change checked against the names it
+// touched, not every live column), or reading a 16 MiB manifest takes
+// minutes.
+func TestReviewHistoryReplayLinear(t *testing.T) {
+	dir := evTable(t, 1)
+	path := filepath.Join(dir, persistence.ManifestFile)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	cols := m["columns"].([]any)
+	layout := cols[0].(map[string]any)["layout"]
+	const n = 60000
+	hist := make([]any, 0, n)
+	for i := range n {
+		hist = append(hist, map[string]any{"change": i + 1, "op": "add", "id": i + 1, "name": fmt.Sprintf("c%d", i), "layout": layout})
+	}
+	for i, c := range cols {
+		c.(map[string]any)["id"] = n - len(cols) + 1 + i
+	}
+	m["history"], m["next_id"] = hist, n+1
+	b, err = json.Marshal(m)
+	require.NoError(t, err)
+	require.Less(t, len(b), persistence.MaxManifestSize)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	start := time.Now()
+	_, err = persistence.ReadManifest(dir)
+	t.Logf("%d history entries: %v (%v)", n, time.Since(start), err)
+	require.ErrorIs(t, err, persistence.ErrManifest)
 }
