@@ -21,7 +21,8 @@ import (
 // to data version to, crash safe in the way of a schema change (the
 // manifest's history records it). A missing table is created at version
 // to; one at version to opens as with [Open]; a newer one is
-// [ErrDataVersion].
+// [ErrDataVersion]. Like a schema change that rewrites files, it waits
+// for readers (up to opts.LockTimeout), else fails with a [ReadersError].
 //
 // If migrate fails, its error is returned and the table stays at its
 // version (what migrate changed stays too, in the page cache until a
@@ -52,6 +53,13 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 	if err != nil {
 		return nil, err
 	}
+	// Readers opened at from would read rows of another version, the
+	// migrated ones first and then all of them: they are kept out.
+	x, err := excludeReaders(dir, o.LockTimeout)
+	if err != nil {
+		return nil, errors.Join(err, t.Close())
+	}
+	defer x.release()
 	if err := migrate(t, from); err != nil {
 		return nil, errors.Join(fmt.Errorf("table: migrate %s from data version %d to %d: %w", dir, from, to, err), t.Close())
 	}

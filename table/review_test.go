@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/table"
 )
 
 // A rename builds its prepared file as a hard link of the old one; a file
@@ -83,4 +84,32 @@ func TestReviewHistoryReplayLinear(t *testing.T) {
 	_, err = persistence.ReadManifest(dir)
 	t.Logf("%d history entries: %v (%v)", n, time.Since(start), err)
 	require.ErrorIs(t, err, persistence.ErrManifest)
+}
+
+// A reader open at data version 0 while Migrate switches the table to 1:
+// its rows are then of another version than it opened with. Migrate must
+// wait for readers as the other changes that rewrite what they map do, or
+// the reader must learn of the switch.
+func TestReviewMigrateBesideReader(t *testing.T) {
+	dir := evTable(t, 4)
+	r, err := table.Open[evV1](dir, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer r.Close()
+	tb, merr := table.Migrate(dir, 1, func(t *table.Table[evV1], from uint32) error {
+		for i := range t.Len() {
+			row := t.Row(i)
+			row.A *= 1000
+			if err := t.SetRow(i, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil)
+	if merr == nil {
+		defer tb.Close()
+		require.Equal(t, int32(-3000), tb.Row(3).A)
+	}
+	rerr := r.Refresh()
+	t.Logf("migrate: %v; reader's refresh: %v; reader sees A=%d", merr, rerr, r.Row(3).A)
+	require.True(t, merr != nil || rerr != nil, "a reader at data version 0 kept reading rows migrated to 1")
 }
