@@ -116,6 +116,14 @@ func planSchema(m *persistence.Manifest, want schema, o Options, rowSize int) (s
 		w := want.cols[i]
 		was := want.was[i]
 		h, ok := have[was]
+		if other := caseTwin(m, w.Name); other != "" && used[other] == "" {
+			// Names are case-insensitive: X.col and x.col are one file on
+			// some file systems, and adding one while dropping the other
+			// would remove it.
+			problems = append(problems, fmt.Sprintf("field %s names column %q, and the table has %q: names that differ in case only are one name; keep %q",
+				w.Field, w.Name, other, other))
+			continue
+		}
 		switch {
 		case was != "" && ok && used[was] != "":
 			problems = append(problems, fmt.Sprintf("field %s renames column %q to %q, but field %s keeps %q", w.Field, was, w.Name, used[was], was))
@@ -609,4 +617,15 @@ func nextChange(m *persistence.Manifest) int {
 		return m.History[n-1].Change + 1
 	}
 	return 1
+}
+
+// caseTwin returns the name of m's column that equals name but for case,
+// or "".
+func caseTwin(m *persistence.Manifest, name string) string {
+	for _, c := range m.Columns {
+		if c.Name != name && strings.EqualFold(c.Name, name) {
+			return c.Name
+		}
+	}
+	return ""
 }

@@ -290,3 +290,18 @@ func TestMigrate(t *testing.T) {
 	r := mustOpen[evV1](t, dir, &table.Options{ReadOnly: true, DataVersion: 1})
 	require.Equal(t, float32(19)/2, r.Row(19).B)
 }
+
+// A column named like a stored one but for case is neither an add nor a
+// rename: the names are one, and the open says so.
+func TestEvolveCaseOnly(t *testing.T) {
+	dir := evTable(t, 10)
+	type upper struct {
+		A int32
+		X float32 `persist:"b"`
+		C [2]uint16
+	}
+	_, err := table.Open[upper](dir, &table.Options{DropColumns: true})
+	require.ErrorIs(t, err, table.ErrSchema)
+	require.ErrorContains(t, err, `names column "b", and the table has "B"`)
+	require.Equal(t, 3, len(manifestOf(t, dir).Columns), "nothing changed")
+}

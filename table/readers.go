@@ -160,13 +160,25 @@ func (p *readersPage) ready(rows, committed int) {
 }
 
 // begin and end bracket a change of rows in place: odd in between.
+//
+// Both are atomic read-modify-writes of the count (the writer is its only
+// writer), not stores: a store-release orders only what came before it,
+// so on arm64 the row writes after an odd store could be seen before it.
+// A read-modify-write is fully ordered (LOCK XADD on amd64, LDADDAL on
+// arm64 with the LSE atomics), as the kernel's own seqlocks make theirs.
 func (p *readersPage) begin() {
 	if s := p.load(rdSeq); s&1 == 0 {
-		p.store(rdSeq, s+1)
+		atomic.AddUint64(p.word(rdSeq), 1)
 	}
 }
 
-func (p *readersPage) end() { p.store(rdSeq, p.load(rdSeq)|1+1) }
+func (p *readersPage) end() {
+	if s := p.load(rdSeq); s&1 == 1 {
+		atomic.AddUint64(p.word(rdSeq), 1)
+	} else {
+		atomic.AddUint64(p.word(rdSeq), 2) // a claim of a page whose count was garbage
+	}
+}
 
 // rowsWord is where appends publish the row count (colset.Set.PublishTo).
 func (p *readersPage) rowsWord() *uint64 { return p.word(rdRows) }

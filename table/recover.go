@@ -1,7 +1,9 @@
 package table
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -26,8 +28,12 @@ func (t *Table[R]) recover() error {
 	slot, idx, damaged, err := readCommit(commitPath, ncols, t.hash)
 	if t.commitNext && err != nil {
 		// A schema change switched the manifest and has not yet renamed
-		// its COMMIT into place; if it just did, COMMIT is the one.
-		if s, i, d, nerr := readCommit(filepath.Join(t.dir, commitNext), ncols, t.hash); nerr == nil {
+		// its COMMIT into place; if it did just now, COMMIT is the one.
+		s, i, d, nerr := readCommit(filepath.Join(t.dir, commitNext), ncols, t.hash)
+		if errors.Is(nerr, fs.ErrNotExist) {
+			s, i, d, nerr = readCommit(commitPath, ncols, t.hash)
+		}
+		if nerr == nil {
 			slot, idx, damaged, err = s, i, d, nil
 		}
 	}
