@@ -348,11 +348,7 @@ func (t *Table[R]) evolve(m *persistence.Manifest, e *evolution) error {
 // build writes the SCHEMA record, then every new file, then the new
 // COMMIT, each made durable, so that the manifest switch finds them all.
 func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows int, seq uint64, dataVersion uint32) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := fsutil.ReplaceFile(dir, schemaFile, append(b, '\n')); err != nil {
+	if err := rec.write(dir); err != nil {
 		return err
 	}
 	crashpoint.Hit("table.schema.record")
@@ -392,19 +388,24 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 		}
 		crashpoint.Hit("table.schema.build")
 	}
-	// The new schema's COMMIT: the rows, committed, under its hash.
-	n := len(e.next.Columns)
-	lengths := make([]uint64, n)
-	for i := range lengths {
-		lengths[i] = uint64(rows)
-	}
-	commit := append(encodeCommit(0, commitSlot{seq: seq + 1, rows: uint64(rows), hash: rec.Target, lengths: lengths}),
-		encodeCommit(1, commitSlot{seq: seq, rows: uint64(rows), hash: rec.Target, lengths: lengths})...)
-	if err := writeSynced(filepath.Join(dir, commitNext), commit); err != nil {
+	if err := writeCommitNext(dir, len(e.next.Columns), rows, seq, rec.Target); err != nil {
 		return err
 	}
 	crashpoint.Hit("table.schema.commit")
 	return fsutil.SyncDir(dir)
+}
+
+// writeCommitNext writes and fsyncs COMMIT.next: the COMMIT of the new
+// schema, ncols columns, with rows committed (both slots, the newer seq+1,
+// as the next Sync would number it) under the new manifest's hash.
+func writeCommitNext(dir string, ncols, rows int, seq, hash uint64) error {
+	lengths := make([]uint64, ncols)
+	for i := range lengths {
+		lengths[i] = uint64(rows)
+	}
+	commit := append(encodeCommit(0, commitSlot{seq: seq + 1, rows: uint64(rows), hash: hash, lengths: lengths}),
+		encodeCommit(1, commitSlot{seq: seq, rows: uint64(rows), hash: hash, lengths: lengths})...)
+	return writeSynced(filepath.Join(dir, commitNext), commit)
 }
 
 // oldColumn is a column of the old schema whose rows a widening reads.
@@ -628,4 +629,14 @@ func caseTwin(m *persistence.Manifest, name string) string {
 		}
 	}
 	return ""
+}
+
+// write replaces dir's SCHEMA record with rec, atomically and durably:
+// the first step of a change, before any file it names exists.
+func (rec schemaRecord) write(dir string) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.ReplaceFile(dir, schemaFile, append(b, '\n'))
 }

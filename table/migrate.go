@@ -1,11 +1,9 @@
 package table
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -91,21 +89,11 @@ func (t *Table[R]) migrateTo(from, to uint32) error {
 	if err := t.closeFiles(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := fsutil.ReplaceFile(t.dir, schemaFile, append(b, '\n')); err != nil {
+	if err := rec.write(t.dir); err != nil {
 		return err
 	}
 	crashpoint.Hit("table.schema.record")
-	lengths := make([]uint64, len(next.Columns))
-	for i := range lengths {
-		lengths[i] = uint64(rows)
-	}
-	commit := append(encodeCommit(0, commitSlot{seq: seq + 1, rows: uint64(rows), hash: rec.Target, lengths: lengths}),
-		encodeCommit(1, commitSlot{seq: seq, rows: uint64(rows), hash: rec.Target, lengths: lengths})...)
-	if err := writeSynced(filepath.Join(t.dir, commitNext), commit); err != nil {
+	if err := writeCommitNext(t.dir, len(next.Columns), rows, seq, rec.Target); err != nil {
 		rollbackSchema(t.dir, rec)
 		return err
 	}
