@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/layout"
 )
 
 // Lossless widenings, applied to a column when the record type asks for a
@@ -60,66 +61,27 @@ func isUnsigned(k string) bool {
 func scalarWidening(fk string, fs int, tk string, ts int) (widener, error) {
 	switch {
 	case isSigned(fk) && isSigned(tk) && ts > fs:
-		return func(dst, src []byte) { putInt(dst, getInt(src)) }, nil
+		return func(dst, src []byte) { layout.PutUint(dst, uint64(layout.Int(src))) }, nil
 	case isUnsigned(fk) && isUnsigned(tk) && ts > fs:
-		return func(dst, src []byte) { putUint(dst, getUint(src)) }, nil
+		return func(dst, src []byte) { layout.PutUint(dst, layout.Uint(src)) }, nil
 	case isUnsigned(fk) && isSigned(tk) && ts > fs:
 		// Every uintN fits a wider intM.
-		return func(dst, src []byte) { putInt(dst, int64(getUint(src))) }, nil
+		return func(dst, src []byte) { layout.PutUint(dst, layout.Uint(src)) }, nil
 	case fk == "float32" && tk == "float64":
 		return func(dst, src []byte) {
 			ne.PutUint64(dst, math.Float64bits(float64(math.Float32frombits(ne.Uint32(src)))))
 		}, nil
 	case isSigned(fk) && fs <= 4 && tk == "float64":
 		// A float64 holds every integer of up to 53 bits.
-		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(getInt(src)))) }, nil
+		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(layout.Int(src)))) }, nil
 	case isUnsigned(fk) && fs <= 4 && tk == "float64":
-		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(getUint(src)))) }, nil
+		return func(dst, src []byte) { ne.PutUint64(dst, math.Float64bits(float64(layout.Uint(src)))) }, nil
 	}
 	why := "a narrowing or a retype"
 	if fk == tk {
 		why = "the same type"
 	}
 	return nil, fmt.Errorf("%s to %s is %s, not a lossless widening", fk, tk, why)
-}
-
-func getInt(b []byte) int64 {
-	switch len(b) {
-	case 1:
-		return int64(int8(b[0]))
-	case 2:
-		return int64(int16(ne.Uint16(b)))
-	case 4:
-		return int64(int32(ne.Uint32(b)))
-	}
-	return int64(ne.Uint64(b))
-}
-
-func getUint(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(ne.Uint16(b))
-	case 4:
-		return uint64(ne.Uint32(b))
-	}
-	return ne.Uint64(b)
-}
-
-func putInt(b []byte, v int64) { putUint(b, uint64(v)) }
-
-func putUint(b []byte, v uint64) {
-	switch len(b) {
-	case 1:
-		b[0] = byte(v)
-	case 2:
-		ne.PutUint16(b, uint16(v))
-	case 4:
-		ne.PutUint32(b, uint32(v))
-	default:
-		ne.PutUint64(b, v)
-	}
 }
 
 // arrayGrows reports whether to is from, an array [N]T, grown to [M]T with

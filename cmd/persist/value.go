@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/layout"
 )
 
 // A column's element is decoded by the layout its manifest records: the
@@ -167,9 +168,9 @@ func scalar(kind string, b []byte) string {
 	case kind == "bool" && len(b) == 1:
 		return strconv.FormatBool(b[0] != 0)
 	case strings.HasPrefix(kind, "int"):
-		return strconv.FormatInt(signed(b), 10)
+		return strconv.FormatInt(layout.Int(b), 10)
 	case strings.HasPrefix(kind, "uint"):
-		return strconv.FormatUint(unsigned(b), 10)
+		return strconv.FormatUint(layout.Uint(b), 10)
 	case kind == "float32" && len(b) == 4:
 		return strconv.FormatFloat(float64(math.Float32frombits(ne.Uint32(b))), 'g', -1, 32)
 	case kind == "float64" && len(b) == 8:
@@ -182,32 +183,6 @@ func scalar(kind string, b []byte) string {
 		return strconv.FormatComplex(c, 'g', -1, 128)
 	}
 	return hexBytes(b)
-}
-
-func unsigned(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(ne.Uint16(b))
-	case 4:
-		return uint64(ne.Uint32(b))
-	default:
-		return ne.Uint64(b)
-	}
-}
-
-func signed(b []byte) int64 {
-	switch len(b) {
-	case 1:
-		return int64(int8(b[0]))
-	case 2:
-		return int64(int16(ne.Uint16(b)))
-	case 4:
-		return int64(int32(ne.Uint32(b)))
-	default:
-		return int64(ne.Uint64(b))
-	}
 }
 
 // byteString renders a [N]byte as the quoted text before its first NUL
