@@ -124,14 +124,18 @@ func SnapshotWorkload(c Config) *Workload {
 
 const snapshotLib = "table Snapshot"
 
-// checkCopy opens a snapshot as a reader and checks its rows: the count,
-// and the sums of the two scanned columns.
+// checkCopy opens a snapshot as a reader and checks its rows.
 func checkCopy(dir string, n int) error {
 	t, err := table.Open[Row](dir, &table.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	return errors.Join(checkRows(t, n), t.Close())
+}
+
+// checkRows checks that t holds the generator's first n rows: the count,
+// and the sums of the ID and Value columns that every row type here has.
+func checkRows[R any](t *table.Table[R], n int) error {
 	ids, err := table.Column[int64](t, "ID")
 	if err != nil {
 		return err
@@ -142,9 +146,9 @@ func checkCopy(dir string, n int) error {
 	}
 	wantI, wantF := ExpectedSums(n)
 	if t.Len() != n || SumInt64(ids.Slice()) != wantI || SumFloat64(values.Slice()) != wantF {
-		return fmt.Errorf("the snapshot holds %d rows, want %d, or its sums differ", t.Len(), n)
+		return fmt.Errorf("%s holds %d rows, want %d, or its sums differ", t.Dir(), t.Len(), n)
 	}
-	return t.Close()
+	return nil
 }
 
 // treeBytes sums the sizes and the allocated bytes of the regular files under dir.
