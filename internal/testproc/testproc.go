@@ -150,16 +150,7 @@ func (c *Child) WaitFor(timeout time.Duration, pred func(lines []string) bool) b
 // fails the test if the child ends first or timeout passes.
 func (c *Child) Expect(t testing.TB, prefix string, timeout time.Duration) string {
 	t.Helper()
-	var got string
-	ok := c.WaitFor(timeout, func(lines []string) bool {
-		for _, l := range lines {
-			if strings.HasPrefix(l, prefix) {
-				got = l
-				return true
-			}
-		}
-		return false
-	})
+	got, ok := c.WaitLine(prefix, timeout)
 	if !ok {
 		c.mu.Lock()
 		ended := c.eof
@@ -170,6 +161,22 @@ func (c *Child) Expect(t testing.TB, prefix string, timeout time.Duration) strin
 		t.Fatalf("child %s did not print %q within %v", c.role, prefix, timeout)
 	}
 	return got
+}
+
+// WaitLine waits for a line that starts with prefix and returns it; ok is
+// false if the child ends first or timeout passes. [Child.Expect] is it
+// for a test that fails then.
+func (c *Child) WaitLine(prefix string, timeout time.Duration) (line string, ok bool) {
+	ok = c.WaitFor(timeout, func(lines []string) bool {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	return line, ok
 }
 
 // Lines returns the lines the child printed so far; after [Child.Wait] or

@@ -399,16 +399,7 @@ func (s readerStats) record() { fig.readers(s.rows, s.refreshes, s.maxLag) }
 // failing the test with c's last lines and stderr if none comes.
 func expectLine(t *testing.T, c *testproc.Child, prefix, what string, timeout time.Duration) string {
 	t.Helper()
-	var got string
-	ok := c.WaitFor(timeout, func(lines []string) bool {
-		for _, l := range lines {
-			if strings.HasPrefix(l, prefix) {
-				got = l
-				return true
-			}
-		}
-		return false
-	})
+	got, ok := c.WaitLine(prefix, timeout)
 	if !ok {
 		t.Fatalf("%s: no line %q (it ended, or %v passed); last lines %q\nstderr:\n%s", what, prefix, timeout, tail(c), c.Stderr())
 	}
