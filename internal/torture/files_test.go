@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -175,4 +176,21 @@ func journalRecord(op byte, seq, index, rowsBefore uint64) []byte {
 	c = crc32.Update(c, crc32.MakeTable(crc32.Castagnoli), b[64:64+rowSize])
 	ne.PutUint32(b[36:], c)
 	return b
+}
+
+// mkFIFO makes a named pipe at path: a table file that must never be
+// opened blocking.
+func mkFIFO(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linkDevZero makes path a symlink to /dev/zero: an endless file.
+func linkDevZero(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Symlink("/dev/zero", path); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/mmapvec/persistence/internal/bootid"
@@ -82,9 +81,7 @@ func readersMatrixCases() []matrixCase {
 		}, want: corrupt, says: "not a regular file"},
 		{name: "READERS is a FIFO", damage: func(t *testing.T, d, _ string) {
 			rm(t, d, "READERS")
-			if err := syscall.Mkfifo(filepath.Join(d, "READERS"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			mkFIFO(t, filepath.Join(d, "READERS"))
 		}, want: corrupt, says: "READERS"},
 		{name: "READERS empty", damage: func(t *testing.T, d, _ string) { writeTo(t, d, "READERS", "") }},
 		{name: "READERS missing", damage: func(t *testing.T, d, _ string) { rm(t, d, "READERS") }},

@@ -1027,16 +1027,6 @@ func schemaRecordCases() []schemaCase {
 			make(t, filepath.Join(d, name))
 		}
 	}
-	fifo := func(t *testing.T, path string) {
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	devZero := func(t *testing.T, path string) {
-		if err := os.Symlink("/dev/zero", path); err != nil {
-			t.Fatal(err)
-		}
-	}
 	garbage := func(name string) func(t *testing.T, d, _ string) {
 		return func(t *testing.T, d, _ string) { writeTo(t, d, name, "\x00\xffgarbage{{{"+strings.Repeat("\xa5", 600)) }
 	}
@@ -1048,8 +1038,8 @@ func schemaRecordCases() []schemaCase {
 		{"SCHEMA empty", "history", record(""), corrupt, "SCHEMA"},
 		{"SCHEMA of the wrong types", "history", record(`{"target": "x", "built": 5}`), corrupt, "SCHEMA"},
 		{"SCHEMA of 2 MiB", "history", record(`{"target": 1, "built": [` + strings.Repeat(`"a.col",`, 1<<18) + `"a.col"]}`), corrupt, "SCHEMA"},
-		{"SCHEMA is a FIFO", "history", replace("SCHEMA", fifo), corrupt, "FIFO"},
-		{"SCHEMA is a symlink to /dev/zero", "history", replace("SCHEMA", devZero), corrupt, "symlink"},
+		{"SCHEMA is a FIFO", "history", replace("SCHEMA", mkFIFO), corrupt, "FIFO"},
+		{"SCHEMA is a symlink to /dev/zero", "history", replace("SCHEMA", linkDevZero), corrupt, "symlink"},
 		{"SCHEMA builds ../outside/ID.col", "history", recordOf(false, `"built": ["../outside/ID.col"]`), corrupt, "not a column file name"},
 		{"SCHEMA retires an absolute path", "history", func(t *testing.T, d, o string) {
 			recordOf(true, `"retired": [`+strconvQuote(filepath.Join(o, "ID.col"))+`]`)(t, d, o)

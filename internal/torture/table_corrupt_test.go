@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/mmapvec/persistence"
@@ -196,9 +195,7 @@ func TestTableCorruptionMatrix(t *testing.T) {
 		}, corrupt, "ID.col"},
 		{"column is a FIFO", func(t *testing.T, d, _ string) {
 			rm(t, d, "ID.col")
-			if err := syscall.Mkfifo(col(d), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			mkFIFO(t, col(d))
 		}, corrupt, "not a regular file"},
 		{"column magic", func(t *testing.T, d, _ string) {
 			patchFile(t, col(d), func(b []byte) []byte { b[0] ^= 0xff; return b })
@@ -357,16 +354,6 @@ func hostileMatrixCases() []matrixCase {
 			make(t, filepath.Join(d, name))
 		}
 	}
-	fifo := func(t *testing.T, path string) {
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	devZero := func(t *testing.T, path string) {
-		if err := os.Symlink("/dev/zero", path); err != nil {
-			t.Fatal(err)
-		}
-	}
 	sparse := func(t *testing.T, path string) {
 		if err := os.WriteFile(path, nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -385,14 +372,14 @@ func hostileMatrixCases() []matrixCase {
 		{"COMMIT with a valid slot of 2^64-1 rows", commitRows(maxU), corrupt, "18446744073709551615"},
 		{"COMMIT with a valid slot of 2^63 rows", commitRows(1 << 63), corrupt, "9223372036854775808"},
 		{"COMMIT with a valid slot of 2^40 rows", commitRows(1 << 40), corrupt, "1099511627776"},
-		{"manifest is a FIFO", replace("manifest.json", fifo), manifest, "FIFO"},
-		{"manifest is a symlink to /dev/zero", replace("manifest.json", devZero), manifest, "symlink"},
+		{"manifest is a FIFO", replace("manifest.json", mkFIFO), manifest, "FIFO"},
+		{"manifest is a symlink to /dev/zero", replace("manifest.json", linkDevZero), manifest, "symlink"},
 		{"manifest is a sparse 1 TiB file", replace("manifest.json", sparse), manifest, "1099511627776 bytes"},
-		{"COMMIT is a FIFO", replace("COMMIT", fifo), corrupt, "FIFO"},
-		{"COMMIT is a symlink to /dev/zero", replace("COMMIT", devZero), corrupt, "symlink"},
+		{"COMMIT is a FIFO", replace("COMMIT", mkFIFO), corrupt, "FIFO"},
+		{"COMMIT is a symlink to /dev/zero", replace("COMMIT", linkDevZero), corrupt, "symlink"},
 		{"COMMIT is a sparse 1 TiB file", replace("COMMIT", sparse), corrupt, "1099511627776 bytes"},
-		{"JOURNAL is a FIFO", replace("JOURNAL", fifo), corrupt, "FIFO"},
-		{"JOURNAL is a symlink to /dev/zero", replace("JOURNAL", devZero), corrupt, "symlink"},
+		{"JOURNAL is a FIFO", replace("JOURNAL", mkFIFO), corrupt, "FIFO"},
+		{"JOURNAL is a symlink to /dev/zero", replace("JOURNAL", linkDevZero), corrupt, "symlink"},
 		{"JOURNAL is a sparse 1 TiB file", replace("JOURNAL", sparse), corrupt, "1099511627776 bytes"},
 	}
 }
