@@ -128,19 +128,3 @@ func alter(dir string, opts *Options, edit func(*persistence.Manifest) (schema, 
 	}
 	return e.entries, nil
 }
-
-// readTableManifest reads dir's manifest for an open: damage matches
-// ErrCorrupt too, and the machine must fit.
-func readTableManifest(dir string) (*persistence.Manifest, error) {
-	m, err := persistence.ReadManifest(dir)
-	if errors.Is(err, persistence.ErrManifest) {
-		return nil, fmt.Errorf("table: %s: %w", dir, corrupt{err})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("table: %s: %w", dir, err)
-	}
-	if err := m.CheckArch(); err != nil {
-		return nil, fmt.Errorf("table: %s: %w", dir, err)
-	}
-	return m, nil
-}

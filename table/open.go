@@ -94,23 +94,16 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
 
-	man, err := persistence.ReadManifest(dir)
+	man, err := readTableManifest(dir)
 	if errors.Is(err, os.ErrNotExist) && !o.ReadOnly && !t.untyped {
 		if err := createInPlace(dir, fresh, o); err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
 		}
 		t.recovery.Created = true
-		man, err = persistence.ReadManifest(dir)
-	}
-	if errors.Is(err, persistence.ErrManifest) {
-		// A damaged manifest is a damaged table: it matches ErrCorrupt too.
-		return fmt.Errorf("table: %s: %w", dir, corrupt{err})
+		man, err = readTableManifest(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("table: %s: %w", dir, err)
-	}
-	if err := man.CheckArch(); err != nil {
-		return fmt.Errorf("table: %s: %w", dir, err)
+		return err
 	}
 	// A schema change a crash interrupted is finished or rolled back first.
 	if o.ReadOnly {
@@ -137,8 +130,8 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 			if err := t.evolve(man, e); err != nil {
 				return err
 			}
-			if man, err = persistence.ReadManifest(dir); err != nil {
-				return fmt.Errorf("table: %s: %w", dir, err)
+			if man, err = readTableManifest(dir); err != nil {
+				return err
 			}
 		}
 		t.schema = s
@@ -195,6 +188,23 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		}
 	}
 	return nil
+}
+
+// readTableManifest reads dir's manifest for an open: damage matches
+// ErrCorrupt too, and the machine must fit.
+func readTableManifest(dir string) (*persistence.Manifest, error) {
+	m, err := persistence.ReadManifest(dir)
+	if errors.Is(err, persistence.ErrManifest) {
+		// A damaged manifest is a damaged table: it matches ErrCorrupt too.
+		return nil, fmt.Errorf("table: %s: %w", dir, corrupt{err})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("table: %s: %w", dir, err)
+	}
+	if err := m.CheckArch(); err != nil {
+		return nil, fmt.Errorf("table: %s: %w", dir, err)
+	}
+	return m, nil
 }
 
 // lockDir takes what keeps the table's files in place while it is open: a
