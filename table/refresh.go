@@ -91,17 +91,25 @@ func (t *Table[R]) Refresh() error {
 	if !t.opts.ReadOnly || t.readers == nil {
 		return nil
 	}
-	st, err := t.readers.read(t.waitDeadline())
+	_, err := t.refresh(t.waitDeadline())
+	return err
+}
+
+// refresh reads the page (waiting until deadline for a change in place)
+// and shows what it publishes, if a writer of this boot published it; it
+// returns the reading, whose sequence count a consistent read compares.
+func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
+	st, err := t.readers.read(deadline)
 	if errors.Is(err, errBusy) {
-		return t.busy(st)
+		return st, t.busy(st)
 	}
 	if err != nil || !st.valid {
-		return err
+		return st, err
 	}
 	if n := t.showRows(st.rows, st.committed); n != t.rows {
-		return t.follow(n)
+		return st, t.follow(n)
 	}
-	return nil
+	return st, nil
 }
 
 // Consistent calls read, and calls it again for as long as the writer
@@ -124,19 +132,9 @@ func (t *Table[R]) Consistent(read func() error) error {
 	}
 	deadline := t.waitDeadline()
 	for spin := 0; ; spin++ {
-		st, err := t.readers.read(deadline)
-		if errors.Is(err, errBusy) {
-			return t.busy(st)
-		}
+		st, err := t.refresh(deadline)
 		if err != nil {
 			return err
-		}
-		if st.valid {
-			if n := t.showRows(st.rows, st.committed); n != t.rows {
-				if err := t.follow(n); err != nil {
-					return err
-				}
-			}
 		}
 		rerr := read()
 		t.readers.sync()
