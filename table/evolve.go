@@ -13,6 +13,7 @@ import (
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/internal/fsutil"
 )
@@ -352,10 +353,10 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 		return err
 	}
 	crashpoint.Hit("table.schema.record")
-	col := func(name string) *oldColumn {
+	col := func(name string) *colset.Column {
 		for _, c := range old.set.Columns() {
 			if c.Name() == name {
-				return &oldColumn{data: c, rows: rows}
+				return c
 			}
 		}
 		return nil
@@ -408,15 +409,10 @@ func writeCommitNext(dir string, ncols, rows int, seq, hash uint64) error {
 	return writeSynced(filepath.Join(dir, commitNext), commit)
 }
 
-// oldColumn is a column of the old schema whose rows a widening reads.
-type oldColumn struct {
-	data interface{ ElemBytes(int) []byte }
-	rows int
-}
-
 // buildColumn makes the column file path for c with rows elements: zero,
-// or each converted from src by conv; durable when it returns.
-func buildColumn(path string, c persistence.ColumnSpec, dataVersion uint32, rows int, src *oldColumn, conv widener) error {
+// or each converted by conv from src, a column of the old schema; durable
+// when it returns.
+func buildColumn(path string, c persistence.ColumnSpec, dataVersion uint32, rows int, src *colset.Column, conv widener) error {
 	_ = os.Remove(path) // a build an earlier, interrupted change left
 	r, err := colfile.Open(path, c.Layout, &colfile.Options{Tag: columnTag, DataVersion: dataVersion, Create: true, NoDirSync: true})
 	if err != nil {
@@ -436,7 +432,7 @@ func buildColumn(path string, c persistence.ColumnSpec, dataVersion uint32, rows
 }
 
 // widenInto converts src's rows into r, a block at a time.
-func widenInto(r *colfile.File, size, rows int, src *oldColumn, conv widener) error {
+func widenInto(r *colfile.File, size, rows int, src *colset.Column, conv widener) error {
 	const block = 1 << 16
 	buf := make([]byte, min(rows, block)*size)
 	for at := 0; at < rows; at += block {
@@ -444,7 +440,7 @@ func widenInto(r *colfile.File, size, rows int, src *oldColumn, conv widener) er
 		b := buf[:n*size]
 		clear(b)
 		for i := range n {
-			conv(b[i*size:(i+1)*size], src.data.ElemBytes(at+i))
+			conv(b[i*size:(i+1)*size], src.ElemBytes(at+i))
 		}
 		if err := r.WriteAt(b, at); err != nil {
 			return err
