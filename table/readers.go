@@ -265,7 +265,7 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 				return p.checked(st)
 			}
 		}
-		pid := int(min(p.load(rdPID), 1<<31))
+		pid := p.pid()
 		// A writer that died or closed part way through a change never
 		// ends it: no use waiting for the deadline.
 		gone := spin >= 16 && spin%16 == 0 && (p.load(rdState) == stateClosed || !writerAlive(pid))
@@ -275,6 +275,10 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 		backoff(spin)
 	}
 }
+
+// pid is the writer's pid, kept within an int of any size (a hostile word
+// must not become a negative pid, which kill(2) takes for a group).
+func (p *readersPage) pid() int { return int(min(p.load(rdPID), 1<<31-1)) }
 
 // ours reports whether the page has this format's magic and version.
 func (p *readersPage) ours() bool {
@@ -292,7 +296,7 @@ func (p *readersPage) decode() pubState {
 	rows, ok1 := colfile.ParseLiveWord(p.load(rdRows))
 	committed, ok2 := colfile.ParseLiveWord(p.load(rdCommitted))
 	st := pubState{valid: true, rows: rows, committed: committed,
-		pid: int(min(p.load(rdPID), 1<<31)), epoch: p.load(rdEpoch), state: p.load(rdState)}
+		pid: p.pid(), epoch: p.load(rdEpoch), state: p.load(rdState)}
 	if !ok1 || !ok2 {
 		st.rows, st.committed = -1, -1
 	}
