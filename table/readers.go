@@ -122,8 +122,7 @@ func openReadersWriter(dir string) (*readersPage, error) {
 // must see a running writer, not the one before (gone, or closed), which
 // it would take for a writer that died part way through a change.
 func (p *readersPage) claim() {
-	thisBoot := p.ours() && bootid.Same(p.bootID(), p.boot)
-	if thisBoot {
+	if p.thisBoot() {
 		p.store(rdPID, uint64(os.Getpid()))
 		p.store(rdState, stateOpen)
 		p.store(rdEpoch, p.load(rdEpoch)+1)
@@ -254,7 +253,7 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 	}
 	for spin := 0; ; spin++ {
 		s1 := p.load(rdSeq)
-		if s1&1 == 0 || !p.ours() || !bootid.Same(p.bootID(), p.boot) {
+		if s1&1 == 0 || !p.thisBoot() {
 			// A page that is not one of this boot (yet) has no sequence
 			// count to wait on: a writer claiming it writes the boot id
 			// last.
@@ -280,6 +279,9 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 // must not become a negative pid, which kill(2) takes for a group).
 func (p *readersPage) pid() int { return int(min(p.load(rdPID), 1<<31-1)) }
 
+// thisBoot reports whether the page is one, written in the running boot.
+func (p *readersPage) thisBoot() bool { return p.ours() && bootid.Same(p.bootID(), p.boot) }
+
 // ours reports whether the page has this format's magic and version.
 func (p *readersPage) ours() bool {
 	return string(p.buf[rdMagic:rdMagic+8]) == readersMagic && ne.Uint32(p.buf[rdVersion:]) == readersVersion
@@ -287,10 +289,7 @@ func (p *readersPage) ours() bool {
 
 // decode reads the fields (within a seqlock read).
 func (p *readersPage) decode() pubState {
-	if !p.ours() {
-		return pubState{}
-	}
-	if !bootid.Same(p.bootID(), p.boot) {
+	if !p.thisBoot() {
 		return pubState{}
 	}
 	rows, ok1 := colfile.ParseLiveWord(p.load(rdRows))
