@@ -233,25 +233,6 @@ func watchWriter(r *CheckReport, page *readersPage) *liveWriter {
 	return &liveWriter{page: page, start: st}
 }
 
-// glance reads the page as it is, without waiting for a change in place to
-// end: a check looks at the writer rather than waits for it. While the
-// sequence count is odd the counts may be a claim's zeros (unknown, -1);
-// a count that fails its check bits with the count even and unchanged
-// around it is damage.
-func (p *readersPage) glance() (pubState, error) {
-	if err := p.mapReader(); err != nil || p.buf == nil {
-		return pubState{}, err
-	}
-	s := p.load(rdSeq)
-	st := p.decode()
-	st.seq = s
-	p.sync()
-	if s&1 == 0 && p.load(rdSeq) == s {
-		return p.checked(st)
-	}
-	return st, nil
-}
-
 // inPlace reports whether the writer was changing rows in place at any
 // moment between the start and now: the sequence count was odd at either
 // end, or moved. The first call fixes the answer; it comes after the files

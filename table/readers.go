@@ -252,27 +252,47 @@ func (p *readersPage) read(deadline time.Time) (pubState, error) {
 		return pubState{}, err
 	}
 	for spin := 0; ; spin++ {
-		s1 := p.load(rdSeq)
-		if s1&1 == 0 || !p.thisBoot() {
-			// A page that is not one of this boot (yet) has no sequence
-			// count to wait on: a writer claiming it writes the boot id
-			// last.
-			st := p.decode()
-			st.seq = s1
-			p.sync()
-			if p.load(rdSeq) == s1 {
-				return p.checked(st)
-			}
+		st, ok := p.attempt()
+		if ok {
+			return p.checked(st)
 		}
 		pid := p.pid()
 		// A writer that died or closed part way through a change never
 		// ends it: no use waiting for the deadline.
 		gone := spin >= 16 && spin%16 == 0 && (p.load(rdState) == stateClosed || !writerAlive(pid))
 		if gone || time.Now().After(deadline) {
-			return pubState{seq: s1, pid: pid}, errBusy
+			return pubState{seq: st.seq, pid: pid}, errBusy
 		}
 		backoff(spin)
 	}
+}
+
+// glance reads the page as it is, without waiting for a change in place to
+// end: a check looks at the writer rather than waits for it. While the
+// sequence count is odd the counts may be a claim's zeros (unknown, -1);
+// a count that fails its check bits with the count even and unchanged
+// around it is damage.
+func (p *readersPage) glance() (pubState, error) {
+	if err := p.mapReader(); err != nil || p.buf == nil {
+		return pubState{}, err
+	}
+	st, ok := p.attempt()
+	if !ok {
+		return st, nil
+	}
+	return p.checked(st)
+}
+
+// attempt takes one seqlock reading of the page; ok when no change in
+// place overlapped it: the count was even and did not move. A page that
+// is not one of this boot (yet) has no count to wait on (a writer claiming
+// it writes the boot id last), so only the move counts there.
+func (p *readersPage) attempt() (pubState, bool) {
+	s1 := p.load(rdSeq)
+	st := p.decode()
+	st.seq = s1
+	p.sync()
+	return st, (s1&1 == 0 || !st.valid) && p.load(rdSeq) == s1
 }
 
 // pid is the writer's pid, kept within an int of any size (a hostile word
