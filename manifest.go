@@ -94,6 +94,8 @@ type SchemaChange struct {
 	// OldLayout the one before "widen".
 	Layout    *Layout `json:"layout,omitempty"`
 	OldLayout *Layout `json:"old_layout,omitempty"`
+	// Kind is the column's [ColumnSpec.Kind] after "create" or "add".
+	Kind string `json:"kind,omitempty"`
 	// From and To are the data versions of a "migrate".
 	From uint32 `json:"from,omitempty"`
 	To   uint32 `json:"to,omitempty"`
@@ -119,6 +121,66 @@ type ColumnSpec struct {
 	File   string `json:"file"`   // file name inside the table directory
 	Offset int    `json:"offset"` // field offset in the record type
 	Layout Layout `json:"layout"`
+	// Kind is "" for a column of fixed-size values stored as they are in
+	// the record, or [KindString], [KindBytes] or [KindSymbol] for a
+	// variable-length one, whose File holds one fixed-size element per row
+	// (see [ColumnSpec.AuxFiles]) and whose Layout is that element's.
+	Kind string `json:"kind,omitempty"`
+}
+
+// Column kinds of variable-length values (FORMAT.md, "String, bytes and
+// symbol columns").
+const (
+	// KindString: a Go string field. The column file holds each row's
+	// [start, end) byte offsets (two uint64) into the bytes file.
+	KindString = "string"
+	// KindBytes: a []byte field, stored as KindString is.
+	KindBytes = "bytes"
+	// KindSymbol: a table.Symbol field, dictionary-encoded. The column file
+	// holds each row's uint32 code: 0 is the empty string, code c > 0 is
+	// entry c-1 of the column's dictionary (the .sym and .symbytes files).
+	KindSymbol = "symbol"
+)
+
+// Suffixes of the files of a variable-length column beside its File.
+const (
+	BytesSuffix     = ".bytes"    // a string or bytes column's bytes
+	DictSuffix      = ".sym"      // a symbol column's dictionary: each entry's end offset (uint64)
+	DictBytesSuffix = ".symbytes" // a symbol column's dictionary: the entries' bytes
+)
+
+// AuxFiles returns the files a column keeps beside File: none for a
+// fixed-size column; the bytes file of a string or bytes column; the
+// dictionary's two files of a symbol column.
+func (c ColumnSpec) AuxFiles() []string {
+	stem := strings.TrimSuffix(c.File, ".col")
+	switch c.Kind {
+	case KindString, KindBytes:
+		return []string{stem + BytesSuffix}
+	case KindSymbol:
+		return []string{stem + DictSuffix, stem + DictBytesSuffix}
+	}
+	return nil
+}
+
+// Files returns every file of the column: File, then [ColumnSpec.AuxFiles].
+func (c ColumnSpec) Files() []string { return append([]string{c.File}, c.AuxFiles()...) }
+
+// Variable reports whether the column holds variable-length values.
+func (c ColumnSpec) Variable() bool { return c.Kind != "" }
+
+// KindLayout returns the layout of the element a variable-length column of
+// kind stores per row, and false for an unknown kind.
+func KindLayout(kind string) (Layout, bool) {
+	switch kind {
+	case KindString, KindBytes:
+		return Layout{Size: 16, Align: 8, Leaves: []Leaf{
+			{Path: "start", Kind: "uint64", Offset: 0, Size: 8},
+			{Path: "end", Kind: "uint64", Offset: 8, Size: 8}}}, true
+	case KindSymbol:
+		return Layout{Size: 4, Align: 4, Leaves: []Leaf{{Path: "code", Kind: "uint32", Offset: 0, Size: 4}}}, true
+	}
+	return Layout{}, false
 }
 
 // Layout is the canonical memory layout of a column's element type: size,

@@ -48,6 +48,15 @@ func (m *Manifest) Validate() error {
 		if err := validateLayout(c.Layout); err != nil {
 			return fmt.Errorf("%w: column %q: layout: %v", ErrManifest, c.Name, err)
 		}
+		if c.Kind != "" {
+			want, ok := KindLayout(c.Kind)
+			if !ok {
+				return fmt.Errorf("%w: column %q: unknown kind %q (this library knows %q, %q and %q)", ErrManifest, c.Name, c.Kind, KindString, KindBytes, KindSymbol)
+			}
+			if !want.Equal(c.Layout) {
+				return fmt.Errorf("%w: column %q: a %s column's element is %s, not %s", ErrManifest, c.Name, c.Kind, want, c.Layout)
+			}
+		}
 		// Each term is at most RowSize <= MaxRowSize: the sum stops before
 		// it could overflow.
 		if total += c.Layout.Size; total > m.RowSize {

@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"math"
 
+	"github.com/mmapvec/persistence"
+
 	"github.com/mmapvec/persistence/internal/twoslot"
 )
 
@@ -27,7 +29,7 @@ type commitSlot struct {
 	seq     uint64
 	rows    uint64
 	hash    uint64   // manifest hash
-	lengths []uint64 // each column's length (all equal to rows when written)
+	lengths []uint64 // each column's length (all equal to rows), then the extents (see commitEntries)
 }
 
 // slotBytes is the size of one slot for ncols columns: whole 512-byte
@@ -93,16 +95,53 @@ func decodeCommitOrder(bo binary.ByteOrder, idx int, b []byte, ncols int) (commi
 	return s, true
 }
 
+// commitEntries is the number of lengths a COMMIT slot of manifest m
+// holds: one per column (each the row count), then one per
+// variable-length column, in manifest order: its extent, the frontier of a
+// string or bytes column's heap, or the entry count of a symbol column's
+// dictionary.
+func commitEntries(m *persistence.Manifest) int {
+	n := len(m.Columns)
+	for _, c := range m.Columns {
+		if c.Variable() {
+			n++
+		}
+	}
+	return n
+}
+
+// commitLengths returns the lengths of a COMMIT slot of manifest m with
+// rows rows, the variable-length columns' extents taken from extent (nil:
+// all 0).
+func commitLengths(m *persistence.Manifest, rows int, extent func(name string) uint64) []uint64 {
+	lengths := make([]uint64, len(m.Columns), commitEntries(m))
+	for i := range lengths {
+		lengths[i] = uint64(rows)
+	}
+	for _, c := range m.Columns {
+		if c.Variable() {
+			var x uint64
+			if extent != nil {
+				x = extent(c.Name)
+			}
+			lengths = append(lengths, x)
+		}
+	}
+	return lengths
+}
+
 // readCommit returns the valid slot with the highest sequence number, its
-// index, and whether the other slot was damaged.
-func readCommit(path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
-	return readCommitOrder(ne, path, ncols, hash)
+// index, and whether the other slot was damaged, of the COMMIT file at path
+// for manifest m.
+func readCommit(path string, m *persistence.Manifest, hash uint64) (commitSlot, int, bool, error) {
+	return readCommitOrder(ne, path, m, hash)
 }
 
 // readCommitOrder is readCommit for a file in byte order bo.
-func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (commitSlot, int, bool, error) {
+func readCommitOrder(bo binary.ByteOrder, path string, m *persistence.Manifest, hash uint64) (commitSlot, int, bool, error) {
 	// Exactly two slots: the size is checked before anything is read, so a
 	// huge or sparse file costs nothing.
+	ncols := commitEntries(m)
 	size := slotBytes(ncols)
 	b, err := readTableFile(path, int64(2*size), int64(2*size))
 	if err != nil {
@@ -123,7 +162,7 @@ func readCommitOrder(bo binary.ByteOrder, path string, ncols int, hash uint64) (
 	if s.hash != hash {
 		return commitSlot{}, 0, false, fmt.Errorf("%w: %s was written for another manifest (hash %016x, manifest %016x)", ErrCorrupt, path, s.hash, hash)
 	}
-	for i, l := range s.lengths {
+	for i, l := range s.lengths[:len(m.Columns)] {
 		if l != s.rows {
 			return commitSlot{}, 0, false, fmt.Errorf("%w: %s: column %d committed with %d rows, the table with %d", ErrCorrupt, path, i, l, s.rows)
 		}

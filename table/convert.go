@@ -57,7 +57,7 @@ func Convert(src, dst string) (int, error) {
 	if m.Arch.ByteOrder == "little-endian" {
 		bo = binary.LittleEndian
 	}
-	slot, _, _, err := readCommitOrder(bo, filepath.Join(src, commitFile), len(m.Columns), m.Hash())
+	slot, _, _, err := readCommitOrder(bo, filepath.Join(src, commitFile), m, m.Hash())
 	if err != nil {
 		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}

@@ -35,7 +35,7 @@ func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persist
 		m.NextID++
 		l := c.Layout
 		m.Columns = append(m.Columns, c)
-		m.History = append(m.History, persistence.SchemaChange{Change: 1, Time: now.Time, Op: "create", ID: c.ID, Name: c.Name, Layout: &l})
+		m.History = append(m.History, persistence.SchemaChange{Change: 1, Time: now.Time, Op: "create", ID: c.ID, Name: c.Name, Layout: &l, Kind: c.Kind})
 	}
 	return m
 }
@@ -64,16 +64,15 @@ func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFill
 		if err = errors.Join(err, r.Close()); err != nil {
 			return err
 		}
+		if err := createAux(dir, c, o.DataVersion); err != nil {
+			return err
+		}
 	}
 	crashpoint.Hit(steps + ".columns")
 	// As a new table's COMMIT: slot 0 {seq 1} holds the rows, slot 1
 	// {seq 0} an empty table; both valid.
-	lengths := make([]uint64, len(m.Columns))
-	for i := range lengths {
-		lengths[i] = uint64(rows)
-	}
-	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: lengths}),
-		encodeCommit(1, commitSlot{seq: 0, hash: m.Hash(), lengths: make([]uint64, len(m.Columns))})...)
+	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: commitLengths(m, rows, nil)}),
+		encodeCommit(1, commitSlot{seq: 0, hash: m.Hash(), lengths: commitLengths(m, 0, nil)})...)
 	if err := writeSynced(filepath.Join(dir, commitFile), commit); err != nil {
 		return err
 	}

@@ -60,6 +60,15 @@ var (
 	// to finish a change in place ([Table.Consistent], [Table.Refresh]).
 	ErrBusy = errors.New("table: the writer is changing rows in place")
 
+	// ErrValueTooLarge: a string, []byte or Symbol value is longer than
+	// [Options.MaxValueSize]; nothing of its row was written. It matches
+	// mmap.ErrTooLarge too.
+	ErrValueTooLarge = errs.ErrValueTooLarge
+	// ErrSymbolLimit: a Symbol column's dictionary holds
+	// [Options.MaxSymbols] distinct values, and the row would add one
+	// more; it was not written.
+	ErrSymbolLimit = errs.ErrSymbolLimit
+
 	// Re-exported for convenience.
 	ErrLocked = lockfile.ErrLocked
 	ErrArch   = persistence.ErrArch

@@ -103,6 +103,10 @@ func planSchema(m *persistence.Manifest, want schema, o Options, rowSize int) (s
 		used[h.Name] = w.Field
 		from[i] = h.Name
 		out.cols[i].ID, out.cols[i].File = h.ID, h.File
+		if h.Kind != w.Kind {
+			problems = append(problems, kindChange(h, w))
+			continue
+		}
 		if h.Layout.Equal(w.Layout) {
 			continue
 		}
@@ -133,6 +137,10 @@ func planSchema(m *persistence.Manifest, want schema, o Options, rowSize int) (s
 			used[was] = w.Field
 			from[i] = was
 			out.cols[i].ID = h.ID
+			if h.Kind != w.Kind {
+				problems = append(problems, kindChange(h, w))
+				continue
+			}
 			p := colPair{old: h, new: out.cols[i]}
 			if !h.Layout.Equal(w.Layout) {
 				conv, err := widening(h.Layout, w.Layout)
@@ -227,7 +235,7 @@ func (e *evolution) plan(m *persistence.Manifest, out schema, from []string, row
 	for i := range e.adds {
 		e.adds[i] = byName[e.adds[i].Name]
 		l := e.adds[i].Layout
-		entry(persistence.SchemaChange{Op: "add", ID: e.adds[i].ID, Name: e.adds[i].Name, Layout: &l})
+		entry(persistence.SchemaChange{Op: "add", ID: e.adds[i].ID, Name: e.adds[i].Name, Layout: &l, Kind: e.adds[i].Kind})
 	}
 	for i := range e.renames {
 		p := &e.renames[i]
@@ -271,7 +279,7 @@ func identified(m *persistence.Manifest) *persistence.Manifest {
 		next.NextID++
 		l := c.Layout
 		next.History = append(next.History, persistence.SchemaChange{Change: 1, Time: m.Created.Time,
-			Op: "create", ID: c.ID, Name: c.Name, Layout: &l})
+			Op: "create", ID: c.ID, Name: c.Name, Layout: &l, Kind: c.Kind})
 	}
 	return &next
 }
@@ -635,4 +643,18 @@ func (rec schemaRecord) write(dir string) error {
 		return err
 	}
 	return fsutil.ReplaceFile(dir, schemaFile, append(b, '\n'))
+}
+
+// kindChange describes a field whose kind of column (fixed-size, string,
+// bytes, symbol) differs from the stored column's: no schema change turns
+// one into another.
+func kindChange(h, w persistence.ColumnSpec) string {
+	kind := func(k string) string {
+		if k == "" {
+			return "fixed-size values"
+		}
+		return k + " values"
+	}
+	return fmt.Sprintf("column %q holds %s, field %s has %s; convert it explicitly (copy the rows into a new table)",
+		h.Name, kind(h.Kind), w.Field, kind(w.Kind))
 }

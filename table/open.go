@@ -162,6 +162,9 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 	if t.set, err = colset.Open(specs, colfile.Options{Tag: columnTag, DataVersion: o.DataVersion, ReadOnly: o.ReadOnly}); err != nil {
 		return fmt.Errorf("table: %s: %w", dir, err)
 	}
+	if err := t.openVars(cols); err != nil {
+		return err
+	}
 	t.recovery.ExtraFiles = extraFiles(dir, man)
 
 	if o.ReadOnly {
@@ -177,9 +180,13 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		return nil // minCap 0: every append takes the checked path, which refuses it
 	}
 	if !o.ReadOnly {
-		t.minCap = t.set.MinCap() // read-only: 0, so appends take the checked path
+		t.minCap = t.fastCap() // read-only: 0, so appends take the checked path
 	}
-	t.codec = rowcodec.New[R](t.set.Columns(), offsets)
+	external := make([]bool, len(cols))
+	for i, c := range cols {
+		external[i] = c.Variable()
+	}
+	t.codec = rowcodec.New[R](t.set.Columns(), offsets, external)
 	t.scratch = make([]byte, t.codec.PackedSize())
 
 	if !o.ReadOnly {
@@ -271,7 +278,9 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 	}
 	known := map[string]bool{lockFile: true, commitFile: true, journalFile: true, readersFile: true, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
-		known[c.File] = true
+		for _, f := range c.Files() {
+			known[f] = true
+		}
 	}
 	var extra []string
 	for _, e := range entries {

@@ -50,6 +50,11 @@ func (t *Table[R]) readRows(dst []R, from int) int {
 		clear(dst) // fields without a column, and padding, read as zero
 	}
 	t.codec.GetRows(from, dst)
+	if t.vars != nil {
+		for j := range dst {
+			t.getVars(from+j, unsafe.Pointer(&dst[j]))
+		}
+	}
 	return len(dst)
 }
 

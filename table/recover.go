@@ -24,14 +24,13 @@ func (t *Table[R]) recover() error {
 	// COMMIT and JOURNAL are read (and opened for writing) only as regular
 	// files of the table's own, checked on the open descriptor.
 	// The manifest's columns, not the set's: a reader may open some only.
-	ncols := len(t.man.Columns)
-	slot, idx, damaged, err := readCommit(commitPath, ncols, t.hash)
+	slot, idx, damaged, err := readCommit(commitPath, t.man, t.hash)
 	if t.commitNext && err != nil {
 		// A schema change switched the manifest and has not yet renamed
 		// its COMMIT into place; if it did just now, COMMIT is the one.
-		s, i, d, nerr := readCommit(filepath.Join(t.dir, commitNext), ncols, t.hash)
+		s, i, d, nerr := readCommit(filepath.Join(t.dir, commitNext), t.man, t.hash)
 		if errors.Is(nerr, fs.ErrNotExist) {
-			s, i, d, nerr = readCommit(commitPath, ncols, t.hash)
+			s, i, d, nerr = readCommit(commitPath, t.man, t.hash)
 		}
 		if nerr == nil {
 			slot, idx, damaged, err = s, i, d, nil
@@ -133,6 +132,9 @@ func (t *Table[R]) recover() error {
 	}
 	if err := t.set.SetLen(rows); err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
+	}
+	if err := t.recoverVars(live, slot.lengths[len(t.man.Columns):], rows); err != nil {
+		return err
 	}
 	t.recovery.Rows = rows
 	if !ro {
@@ -273,6 +275,9 @@ func (t *Table[R]) unpack(i int, row []byte) {
 // check bits in a file of this boot is damage: nothing else wrote it.
 func (t *Table[R]) liveRows() (live bool, rows int, err error) {
 	rows = -1
+	if !t.varsLive() {
+		return false, 0, nil
+	}
 	for _, c := range t.set.Columns() {
 		fx := c.File().Facts()
 		if !fx.SameBoot {

@@ -77,6 +77,12 @@ type Recovery struct {
 	// CommitSlotDamaged is set when one COMMIT slot was torn or damaged and
 	// the other was used.
 	CommitSlotDamaged bool
+	// ValuesReset counts the string, bytes and symbol values that
+	// recovery after a restart set to empty: rows changed in place after
+	// the last Sync whose new value's bytes may not have reached the disk
+	// before the machine stopped (an unsynced change in place may be lost;
+	// a value never points at bytes that are not its own).
+	ValuesReset int
 	// ExtraFiles are files in the directory that are not the table's.
 	ExtraFiles []string
 	// CPUMissing and CPUAdded are CPU features of the creating machine that

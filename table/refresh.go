@@ -65,6 +65,9 @@ func (t *Table[R]) follow(n int) error {
 	if moved && t.codec != nil {
 		t.codec.Refresh()
 	}
+	if err == nil {
+		err = t.followVars(min(t.rows, n), n)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %d rows published, but %w", ErrCorrupt, t.dir, n, err)
 	}
@@ -159,7 +162,7 @@ func (t *Table[R]) RowConsistent(i int) (R, error) {
 		if t.codec == nil {
 			return fmt.Errorf("%w: a table opened as table.Any has no row type", ErrType)
 		}
-		t.codec.Get(i, &r)
+		t.get(i, &r)
 		return nil
 	})
 	return r, err

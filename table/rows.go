@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
 )
@@ -9,7 +10,7 @@ import (
 // grow makes room for n rows in every column.
 func (t *Table[R]) grow(n int) error {
 	err := t.set.Grow(n)
-	t.minCap = t.set.MinCap()
+	t.minCap = t.fastCap()
 	t.codec.Refresh() // grown files are mapped at new places
 	if err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
@@ -23,20 +24,50 @@ func (t *Table[R]) publish(n int, step string) {
 	t.rows = n
 }
 
+// fastCap is the row count below which Append takes its fast path: the
+// columns' capacity, or 0 for a table with variable-length columns, whose
+// appends all take the checked one.
+func (t *Table[R]) fastCap() int {
+	if t.vars != nil {
+		return 0
+	}
+	return t.set.MinCap()
+}
+
 // Append adds one row. Its fields are copied into the columns by offset:
-// no reflection and no allocation. After Append returns, the row survives a
-// crash of the process; after the next [Table.Sync], a crash of the OS.
+// no reflection, and no allocation unless it has string, []byte or Symbol
+// fields. After Append returns, the row survives a crash of the process;
+// after the next [Table.Sync], a crash of the OS.
 func (t *Table[R]) Append(r R) error {
 	n := t.rows
 	if n >= t.minCap { // also when closed, read-only or poisoned: minCap is 0
-		if err := t.check(true); err != nil {
-			return err
-		}
+		return t.appendChecked(&r)
+	}
+	t.codec.Put(n, &r)
+	crashpoint.Hit("table.append")
+	t.publish(n+1, "")
+	return nil
+}
+
+// appendChecked is Append's path that checks the table, grows the
+// columns, and writes variable-length values.
+func (t *Table[R]) appendChecked(r *R) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	n := t.rows
+	if n >= t.set.MinCap() {
 		if err := t.grow(n + 1); err != nil {
 			return err
 		}
 	}
-	t.codec.Put(n, &r)
+	if t.vars != nil {
+		err := t.storeVars(unsafe.Pointer(r), func(v *varCol) unsafe.Pointer { return elemAt(v, n) })
+		if err != nil {
+			return err
+		}
+	}
+	t.codec.Put(n, r)
 	crashpoint.Hit("table.append")
 	t.publish(n+1, "")
 	return nil
@@ -58,8 +89,13 @@ func (t *Table[R]) AppendRows(rs []R) error {
 		return err
 	}
 	n := t.rows
-	if n+len(rs) > t.minCap {
+	if n+len(rs) > t.set.MinCap() {
 		if err := t.grow(n + len(rs)); err != nil {
+			return err
+		}
+	}
+	if t.vars != nil {
+		if err := t.storeRowsVars(n, rs); err != nil {
 			return err
 		}
 	}
@@ -75,9 +111,7 @@ func (t *Table[R]) AppendRows(rs []R) error {
 		}
 	}
 	if !staged {
-		for k := range t.set.Columns() {
-			t.codec.PutColumn(k, n, rs)
-		}
+		t.codec.PutColumns(n, rs)
 	}
 	t.publish(n+len(rs), "table.appendrows.column")
 	return nil
@@ -102,8 +136,16 @@ func (t *Table[R]) Row(i int) R {
 		t.badRow(i)
 	}
 	var r R
-	t.codec.Get(i, &r)
+	t.get(i, &r)
 	return r
+}
+
+// get reads row i, which lies within the table, into r.
+func (t *Table[R]) get(i int, r *R) {
+	t.codec.Get(i, r)
+	if t.vars != nil {
+		t.getVars(i, unsafe.Pointer(r))
+	}
 }
 
 // badRow panics for Row(i), saying why.
@@ -128,10 +170,24 @@ func (t *Table[R]) SetRow(i int, r R) error {
 		return err
 	}
 	t.codec.Pack(t.scratch, &r)
+	if t.vars != nil {
+		// The new values' bytes first, past every row's: the journaled
+		// row points at them.
+		err := t.storeVars(unsafe.Pointer(&r), func(v *varCol) unsafe.Pointer {
+			return unsafe.Pointer(&t.scratch[t.codec.PackedOffset(v.k)])
+		})
+		if err != nil {
+			return err
+		}
+	}
 	t.beginInPlace()
 	defer t.endInPlace()
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
-	t.codec.Put(i, &r)
+	if t.vars != nil {
+		t.codec.UnpackRow(i, t.scratch)
+	} else {
+		t.codec.Put(i, &r)
+	}
 	crashpoint.Hit("table.setrow.applied")
 	t.journal.clear()
 	return nil

@@ -85,7 +85,11 @@ func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten b
 				return fmt.Errorf("%w: %s field %s: was=%q names the column itself", ErrType, rt, path, was)
 			}
 		}
-		l, err := layout.Of(f.Type)
+		kind := varKind(f.Type)
+		l, ok := persistence.KindLayout(kind)
+		if !ok {
+			l, err = layout.Of(f.Type)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %s field %s: %w", ErrType, rt, path, err)
 		}
@@ -101,12 +105,29 @@ func (s *schema) add(rt, st reflect.Type, base uintptr, prefix string, flatten b
 				ErrType, rt, other, path, name)
 		}
 		seen[strings.ToLower(name)] = path
-		s.cols = append(s.cols, persistence.ColumnSpec{Field: path, Name: name, File: name + ".col", Offset: int(base + f.Offset), Layout: l})
+		s.cols = append(s.cols, persistence.ColumnSpec{Field: path, Name: name, File: name + ".col", Offset: int(base + f.Offset), Layout: l, Kind: kind})
 		s.types = append(s.types, f.Type)
 		s.was = append(s.was, was)
 	}
 	return nil
 }
+
+// varKind returns the kind of column that stores a field of type t when
+// its values vary in length: a [Symbol], a string, a []byte; "" for any
+// other type, which must then be fixed-size.
+func varKind(t reflect.Type) string {
+	switch {
+	case t == symbolType:
+		return persistence.KindSymbol
+	case t.Kind() == reflect.String:
+		return persistence.KindString
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return persistence.KindBytes
+	}
+	return ""
+}
+
+var symbolType = reflect.TypeFor[Symbol]()
 
 // promotes reports whether flattening struct t yields any field: one with
 // no exported field (time.Time, a marker struct{}) stays one column, to be

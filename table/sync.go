@@ -28,16 +28,20 @@ func (t *Table[R]) sync() error {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit")
+	ncols := len(t.set.Columns())
 	if t.lengths == nil {
-		t.lengths = make([]uint64, len(t.set.Columns()))
+		t.lengths = make([]uint64, ncols+len(t.vars))
 	}
-	for i := range t.lengths {
+	for i := range ncols {
 		t.lengths[i] = uint64(t.rows)
+	}
+	for i := range t.vars {
+		t.lengths[ncols+i] = uint64(t.vars[i].extent())
 	}
 	idx := 1 - t.slotIdx
 	s := commitSlot{seq: t.seq + 1, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
 	t.slotBuf = encodeCommitInto(t.slotBuf, idx, s)
-	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.set.Columns())))); err != nil {
+	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.lengths)))); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit.written")

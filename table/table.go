@@ -35,6 +35,14 @@ type Options struct {
 	// record type lacks, with their data. Without it such an open fails
 	// with [ErrSchema], naming them.
 	DropColumns bool
+	// MaxValueSize caps the length of one string or []byte value (and of
+	// a Symbol) in bytes; a longer one fails with [ErrValueTooLarge] and
+	// nothing of its row is written. 0 means [DefaultMaxValueSize].
+	MaxValueSize int
+	// MaxSymbols caps the distinct non-empty values of each Symbol column;
+	// a row that would add one more fails with [ErrSymbolLimit] and is not
+	// written. 0 means [DefaultMaxSymbols]; at most 2^32-1.
+	MaxSymbols int
 }
 
 // Table is a persistent struct-of-arrays table of rows of type R: each
@@ -52,7 +60,8 @@ type Table[R any] struct {
 	set   *colset.Set // the columns: files, published row count, capacity
 	codec *rowcodec.Codec[R]
 
-	schema schema // R's columns as this table stores them (none for Any)
+	schema schema   // R's columns as this table stores them (none for Any)
+	vars   []varCol // the variable-length columns, in manifest order (varcols.go)
 
 	rows   int // the row count, as set.Len (read on the hot paths)
 	minCap int // set.MinCap, or 0 when appends must take the checked path
@@ -137,6 +146,7 @@ func (t *Table[R]) closeFiles() error {
 	if t.set != nil {
 		errs = append(errs, t.set.Close()) // views see the table closed before any unmap
 	}
+	errs = append(errs, t.closeVars())
 	// The set stays (closed) for the column views; the rest cannot be
 	// closed twice.
 	t.journal, t.readers, t.commit = nil, nil, nil

@@ -182,7 +182,8 @@ func TestSchemaMismatch(t *testing.T) {
 func TestBadRecordTypes(t *testing.T) {
 	cases := map[string]func(dir string) error{
 		"not a struct": func(d string) error { _, err := table.Open[int](d, nil); return err },
-		"string field": func(d string) error { _, err := table.Open[struct{ Name string }](d, nil); return err },
+		"slice field":  func(d string) error { _, err := table.Open[struct{ Tags []string }](d, nil); return err },
+		"string array": func(d string) error { _, err := table.Open[struct{ Names [2]string }](d, nil); return err },
 		"no columns":   func(d string) error { _, err := table.Open[struct{ a int }](d, nil); return err },
 		"bad tag name": func(d string) error {
 			_, err := table.Open[struct {
@@ -206,9 +207,9 @@ func TestBadRecordTypes(t *testing.T) {
 			require.True(t, os.IsNotExist(statErr), "nothing is created")
 		})
 	}
-	err := func() error { _, err := table.Open[struct{ Name string }](t.TempDir(), nil); return err }()
+	err := func() error { _, err := table.Open[struct{ Names []int }](t.TempDir(), nil); return err }()
 	require.ErrorIs(t, err, mmap.ErrType)
-	require.Contains(t, err.Error(), "Name")
+	require.Contains(t, err.Error(), "Names")
 }
 
 func TestOpenExistingEmptyDirAndForeignDir(t *testing.T) {

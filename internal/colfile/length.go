@@ -3,6 +3,8 @@
 package colfile
 
 import (
+	"sync/atomic"
+
 	"os"
 
 	"github.com/mmapvec/persistence/internal/bootid"
@@ -98,4 +100,15 @@ func (r *File) Adopt() error {
 	}
 	r.bootID = boot
 	return nil
+}
+
+// LiveLen reads the live length word as the file holds it now: for a
+// reader, the length its writer in another process last published (an
+// atomic load, so a word is never seen half-stored). ok is false when its
+// check bits fail or the file is closed.
+func (r *File) LiveLen() (n int, ok bool) {
+	if r.closed || r.live == nil {
+		return 0, false
+	}
+	return parseLiveWord(atomic.LoadUint64(r.live))
 }

@@ -29,7 +29,8 @@ type Set struct {
 	minCap int          // smallest capacity: rows below it need no growth
 	shared *uint64      // where readers in other processes read the row count; see PublishTo
 
-	flushErrs []error // one per column, written by the flush goroutines
+	extra     []*colfile.File // flushed with the columns, but no row columns (AlsoFlush)
+	flushErrs []error         // one per file, written by the flush goroutines
 	flushWG   sync.WaitGroup
 	closed    bool
 }
@@ -177,12 +178,13 @@ func (s *Set) Flush() error {
 	if len(s.files) == 0 {
 		return nil
 	}
-	if s.flushErrs == nil {
-		s.flushErrs = make([]error, len(s.files))
+	n := len(s.files) + len(s.extra)
+	if len(s.flushErrs) != n {
+		s.flushErrs = make([]error, n)
 	}
 	// go with a method and arguments, not a closure: no allocation per Sync.
-	s.flushWG.Add(len(s.files) - 1)
-	for i := 1; i < len(s.files); i++ {
+	s.flushWG.Add(n - 1)
+	for i := 1; i < n; i++ {
 		go s.flushOne(i)
 	}
 	s.flushErrs[0] = s.files[0].Flush() // this goroutine takes one itself
@@ -191,9 +193,18 @@ func (s *Set) Flush() error {
 }
 
 func (s *Set) flushOne(i int) {
-	s.flushErrs[i] = s.files[i].Flush()
+	if i < len(s.files) {
+		s.flushErrs[i] = s.files[i].Flush()
+	} else {
+		s.flushErrs[i] = s.extra[i-len(s.files)].Flush()
+	}
 	s.flushWG.Done()
 }
+
+// AlsoFlush makes Flush flush files too, in parallel with the columns: the
+// files that the rows point into (a string column's heap), whose data a
+// commit depends on as much as on the columns'. The caller closes them.
+func (s *Set) AlsoFlush(files ...*colfile.File) { s.extra = append(s.extra, files...) }
 
 // Close marks the set closed for its views, then closes every file. It is
 // idempotent.

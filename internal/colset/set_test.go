@@ -43,7 +43,7 @@ func open(t *testing.T) *colset.Set {
 
 func TestCodecRoundTrips(t *testing.T) {
 	s := open(t)
-	m := rowcodec.New[rec](s.Columns(), []int{0, 8, 12, 16})
+	m := rowcodec.New[rec](s.Columns(), []int{0, 8, 12, 16}, nil)
 	require.Equal(t, 8+3+4+2, m.PackedSize())
 	rows := make([]rec, 5000)
 	for i := range rows {
@@ -52,9 +52,7 @@ func TestCodecRoundTrips(t *testing.T) {
 	require.NoError(t, s.Grow(len(rows)))
 	m.Refresh() // the files grew: map them again
 	m.Put(0, &rows[0])
-	for k := range s.Columns() {
-		m.PutColumn(k, 1, rows[1:100])
-	}
+	m.PutColumns(1, rows[1:100])
 	require.NoError(t, m.WriteRows(100, rows[100:], make([]byte, 1000)), "a small staging buffer: many blocks")
 	s.Publish(len(rows), "")
 

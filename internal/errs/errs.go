@@ -49,6 +49,12 @@ var (
 	ErrRange = errors.New("persistence: index out of range")
 	// ErrTooLarge: a length or size does not fit the format or the machine.
 	ErrTooLarge = errors.New("persistence: too large")
+	// ErrValueTooLarge: a string or bytes value is longer than the limit
+	// the table was opened with (it matches ErrTooLarge too).
+	ErrValueTooLarge = fmt.Errorf("%w: value longer than the limit", ErrTooLarge)
+	// ErrSymbolLimit: a symbol column's dictionary holds as many distinct
+	// values as it may.
+	ErrSymbolLimit = errors.New("persistence: symbol dictionary full")
 )
 
 // FileError is a problem with one file. It matches its Err and, for

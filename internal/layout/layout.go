@@ -130,9 +130,9 @@ var timeType = reflect.TypeFor[time.Time]()
 func hintFor(k reflect.Kind) string {
 	switch k {
 	case reflect.String:
-		return "store short strings as a fixed [N]byte array, or keep an index into a side table"
+		return "a string (or table.Symbol) is a column of its own only as a field of the row or of an embedded struct, not inside an array or a struct kept whole; make it such a field, or a fixed [N]byte array"
 	case reflect.Slice:
-		return "use a fixed-size array [N]T, or a separate column/Vec with offsets"
+		return "a []byte is a column of its own as a field of the row; for other slices use a fixed-size array [N]T, or a table of their own"
 	case reflect.Map:
 		return "store keys and values in columns of their own"
 	case reflect.Pointer, reflect.UnsafePointer, reflect.Uintptr:

@@ -16,6 +16,12 @@ type Codec[R any] struct {
 	fields  []field
 	rowSize int // bytes of a row in packed form: the sum of element sizes
 
+	// own lists the fields whose element is the field's own bytes in R;
+	// the others (external: a string's span, a symbol's code) are written
+	// and read by their owner, and only moved here, as packed elements.
+	own      []int
+	ownBytes int // bytes of R that the own fields cover
+
 	// For Get, the hot path of Table.Row: the 8-byte fields (most of them,
 	// usually) as bare (data, offset) pairs, copied without a size test,
 	// and the indexes of the others in fields.
@@ -35,13 +41,20 @@ type field struct {
 	data unsafe.Pointer // element 0 of the column's current mapping; see Refresh
 }
 
-// NewCodec returns a Codec for columns[i] holding the field at offsets[i]
-// of R. The caller has checked that the layouts match.
-func New[R any](columns []*colset.Column, offsets []int) *Codec[R] {
+// New returns a Codec for columns[i] holding the field at offsets[i] of R.
+// The caller has checked that the layouts match. A column with external[i]
+// set (external may be nil) does not hold the field's bytes: Put, Get,
+// Pack and the batch copies leave it to its owner, and only the moves of
+// packed elements (PackRow, UnpackRow) include it.
+func New[R any](columns []*colset.Column, offsets []int, external []bool) *Codec[R] {
 	m := &Codec[R]{}
 	for i, c := range columns {
 		m.fields = append(m.fields, field{col: c, off: uintptr(offsets[i]), size: uintptr(c.ElemSize()), data: c.File().Data()})
 		m.rowSize += c.ElemSize()
+		if external == nil || !external[i] {
+			m.own = append(m.own, i)
+			m.ownBytes += c.ElemSize()
+		}
 	}
 	m.Refresh()
 	return m
@@ -51,8 +64,10 @@ func New[R any](columns []*colset.Column, offsets []int) *Codec[R] {
 func (m *Codec[R]) Refresh() {
 	m.words, m.rest = m.words[:0], m.rest[:0]
 	for i := range m.fields {
+		m.fields[i].data = m.fields[i].col.File().Data()
+	}
+	for _, i := range m.own {
 		f := &m.fields[i]
-		f.data = f.col.File().Data()
 		if f.size == 8 {
 			m.words = append(m.words, word{f.data, f.off})
 		} else {
@@ -82,10 +97,11 @@ func move(dst, src unsafe.Pointer, size uintptr) {
 	}
 }
 
-// Put writes r's fields into element at of every column. Room must exist.
+// Put writes r's fields into element at of every own column. Room must
+// exist.
 func (m *Codec[R]) Put(at int, r *R) {
 	src := unsafe.Pointer(r)
-	for i := range m.fields {
+	for _, i := range m.own {
 		f := &m.fields[i]
 		dst := unsafe.Add(f.data, uintptr(at)*f.size)
 		if f.size == 8 { // the common case, without a call
@@ -96,15 +112,18 @@ func (m *Codec[R]) Put(at int, r *R) {
 	}
 }
 
-// PutColumn writes field k of every record in rs into column k at
-// [at, at+len(rs)): a strided gather from the rows into one contiguous run.
-func (m *Codec[R]) PutColumn(k, at int, rs []R) {
-	f := &m.fields[k]
+// PutColumns writes every own field of each record in rs into its column
+// at [at, at+len(rs)): per column, a strided gather from the rows into one
+// contiguous run.
+func (m *Codec[R]) PutColumns(at int, rs []R) {
 	if len(rs) == 0 {
 		return
 	}
-	src := unsafe.Add(unsafe.Pointer(&rs[0]), f.off)
-	gather(unsafe.Add(f.data, uintptr(at)*f.size), src, len(rs), unsafe.Sizeof(rs[0]), f.size)
+	for _, k := range m.own {
+		f := &m.fields[k]
+		src := unsafe.Add(unsafe.Pointer(&rs[0]), f.off)
+		gather(unsafe.Add(f.data, uintptr(at)*f.size), src, len(rs), unsafe.Sizeof(rs[0]), f.size)
+	}
 }
 
 // gather copies n elements of size bytes, stride bytes apart at src, into
@@ -128,7 +147,7 @@ func gather(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 	}
 }
 
-// WriteRows is [Codec.PutColumn] for every column, through pwrite: rows
+// WriteRows is [Codec.PutColumns], through pwrite: rows
 // are taken in blocks that fit the staging buffer stage; for each block,
 // every field is gathered into its part of stage and written to its column
 // file at [at, at+len(rs)). The block is read from memory once and then hit
@@ -143,7 +162,7 @@ func (m *Codec[R]) WriteRows(at int, rs []R, stage []byte) error {
 	for start := 0; start < len(rs); start += block {
 		n := min(block, len(rs)-start)
 		pos := 0
-		for k := range m.fields {
+		for _, k := range m.own {
 			f := &m.fields[k]
 			chunk := stage[pos : pos+n*int(f.size)]
 			pos += len(chunk)
@@ -179,7 +198,7 @@ func (m *Codec[R]) Get(i int, r *R) {
 
 // GetRows reads rows [at, at+len(dst)) into dst, column by column: each
 // column's run of elements is scattered, with one strided copy, into its
-// field of every record (the inverse of [Codec.PutColumn]). dst is taken
+// field of every record (the inverse of [Codec.PutColumns]). dst is taken
 // in blocks of about 16 KiB, so that the records stay in L1 cache while
 // every column is scattered into them. The rows must lie within every
 // column. Fields of R without a column are left alone.
@@ -192,7 +211,7 @@ func (m *Codec[R]) GetRows(at int, dst []R) {
 	for start := 0; start < len(dst); start += block {
 		n := min(block, len(dst)-start)
 		base := unsafe.Pointer(&dst[start])
-		for k := range m.fields {
+		for _, k := range m.own {
 			f := &m.fields[k]
 			scatter(unsafe.Add(base, f.off), unsafe.Add(f.data, uintptr(at+start)*f.size), n, stride, f.size)
 		}
@@ -203,7 +222,7 @@ func (m *Codec[R]) GetRows(at int, dst []R) {
 // out, no padding): then [Codec.GetRows] overwrites whole records.
 func (m *Codec[R]) Covers() bool {
 	var r R
-	return uintptr(m.rowSize) == unsafe.Sizeof(r)
+	return uintptr(m.ownBytes) == unsafe.Sizeof(r)
 }
 
 // scatter copies n contiguous elements of size bytes at src to dst, stride
@@ -238,15 +257,26 @@ func scatter(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 }
 
 // Pack writes r in packed form (each column's element bytes, in column
-// order) into dst, which has [Codec.PackedSize] bytes.
+// order) into dst, which has [Codec.PackedSize] bytes. The elements of
+// external columns are left for the caller ([Codec.PackedOffset]).
 func (m *Codec[R]) Pack(dst []byte, r *R) {
 	src := unsafe.Pointer(r)
-	pos := 0
-	for k := range m.fields {
+	for _, k := range m.own {
 		f := &m.fields[k]
+		pos := m.packedOffset(k)
 		copy(dst[pos:pos+int(f.size)], unsafe.Slice((*byte)(unsafe.Add(src, f.off)), f.size))
-		pos += int(f.size)
 	}
+}
+
+// PackedOffset returns where column k's element lies in packed form.
+func (m *Codec[R]) PackedOffset(k int) int { return m.packedOffset(k) }
+
+func (m *Codec[R]) packedOffset(k int) int {
+	pos := 0
+	for i := range k {
+		pos += int(m.fields[i].size)
+	}
+	return pos
 }
 
 // PackRow writes row i of the columns in packed form into dst.

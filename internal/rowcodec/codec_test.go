@@ -38,10 +38,8 @@ func newCodec(t *testing.T, rows []rec) *rowcodec.Codec[rec] {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	require.NoError(t, s.Grow(len(rows)))
-	m := rowcodec.New[rec](s.Columns(), []int{0, 8, 12, 16})
-	for k := range s.Columns() {
-		m.PutColumn(k, 0, rows)
-	}
+	m := rowcodec.New[rec](s.Columns(), []int{0, 8, 12, 16}, nil)
+	m.PutColumns(0, rows)
 	s.Publish(len(rows), "")
 	return m
 }

@@ -1,0 +1,461 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/colset"
+	"github.com/mmapvec/persistence/internal/errs"
+	"github.com/mmapvec/persistence/internal/layout"
+	"github.com/mmapvec/persistence/internal/varcol"
+)
+
+// Variable-length columns (string, []byte, Symbol fields): each row's
+// element in the column file (a span, or a code) is moved, journaled and
+// recovered like any fixed-size element; this file owns what the elements
+// point into (a heap, a dictionary), and the checks that they point at
+// nothing else. FORMAT.md, "String, bytes and symbol columns", has the
+// files and the order of writes.
+
+// Defaults of the limits in [Options].
+const (
+	DefaultMaxValueSize = 16 << 20
+	DefaultMaxSymbols   = 1 << 24
+)
+
+// varCol is one variable-length column of the table.
+type varCol struct {
+	spec persistence.ColumnSpec
+	col  *colset.Column // its element column in the set
+	k    int            // its index in the set and the codec
+	xi   int            // its place among the manifest's variable-length columns (its extent in COMMIT)
+	off  uintptr        // the field's offset in R
+	heap *varcol.Heap   // string and bytes columns
+	dict *varcol.Dict   // symbol columns
+}
+
+// files returns the column's files beside its element column.
+func (v *varCol) files() []*colfile.File {
+	if v.dict != nil {
+		o, b := v.dict.Files()
+		return []*colfile.File{o, b}
+	}
+	return []*colfile.File{v.heap.File()}
+}
+
+// extent is what COMMIT records of the column: its heap's frontier, or its
+// dictionary's entry count.
+func (v *varCol) extent() int {
+	if v.dict != nil {
+		return v.dict.Len()
+	}
+	return v.heap.Len()
+}
+
+// auxLayouts returns the element layouts of the AuxFiles of a column of kind.
+func auxLayouts(kind string) []layout.Layout {
+	switch kind {
+	case persistence.KindString, persistence.KindBytes:
+		return []layout.Layout{varcol.ByteLayout}
+	case persistence.KindSymbol:
+		return []layout.Layout{varcol.OffsetLayout, varcol.ByteLayout}
+	}
+	return nil
+}
+
+// createAux makes the empty aux files of column c in dir, for a new table
+// or an added column. Each replaces any file under its name (left by an
+// interrupted build); the caller fsyncs the directory.
+func createAux(dir string, c persistence.ColumnSpec, dataVersion uint32) error {
+	ls := auxLayouts(c.Kind)
+	for j, name := range c.AuxFiles() {
+		r, err := colfile.Open(filepath.Join(dir, name), ls[j],
+			&colfile.Options{Tag: columnTag, DataVersion: dataVersion, Create: true, NoDirSync: true})
+		if err != nil {
+			return fmt.Errorf("column %q: %w", c.Name, err)
+		}
+		if err := r.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openVars opens the aux files of the variable-length columns among cols,
+// whose element columns are the set's, in the same order. The manifest's
+// order of them gives each its extent in COMMIT.
+func (t *Table[R]) openVars(cols []persistence.ColumnSpec) error {
+	xi := map[string]int{}
+	for _, c := range t.man.Columns {
+		if c.Variable() {
+			xi[c.Name] = len(xi)
+		}
+	}
+	o := &colfile.Options{Tag: columnTag, DataVersion: t.opts.DataVersion, ReadOnly: t.opts.ReadOnly}
+	for k, c := range cols {
+		if !c.Variable() {
+			continue
+		}
+		ls := auxLayouts(c.Kind)
+		var files []*colfile.File
+		for j, name := range c.AuxFiles() {
+			f, err := colfile.Open(filepath.Join(t.dir, name), ls[j], o)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = &errs.FileError{Path: filepath.Join(t.dir, name), Err: errs.ErrCorrupt, Detail: "the file of a " + c.Kind + " column is missing"}
+			}
+			if err != nil {
+				for _, f := range files {
+					f.Close()
+				}
+				return fmt.Errorf("table: %s: column %q: %w", t.dir, c.Name, err)
+			}
+			files = append(files, f)
+		}
+		v := varCol{spec: c, col: t.set.Columns()[k], k: k, xi: xi[c.Name], off: uintptr(c.Offset)}
+		if c.Kind == persistence.KindSymbol {
+			v.dict = varcol.NewDict(files[0], files[1])
+		} else {
+			v.heap = varcol.NewHeap(files[0])
+		}
+		t.vars = append(t.vars, v)
+	}
+	// Sync writes the extents in the manifest's order.
+	slices.SortFunc(t.vars, func(a, b varCol) int { return a.xi - b.xi })
+	for i := range t.vars {
+		t.set.AlsoFlush(t.vars[i].files()...)
+	}
+	return nil
+}
+
+// closeVars closes the aux files.
+func (t *Table[R]) closeVars() error {
+	var errs []error
+	for i := range t.vars {
+		for _, f := range t.vars[i].files() {
+			errs = append(errs, f.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// varsLive reports whether every aux file's last writer ran in this boot,
+// as liveRows asks of the element columns.
+func (t *Table[R]) varsLive() bool {
+	for i := range t.vars {
+		for _, f := range t.vars[i].files() {
+			if !f.Facts().SameBoot {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// recoverVars decides each variable-length column's extent once the row
+// count is decided, and checks every row's element against it. Live, the
+// extents are what the files published in this boot, and every element
+// must lie within them (a writer publishes the bytes, and the extent,
+// before the row). After a restart they are the last commit's, and a row
+// changed in place since that Sync may point at bytes that never reached
+// the disk: a writer resets it to the empty value and counts it in
+// [Recovery.ValuesReset]; a reader reports ErrNeedsRecovery.
+func (t *Table[R]) recoverVars(live bool, extents []uint64, rows int) error {
+	ro := t.opts.ReadOnly
+	for i := range t.vars {
+		v := &t.vars[i]
+		main := v.files()[0]
+		var x int
+		if live {
+			fx := main.Facts()
+			if !fx.LiveOK {
+				return fmt.Errorf("%w: %s: the live length word fails its check bits", ErrCorrupt, main.Path())
+			}
+			x = fx.Live
+		} else {
+			if v.xi >= len(extents) || extents[v.xi] > uint64(main.Cap()) {
+				return fmt.Errorf("%w: %s: the committed extent lies past the file, which holds %d", ErrCorrupt, main.Path(), main.Cap())
+			}
+			x = int(extents[v.xi])
+		}
+		if err := varcol.CheckLen(main, x, "extent"); err != nil {
+			return fmt.Errorf("table: %s: %w", t.dir, err)
+		}
+		bad, err := v.settle(x, rows, ro)
+		if err != nil {
+			return fmt.Errorf("table: %s: %w", t.dir, err)
+		}
+		if bad < 0 {
+			continue
+		}
+		switch {
+		case live:
+			return fmt.Errorf("table: %s: %w", t.dir, v.elemError(bad, x))
+		case ro:
+			return fmt.Errorf("%w: %s: column %q: row %d changed in place after the last Sync before a restart; open writable once to reset it",
+				ErrNeedsRecovery, t.dir, v.spec.Name, bad)
+		}
+		t.recovery.ValuesReset += v.reset(bad, rows, x)
+	}
+	return nil
+}
+
+// settle sets the column's extent to x (checked against its file): the
+// dictionary's entries are checked, and the heap's or dictionary's files
+// get their lengths; then every element of rows [0, rows) is checked. It
+// returns the first row whose element does not fit, or -1.
+func (v *varCol) settle(x, rows int, ro bool) (int, error) {
+	var err error
+	if v.dict != nil {
+		offs, bytes := v.dict.Files()
+		var end int
+		if end, err = v.dict.Validate(x); err == nil {
+			err = errors.Join(setLen(bytes, end, ro), setLen(offs, x, ro))
+		}
+		if err != nil {
+			return 0, err
+		}
+		return varcol.CheckCodes(varcol.Codes(v.col.File(), rows), 0, x), nil
+	}
+	if err := setLen(v.heap.File(), x, ro); err != nil {
+		return 0, err
+	}
+	return varcol.CheckSpans(varcol.Spans(v.col.File(), rows), 0, uint64(x)), nil
+}
+
+// setLen sets a file's length, and on a writable one records this boot as
+// its writer's (as colset.Set.SetLen does for the element columns).
+func setLen(f *colfile.File, n int, ro bool) error {
+	if err := f.SetLen(n); err != nil {
+		return err
+	}
+	if ro {
+		return nil
+	}
+	return f.Adopt()
+}
+
+// reset sets every element of rows [from, rows) that does not fit extent
+// x to the empty value; it returns how many it reset.
+func (v *varCol) reset(from, rows, x int) int {
+	n := 0
+	if v.dict != nil {
+		codes := varcol.Codes(v.col.File(), rows)
+		for i := from; i >= 0; i = varcol.CheckCodes(codes, i+1, x) {
+			codes[i] = 0
+			n++
+		}
+		return n
+	}
+	spans := varcol.Spans(v.col.File(), rows)
+	for i := from; i >= 0; i = varcol.CheckSpans(spans, i+1, uint64(x)) {
+		spans[i] = varcol.Span{}
+		n++
+	}
+	return n
+}
+
+// elemError describes the element of row i that does not fit extent x.
+func (v *varCol) elemError(i, x int) error {
+	path := v.col.File().Path()
+	if v.dict != nil {
+		return varcol.CodeError(path, i, varcol.Codes(v.col.File(), i+1)[i], x)
+	}
+	return varcol.SpanError(path, i, varcol.Spans(v.col.File(), i+1)[i], uint64(x))
+}
+
+// followVars takes in, for a reader, what its writer appended to the
+// heaps and dictionaries, and checks the elements of rows [from, rows).
+func (t *Table[R]) followVars(from, rows int) error {
+	for i := range t.vars {
+		v := &t.vars[i]
+		if v.dict != nil {
+			if err := v.dict.Follow(); err != nil {
+				return err
+			}
+			if bad := varcol.CheckCodes(varcol.Codes(v.col.File(), rows), from, v.dict.Len()); bad >= 0 {
+				return v.elemError(bad, v.dict.Len())
+			}
+			continue
+		}
+		f := v.heap.File()
+		if x, ok := f.LiveLen(); ok && x > f.Len() {
+			if _, err := f.Follow(); err != nil {
+				return err
+			}
+			if err := f.SetLen(min(x, f.Cap())); err != nil {
+				return err
+			}
+		}
+		if bad := varcol.CheckSpans(varcol.Spans(v.col.File(), rows), from, uint64(f.Len())); bad >= 0 {
+			return v.elemError(bad, f.Len())
+		}
+	}
+	return nil
+}
+
+// fieldString returns the value of a string, bytes or symbol field at p,
+// sharing its memory.
+func fieldString(p unsafe.Pointer, kind string) string {
+	if kind == persistence.KindBytes {
+		b := *(*[]byte)(p)
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return *(*string)(p)
+}
+
+// storeVars writes the variable-length values of the record at src (their
+// bytes into the heaps, new symbols into the dictionaries) and each
+// column's element to elem(v). Nothing is published but the heaps'
+// frontiers and the dictionaries' new entries, which no row points at
+// until the caller publishes one: on an error, the table's rows are as
+// they were.
+func (t *Table[R]) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Pointer) error {
+	for i := range t.vars {
+		v := &t.vars[i]
+		s := fieldString(unsafe.Add(src, v.off), v.spec.Kind)
+		if err := t.checkValue(v, s); err != nil {
+			return err
+		}
+		if v.dict != nil {
+			code, ok := v.dict.Lookup(s)
+			if !ok {
+				var err error
+				if code, err = v.dict.Add(s, t.maxSymbols()); err != nil {
+					return t.symbolError(v, err)
+				}
+			}
+			*(*uint32)(elem(v)) = code
+			continue
+		}
+		var sp varcol.Span
+		if len(s) > 0 {
+			at := v.heap.Len()
+			if err := v.heap.Reserve(len(s)); err != nil {
+				return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
+			}
+			sp = v.heap.Put(at, unsafe.Slice(unsafe.StringData(s), len(s)))
+			v.heap.Publish(int(sp.End))
+		}
+		*(*varcol.Span)(elem(v)) = sp
+	}
+	return nil
+}
+
+// checkValue refuses a value longer than the table's limit.
+func (t *Table[R]) checkValue(v *varCol, s string) error {
+	if limit := t.maxValueSize(); len(s) > limit {
+		return fmt.Errorf("%w: column %q: a value of %d bytes, the limit is %d (Options.MaxValueSize)", ErrValueTooLarge, v.spec.Name, len(s), limit)
+	}
+	return nil
+}
+
+func (t *Table[R]) symbolError(v *varCol, err error) error {
+	if errors.Is(err, ErrSymbolLimit) {
+		return fmt.Errorf("%w: column %q holds %d distinct values, the limit (Options.MaxSymbols); store such values as a string column", ErrSymbolLimit, v.spec.Name, v.dict.Len())
+	}
+	return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
+}
+
+func (t *Table[R]) maxValueSize() int {
+	if t.opts.MaxValueSize > 0 {
+		return t.opts.MaxValueSize
+	}
+	return DefaultMaxValueSize
+}
+
+func (t *Table[R]) maxSymbols() int {
+	if t.opts.MaxSymbols > 0 {
+		return t.opts.MaxSymbols
+	}
+	return DefaultMaxSymbols
+}
+
+// elemAt returns a pointer to the element of row i in v's column.
+func elemAt(v *varCol, i int) unsafe.Pointer {
+	return unsafe.Add(v.col.File().Data(), uintptr(i)*uintptr(v.col.ElemSize()))
+}
+
+// getVars sets the variable-length fields of the record at dst to copies
+// of row i's values.
+func (t *Table[R]) getVars(i int, dst unsafe.Pointer) {
+	for k := range t.vars {
+		v := &t.vars[k]
+		p := unsafe.Add(dst, v.off)
+		switch v.spec.Kind {
+		case persistence.KindSymbol:
+			*(*string)(p) = strings.Clone(v.dict.String(*(*uint32)(elemAt(v, i))))
+		case persistence.KindString:
+			*(*string)(p) = string(v.heap.Bytes(*(*varcol.Span)(elemAt(v, i))))
+		default:
+			b := v.heap.Bytes(*(*varcol.Span)(elemAt(v, i)))
+			if len(b) == 0 {
+				*(*[]byte)(p) = nil
+			} else {
+				*(*[]byte)(p) = append([]byte(nil), b...)
+			}
+		}
+	}
+}
+
+// storeRowsVars is storeVars for rows rs about to land at rows [n,
+// n+len(rs)): per column, one check of every value's size and one
+// reservation of the heap, then each value copied in order.
+func (t *Table[R]) storeRowsVars(n int, rs []R) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	base, stride := unsafe.Pointer(&rs[0]), unsafe.Sizeof(rs[0])
+	for i := range t.vars {
+		v := &t.vars[i]
+		field := func(j int) string { return fieldString(unsafe.Add(base, uintptr(j)*stride+v.off), v.spec.Kind) }
+		if v.dict != nil {
+			codes := unsafe.Slice((*uint32)(elemAt(v, n)), len(rs))
+			for j := range rs {
+				s := field(j)
+				if err := t.checkValue(v, s); err != nil {
+					return err
+				}
+				code, ok := v.dict.Lookup(s)
+				if !ok {
+					var err error
+					if code, err = v.dict.Add(s, t.maxSymbols()); err != nil {
+						return t.symbolError(v, err)
+					}
+				}
+				codes[j] = code
+			}
+			continue
+		}
+		total := 0
+		for j := range rs {
+			s := field(j)
+			if err := t.checkValue(v, s); err != nil {
+				return err
+			}
+			total += len(s)
+		}
+		at := v.heap.Len()
+		if err := v.heap.Reserve(total); err != nil {
+			return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
+		}
+		spans := unsafe.Slice((*varcol.Span)(elemAt(v, n)), len(rs))
+		for j := range rs {
+			s := field(j)
+			if len(s) == 0 {
+				spans[j] = varcol.Span{}
+				continue
+			}
+			spans[j] = v.heap.Put(at, unsafe.Slice(unsafe.StringData(s), len(s)))
+			at += len(s)
+		}
+		v.heap.Publish(at)
+	}
+	return nil
+}
