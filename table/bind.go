@@ -65,9 +65,9 @@ func Bind[R any](t *Table[R], dst any) error {
 		if tag != "" {
 			name = tag
 		}
-		c := t.findColumn(name)
-		if c == nil {
-			errs = append(errs, fmt.Errorf("field %s: no column %q (columns: %s)", f.Name, name, t.columnNames()))
+		c, err := t.fixedColumn(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("field %s: %w", f.Name, err))
 			continue
 		}
 		l, err := layout.Of(elem)
@@ -91,10 +91,8 @@ func Bind[R any](t *Table[R], dst any) error {
 
 // findColumn returns the column Column(name) would find, or nil.
 func (t *Table[R]) findColumn(name string) *colset.Column {
-	for _, c := range t.man.Columns {
-		if c.Name == name || c.Field == name || strings.EqualFold(c.Name, name) {
-			return t.colByName(c.Name)
-		}
+	if c, ok := t.spec(name); ok {
+		return t.colByName(c.Name)
 	}
 	return nil
 }

@@ -3,7 +3,11 @@ package table
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/varcol"
 
 	"github.com/mmapvec/persistence/column"
 	"github.com/mmapvec/persistence/internal/colset"
@@ -18,12 +22,81 @@ func Column[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
 	if err := t.check(false); err != nil {
 		return nil, err
 	}
-	for i, c := range t.man.Columns {
-		if c.Name == field || c.Field == field || strings.EqualFold(c.Name, field) {
-			return view[T](t.colByName(t.man.Columns[i].Name))
+	c, err := t.fixedColumn(field)
+	if err != nil {
+		return nil, err
+	}
+	return view[T](c)
+}
+
+// spec returns the manifest's column for field (the column name, the Go
+// field name, or the column name in any case) that this table maps.
+func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
+	for _, c := range t.man.Columns {
+		if (c.Name == field || c.Field == field || strings.EqualFold(c.Name, field)) && t.colByName(c.Name) != nil {
+			return c, true
 		}
 	}
-	return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
+	return persistence.ColumnSpec{}, false
+}
+
+// fixedColumn returns the column for field, which must hold fixed-size
+// values: the elements of a variable-length column are offsets and codes
+// that only the table may write.
+func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
+	c, ok := t.spec(field)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
+	}
+	if c.Variable() {
+		how := "table.Strings"
+		if c.Kind == persistence.KindSymbol {
+			how = "table.Symbols"
+		}
+		return nil, fmt.Errorf("%w: column %q holds %s values; view it with %s", ErrNoColumn, c.Name, c.Kind, how)
+	}
+	return t.colByName(c.Name), nil
+}
+
+// varColumn returns the variable-length column for field, of one of kinds.
+func (t *Table[R]) varColumn(field string, kinds ...string) (*varCol, error) {
+	if err := t.check(false); err != nil {
+		return nil, err
+	}
+	c, ok := t.spec(field)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
+	}
+	for i := range t.vars {
+		if v := &t.vars[i]; v.spec.Name == c.Name && slices.Contains(kinds, c.Kind) {
+			return v, nil
+		}
+	}
+	kind := c.Kind
+	if kind == "" {
+		kind = "fixed-size"
+	}
+	return nil, fmt.Errorf("%w: column %q holds %s values, not %s", ErrNoColumn, c.Name, kind, strings.Join(kinds, " or "))
+}
+
+// Strings returns the view of a string or []byte column (by column name or
+// Go field name): each value without a copy, valid until Close.
+func Strings[R any](t *Table[R], field string) (*column.Strings, error) {
+	v, err := t.varColumn(field, persistence.KindString, persistence.KindBytes)
+	if err != nil {
+		return nil, err
+	}
+	return (*column.Strings)(varcol.NewStringView(v.col, v.heap)), nil
+}
+
+// Symbols returns the view of a [Symbol] column (by column name or Go field
+// name): codes, and the strings they stand for.
+func Symbols[R any](t *Table[R], field string) (*column.Symbols, error) {
+	v, err := t.varColumn(field, persistence.KindSymbol)
+	if err != nil {
+		return nil, err
+	}
+	return (*column.Symbols)(varcol.NewSymbolView(v.col, v.dict)), nil
 }
 
 // Col returns a typed view of the column that holds the field sel selects,
@@ -41,7 +114,11 @@ func Col[T any, R any](t *Table[R], sel func(*R) *T) (*column.Of[T], error) {
 	}
 	for i, c := range t.schema.cols {
 		if uintptr(c.Offset) == off && t.schema.types[i] == reflect.TypeFor[T]() {
-			return view[T](t.colByName(c.Name))
+			col, err := t.fixedColumn(c.Name)
+			if err != nil {
+				return nil, err
+			}
+			return view[T](col)
 		}
 	}
 	return nil, fmt.Errorf("%w: the selector does not pick a stored field of type %s in %s (fields tagged persist:\"-\" and unexported ones are not stored; columns: %s)",

@@ -60,3 +60,67 @@ func TestStringsRoundTrip(t *testing.T) {
 	require.Equal(t, 100, n)
 	require.Equal(t, mkEvent(60), rows[10])
 }
+
+func TestStringViews(t *testing.T) {
+	tb, err := table.Open[event](t.TempDir()+"/t", nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	for i := range 1000 {
+		require.NoError(t, tb.Append(mkEvent(i)))
+	}
+	urls, err := table.Strings(tb, "URL")
+	require.NoError(t, err)
+	total := 0
+	for i, s := range urls.All() {
+		require.Equal(t, mkEvent(i).URL, s)
+		total += len(s)
+	}
+	require.Equal(t, total, urls.TotalLen())
+	body, err := table.Strings(tb, "Body")
+	require.NoError(t, err)
+	require.Equal(t, []byte("body1"), body.Bytes(1))
+	require.Nil(t, body.Bytes(0))
+
+	country, err := table.Symbols(tb, "Country")
+	require.NoError(t, err)
+	require.Equal(t, 3, country.Symbols())
+	de, ok := country.Lookup("DE")
+	require.True(t, ok)
+	require.Equal(t, 250, country.Count(de))
+	empty, ok := country.Lookup("")
+	require.True(t, ok)
+	require.Equal(t, uint32(0), empty)
+	require.Equal(t, 250, country.Count(0))
+	require.Equal(t, "FR", country.String(1))
+	_, ok = country.Lookup("XX")
+	require.False(t, ok)
+
+	_, err = table.Column[[2]uint64](tb, "URL")
+	require.ErrorIs(t, err, table.ErrNoColumn)
+	require.Contains(t, err.Error(), "table.Strings")
+	_, err = table.Column[uint32](tb, "Country")
+	require.ErrorIs(t, err, table.ErrNoColumn)
+	_, err = table.Symbols(tb, "URL")
+	require.ErrorIs(t, err, table.ErrNoColumn)
+	_, err = table.Strings(tb, "ID")
+	require.ErrorIs(t, err, table.ErrNoColumn)
+}
+
+func TestStringLimits(t *testing.T) {
+	tb, err := table.Open[event](t.TempDir()+"/t", &table.Options{MaxValueSize: 10, MaxSymbols: 2})
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.Append(event{URL: "0123456789", Country: "A"}))
+	err = tb.Append(event{URL: "0123456789x"})
+	require.ErrorIs(t, err, table.ErrValueTooLarge)
+	err = tb.AppendRows([]event{{URL: "a"}, {Body: make([]byte, 11)}})
+	require.ErrorIs(t, err, table.ErrValueTooLarge)
+	require.NoError(t, tb.Append(event{Country: "B"}))
+	err = tb.Append(event{URL: "kept?", Country: "C"})
+	require.ErrorIs(t, err, table.ErrSymbolLimit)
+	err = tb.SetRow(0, event{Country: "C"})
+	require.ErrorIs(t, err, table.ErrSymbolLimit)
+	require.Equal(t, 2, tb.Len(), "no partial row")
+	require.Equal(t, event{URL: "0123456789", Country: "A"}, tb.Row(0))
+	require.NoError(t, tb.Append(event{Country: "A"}), "a known symbol is no new one")
+}

@@ -57,6 +57,10 @@ func (c *Column) ElemBytes(i int) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(c.file.Data(), i*es)), es)
 }
 
+// OutOfRange panics for an element index i outside [0, n), as outOfRange,
+// for the views of other packages.
+func (c *Column) OutOfRange(op string, i, n int) { c.outOfRange(op, i, n) }
+
 // outOfRange panics for an element index i outside [0, n): with "closed"
 // once the set is closed, where every index is out of range.
 func (c *Column) outOfRange(op string, i, n int) {
