@@ -65,6 +65,10 @@ func Bind[R any](t *Table[R], dst any) error {
 		if tag != "" {
 			name = tag
 		}
+		if _, ok := t.spec(name); !ok {
+			errs = append(errs, fmt.Errorf("field %s: no column %q (columns: %s)", f.Name, name, t.columnNames()))
+			continue
+		}
 		c, err := t.fixedColumn(name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("field %s: %w", f.Name, err))
@@ -85,14 +89,6 @@ func Bind[R any](t *Table[R], dst any) error {
 	}
 	for _, b := range binds {
 		sv.Field(b.field).Set(b.view)
-	}
-	return nil
-}
-
-// findColumn returns the column Column(name) would find, or nil.
-func (t *Table[R]) findColumn(name string) *colset.Column {
-	if c, ok := t.spec(name); ok {
-		return t.colByName(c.Name)
 	}
 	return nil
 }
