@@ -16,6 +16,7 @@ import (
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/internal/fsutil"
+	"github.com/mmapvec/persistence/internal/names"
 )
 
 // Schema evolution: a writable Open whose record type differs from the
@@ -289,26 +290,32 @@ func identified(m *persistence.Manifest) *persistence.Manifest {
 func (e *evolution) record() schemaRecord {
 	r := schemaRecord{Target: e.next.Hash()}
 	for _, c := range e.adds {
-		r.Built = append(r.Built, c.File)
+		r.Built = append(r.Built, c.Files()...)
 	}
 	keep := map[string]bool{}
 	for _, c := range e.next.Columns {
-		keep[c.File] = true
+		for _, f := range c.Files() {
+			keep[f] = true
+		}
 	}
 	for _, p := range e.renames {
-		r.Prepared = append(r.Prepared, p.new.Name+".col")
+		r.Prepared = append(r.Prepared, p.new.Files()...)
 	}
 	for _, p := range e.widens {
 		r.Prepared = append(r.Prepared, p.new.File)
 	}
 	for _, p := range e.renames {
-		if !keep[p.old.File] {
-			r.Retired = append(r.Retired, p.old.File)
+		for _, f := range p.old.Files() {
+			if !keep[f] {
+				r.Retired = append(r.Retired, f)
+			}
 		}
 	}
 	for _, c := range e.drops {
-		if !keep[c.File] {
-			r.Retired = append(r.Retired, c.File)
+		for _, f := range c.Files() {
+			if !keep[f] {
+				r.Retired = append(r.Retired, f)
+			}
 		}
 	}
 	return r
@@ -370,8 +377,12 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 		return nil
 	}
 	for _, c := range e.adds {
-		// Zero-filled: allocated blocks read as zeros.
+		// Zero-filled: allocated blocks read as zeros, and a zero element
+		// of a variable-length column is the empty value.
 		if err := buildColumn(filepath.Join(dir, c.File), c, dataVersion, rows, nil, nil); err != nil {
+			return fmt.Errorf("add column %q: %w", c.Name, err)
+		}
+		if err := createAux(dir, c, dataVersion); err != nil {
 			return fmt.Errorf("add column %q: %w", c.Name, err)
 		}
 		crashpoint.Hit("table.schema.build")
@@ -379,12 +390,16 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 	for _, p := range e.renames {
 		dst := filepath.Join(dir, p.new.Name+".col"+preparedSuffix)
 		if p.widen == nil {
-			// The same inode under the new name: O(1). A file already
-			// under the name (a rollback that could not remove it) is not
+			// The same inodes under the new names: O(1). A file already
+			// under a name (a rollback that could not remove it) is not
 			// this column's.
-			_ = os.Remove(dst)
-			if err := os.Link(filepath.Join(dir, p.old.File), dst); err != nil {
-				return fmt.Errorf("rename column %q: %w", p.old.Name, err)
+			olds, news := p.old.Files(), p.new.Files()
+			for j := range olds {
+				dst := filepath.Join(dir, news[j]+preparedSuffix)
+				_ = os.Remove(dst)
+				if err := os.Link(filepath.Join(dir, olds[j]), dst); err != nil {
+					return fmt.Errorf("rename column %q: %w", p.old.Name, err)
+				}
 			}
 		} else if err := buildColumn(dst, p.new, dataVersion, rows, col(p.old.Name), p.widen); err != nil {
 			return fmt.Errorf("rename and widen column %q: %w", p.old.Name, err)
@@ -397,7 +412,17 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 		}
 		crashpoint.Hit("table.schema.build")
 	}
-	if err := writeCommitNext(dir, len(e.next.Columns), rows, seq, rec.Target); err != nil {
+	oldName := map[string]string{}
+	for _, p := range e.renames {
+		oldName[p.new.Name] = p.old.Name
+	}
+	lengths := commitLengths(e.next, rows, func(name string) uint64 {
+		if o, ok := oldName[name]; ok {
+			return old.extentOf(o)
+		}
+		return old.extentOf(name) // 0 for an added column
+	})
+	if err := writeCommitNext(dir, lengths, rows, seq, rec.Target); err != nil {
 		return err
 	}
 	crashpoint.Hit("table.schema.commit")
@@ -405,13 +430,10 @@ func (e *evolution) build(dir string, old *Table[Any], rec schemaRecord, rows in
 }
 
 // writeCommitNext writes and fsyncs COMMIT.next: the COMMIT of the new
-// schema, ncols columns, with rows committed (both slots, the newer seq+1,
-// as the next Sync would number it) under the new manifest's hash.
-func writeCommitNext(dir string, ncols, rows int, seq, hash uint64) error {
-	lengths := make([]uint64, ncols)
-	for i := range lengths {
-		lengths[i] = uint64(rows)
-	}
+// schema, with rows committed and lengths (commitLengths), in both slots
+// (the newer seq+1, as the next Sync would number it) under the new
+// manifest's hash.
+func writeCommitNext(dir string, lengths []uint64, rows int, seq, hash uint64) error {
 	commit := append(encodeCommit(0, commitSlot{seq: seq + 1, rows: uint64(rows), hash: hash, lengths: lengths}),
 		encodeCommit(1, commitSlot{seq: seq, rows: uint64(rows), hash: hash, lengths: lengths})...)
 	return writeSynced(filepath.Join(dir, commitNext), commit)
@@ -471,9 +493,9 @@ func readSchemaRecord(dir string) (schemaRecord, bool, error) {
 		return schemaRecord{}, false, fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, schemaFile), err)
 	}
 	for _, f := range slices.Concat(rec.Built, rec.Prepared, rec.Retired, rec.Headers) {
-		// Names from a file: each must be one of a column file's, never a
-		// path.
-		if !strings.HasSuffix(f, ".col") || filepath.Base(f) != f || strings.HasPrefix(f, ".") {
+		// Names from a file: each must be one of a column's files, never
+		// a path.
+		if !tableFileName(f) {
 			return schemaRecord{}, false, fmt.Errorf("%w: %s: %q is not a column file name", ErrCorrupt, filepath.Join(dir, schemaFile), f)
 		}
 	}
@@ -513,7 +535,9 @@ func resumeSchema(dir string, m *persistence.Manifest, timeout time.Duration) (s
 func (rec schemaRecord) fits(dir string, m *persistence.Manifest, switched bool) error {
 	live := map[string]bool{}
 	for _, c := range m.Columns {
-		live[c.File] = true
+		for _, f := range c.Files() {
+			live[f] = true
+		}
 	}
 	bad := func(f, why string) error {
 		return fmt.Errorf("%w: %s: %q %s", ErrCorrupt, filepath.Join(dir, schemaFile), f, why)
@@ -657,4 +681,15 @@ func kindChange(h, w persistence.ColumnSpec) string {
 	}
 	return fmt.Sprintf("column %q holds %s, field %s has %s; convert it explicitly (copy the rows into a new table)",
 		h.Name, kind(h.Kind), w.Field, kind(w.Kind))
+}
+
+// tableFileName reports whether f is the name of one of a column's files:
+// a column name and the suffix of a column file or of an aux file.
+func tableFileName(f string) bool {
+	for _, suffix := range []string{".col", persistence.BytesSuffix, persistence.DictSuffix, persistence.DictBytesSuffix} {
+		if stem, ok := strings.CutSuffix(f, suffix); ok && names.Validate(stem) == nil {
+			return true
+		}
+	}
+	return false
 }

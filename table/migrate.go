@@ -83,9 +83,10 @@ func (t *Table[R]) migrateTo(from, to uint32) error {
 	next.History = append(next.History, persistence.SchemaChange{Change: nextChange(next), Time: nowUTC(), Op: "migrate", From: from, To: to})
 	rec := schemaRecord{Target: next.Hash(), DataVersion: &to}
 	for _, c := range next.Columns {
-		rec.Headers = append(rec.Headers, c.File)
+		rec.Headers = append(rec.Headers, c.Files()...)
 	}
 	rows, seq := t.rows, t.seq
+	lengths := commitLengths(next, rows, t.extentOf)
 	if err := t.closeFiles(); err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (t *Table[R]) migrateTo(from, to uint32) error {
 		return err
 	}
 	crashpoint.Hit("table.schema.record")
-	if err := writeCommitNext(t.dir, len(next.Columns), rows, seq, rec.Target); err != nil {
+	if err := writeCommitNext(t.dir, lengths, rows, seq, rec.Target); err != nil {
 		rollbackSchema(t.dir, rec)
 		return err
 	}

@@ -59,6 +59,17 @@ func (v *varCol) extent() int {
 	return v.heap.Len()
 }
 
+// extentOf returns the extent of the table's variable-length column name
+// (0 if it has none of that name).
+func (t *Table[R]) extentOf(name string) uint64 {
+	for i := range t.vars {
+		if t.vars[i].spec.Name == name {
+			return uint64(t.vars[i].extent())
+		}
+	}
+	return 0
+}
+
 // auxLayouts returns the element layouts of the AuxFiles of a column of kind.
 func auxLayouts(kind string) []layout.Layout {
 	switch kind {
