@@ -507,8 +507,11 @@ func readSchemaRecord(dir string) (schemaRecord, bool, error) {
 // by a writable open, under the writer's lock, before the columns open.
 func resumeSchema(dir string, m *persistence.Manifest, timeout time.Duration) (string, error) {
 	rec, ok, err := readSchemaRecord(dir)
-	if err != nil || !ok {
+	if err != nil {
 		return "", err
+	}
+	if !ok {
+		return "", removeUnrecorded(dir, m)
 	}
 	switched := m.Hash() == rec.Target
 	if err := rec.fits(dir, m, switched); err != nil {
@@ -692,4 +695,30 @@ func tableFileName(f string) bool {
 		}
 	}
 	return false
+}
+
+// removeUnrecorded removes the prepared files and COMMIT.next of a
+// compaction that a crash stopped before it wrote its SCHEMA record (a
+// schema change writes its record before it builds anything, so without
+// one they are no change's).
+func removeUnrecorded(dir string, m *persistence.Manifest) error {
+	stale := []string{commitNext}
+	for _, c := range m.Columns {
+		for _, f := range c.Files() {
+			stale = append(stale, f+preparedSuffix)
+		}
+	}
+	removed := false
+	for _, f := range stale {
+		err := os.Remove(filepath.Join(dir, f))
+		if err == nil {
+			removed = true
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if removed {
+		return fsutil.SyncDir(dir)
+	}
+	return nil
 }

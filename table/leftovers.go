@@ -31,17 +31,17 @@ const (
 var (
 	// os.CreateTemp replaces the * of a pattern with decimal digits.
 	manifestTempRE = regexp.MustCompile(`^\.` + regexp.QuoteMeta(persistence.ManifestFile) + `\.tmp[0-9]+$`)
-	// mmap creates a column file as .<name>.col.tmp<digits> and links it.
-	columnTempRE = regexp.MustCompile(`^\.[A-Za-z0-9_][A-Za-z0-9_.-]*\.col\.tmp[0-9]+$`)
-	// ... and a column built for a schema change under its prepared name
-	// (evolve.go) as ..<name>.col.schema.tmp<digits>.
-	preparedTempRE = regexp.MustCompile(`^\.\.[A-Za-z0-9_][A-Za-z0-9_.-]*\.col\.schema\.tmp[0-9]+$`)
+	// A column file (or a string column's heap, a symbol column's
+	// dictionary) is created as .<file>.tmp<digits> and linked; one built
+	// for a schema change or a compaction under its prepared name
+	// (evolve.go) as .<file>.schema.tmp<digits>.
+	columnTempRE = regexp.MustCompile(`^\.[A-Za-z0-9_][A-Za-z0-9_.-]*\.(col|bytes|sym|symbytes)(\.schema)?\.tmp[0-9]+$`)
 )
 
 // tempFile reports whether name is the temporary file of an interrupted
 // manifest rewrite or column creation.
 func tempFile(name string) bool {
-	return manifestTempRE.MatchString(name) || columnTempRE.MatchString(name) || preparedTempRE.MatchString(name)
+	return manifestTempRE.MatchString(name) || columnTempRE.MatchString(name)
 }
 
 // asideName reports whether name (in the parent directory) is a directory

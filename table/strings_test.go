@@ -2,6 +2,8 @@ package table_test
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -123,4 +125,91 @@ func TestStringLimits(t *testing.T) {
 	require.Equal(t, 2, tb.Len(), "no partial row")
 	require.Equal(t, event{URL: "0123456789", Country: "A"}, tb.Row(0))
 	require.NoError(t, tb.Append(event{Country: "A"}), "a known symbol is no new one")
+}
+
+func fileSizes(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		out[e.Name()] = fi.Size()
+	}
+	return out
+}
+
+func TestCompact(t *testing.T) {
+	dir := t.TempDir() + "/t"
+	tb, err := table.Open[event](dir, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, tb.Close()) }()
+	rows := make([]event, 20000)
+	for i := range rows {
+		rows[i] = mkEvent(i)
+	}
+	require.NoError(t, tb.AppendRows(rows))
+	for i := 0; i < 20000; i += 2 {
+		require.NoError(t, tb.SetRow(i, mkEvent(i+1)))
+	}
+	require.NoError(t, tb.Truncate(15000))
+	want := make([]event, tb.Len())
+	_, err = tb.ReadRows(want, 0)
+	require.NoError(t, err)
+	before := fileSizes(t, dir)
+
+	require.NoError(t, tb.Compact())
+	after := fileSizes(t, dir)
+	for _, f := range []string{"URL.bytes", "Body.bytes", "ID.col", "URL.col", "Country.col", "Country.sym", "Country.symbytes"} {
+		require.Less(t, after[f], before[f], "%s shrinks", f)
+	}
+	require.Equal(t, int64(4096+15000*8), after["ID.col"])
+	require.Equal(t, int64(4096+15000*16), after["URL.col"])
+	got := make([]event, tb.Len())
+	_, err = tb.ReadRows(got, 0)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	urls, err := table.Strings(tb, "URL")
+	require.NoError(t, err)
+	total := 0
+	for _, e := range want {
+		total += len(e.URL)
+	}
+	require.Equal(t, int64(4096+total), after["URL.bytes"], "only the live bytes")
+	require.Equal(t, total, urls.TotalLen())
+
+	// The table goes on after it, and across a reopen.
+	require.NoError(t, tb.Append(mkEvent(77)))
+	require.NoError(t, tb.SetRow(3, mkEvent(78)))
+	require.NoError(t, tb.Close())
+	tb, err = table.Open[event](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, 15001, tb.Len())
+	require.Equal(t, mkEvent(78), tb.Row(3))
+	require.Equal(t, mkEvent(77), tb.Row(15000))
+	require.Equal(t, want[100], tb.Row(100))
+	require.Empty(t, tb.Recovered().ExtraFiles)
+	require.NoError(t, tb.Truncate(0))
+	require.NoError(t, tb.Compact())
+	for name, size := range fileSizes(t, dir) {
+		if strings.HasSuffix(name, ".col") || strings.HasSuffix(name, ".bytes") {
+			require.Equal(t, int64(4096), size, "%s: an empty table's files hold their header only", name)
+		}
+	}
+}
+
+func TestCompactRefusesReaders(t *testing.T) {
+	dir := t.TempDir() + "/t"
+	tb, err := table.Open[event](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.Append(mkEvent(1)))
+	r, err := table.Open[event](dir, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	err = tb.Compact()
+	require.ErrorIs(t, err, table.ErrReaders)
+	require.NoError(t, r.Close())
+	require.NoError(t, tb.Compact())
+	require.Equal(t, mkEvent(1), tb.Row(0))
 }

@@ -141,3 +141,11 @@ func CheckLen(f *colfile.File, n int, what string) error {
 	}
 	return nil
 }
+
+// SpanBytes returns spans as their bytes in memory, for a write to a file.
+func SpanBytes(spans []Span) []byte {
+	if len(spans) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&spans[0])), len(spans)*int(unsafe.Sizeof(Span{})))
+}
