@@ -201,6 +201,7 @@ func checkDir(dir string, page *readersPage) *CheckReport {
 	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w)
 	checkJournal(r, dir, m, slot, haveCommit, minCap, w)
 	checkPublished(r, m, facts, minCap, minLive, w)
+	checkVars(r, dir, m, slot, haveCommit)
 	return r
 }
 
@@ -301,7 +302,9 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 	}
 	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, readersFile: false, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
-		want[c.File] = true
+		for _, f := range c.Files() {
+			want[f] = true
+		}
 	}
 	prepared := map[string]bool{}
 	if change != nil {
@@ -326,11 +329,13 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 		}
 	}
 	for _, c := range m.Columns {
-		if prepared[c.File] {
-			continue // renamed into place when the change is finished
-		}
-		if _, err := os.Lstat(filepath.Join(dir, c.File)); errors.Is(err, fs.ErrNotExist) {
-			r.problem(c.File, ErrCorrupt, "missing: the manifest names column %q", c.Name)
+		for _, f := range c.Files() {
+			if prepared[f] {
+				continue // renamed into place when the change is finished
+			}
+			if _, err := os.Lstat(filepath.Join(dir, f)); errors.Is(err, fs.ErrNotExist) {
+				r.problem(f, ErrCorrupt, "missing: the manifest names column %q", c.Name)
+			}
 		}
 	}
 	if _, err := os.Lstat(filepath.Join(dir, commitFile)); errors.Is(err, fs.ErrNotExist) {
@@ -348,7 +353,7 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 // checkCommit reads both COMMIT slots and reports each that fails, and
 // whether the chosen one agrees with the manifest and with itself.
 func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWriter) (commitSlot, bool) {
-	ncols := len(m.Columns)
+	ncols := commitEntries(m)
 	size := slotBytes(ncols)
 	var slots [2]commitSlot
 	var ok [2]bool
@@ -385,7 +390,7 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWri
 		r.problem(commitFile, ErrCorrupt, "seq %d was committed for another manifest (hash %016x, the manifest's %016x)", s.seq, s.hash, h)
 		return commitSlot{}, false
 	}
-	for i, l := range s.lengths {
+	for i, l := range s.lengths[:len(m.Columns)] {
 		if l != s.rows {
 			r.problem(commitFile, ErrCorrupt, "seq %d commits %d rows but column %q with %d", s.seq, s.rows, m.Columns[i].Name, l)
 		}

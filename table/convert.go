@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -62,12 +63,9 @@ func Convert(src, dst string) (int, error) {
 		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}
 	rows := int(slot.rows)
-	opts := &colfile.Options{Tag: columnTag, DataVersion: m.DataVersion}
-	data := make([][]byte, len(m.Columns))
-	for i, c := range m.Columns {
-		if data[i], err = colfile.ReadForeign(filepath.Join(src, c.File), c.Layout, opts, rows); err != nil {
-			return 0, fmt.Errorf("table: convert %s: column %q: %w", src, c.Name, err)
-		}
+	data, extent, err := readForeignColumns(src, m, slot, rows)
+	if err != nil {
+		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}
 
 	out := *m
@@ -80,7 +78,8 @@ func Convert(src, dst string) (int, error) {
 	}
 	defer a.close()
 	if err := populate(a.dir, &out, Options{DataVersion: m.DataVersion},
-		func(i int, r *colfile.File) error { return fill(r, data[i], rows) }, rows, "table.convert"); err != nil {
+		func(i, j int, r *colfile.File) error { return fill(r, data[i][j], len(data[i][j])/r.ElemSize()) },
+		rows, extent, "table.convert"); err != nil {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
 	if err := a.rename("table.convert"); err != nil {
@@ -90,4 +89,54 @@ func Convert(src, dst string) (int, error) {
 		return 0, fmt.Errorf("table: convert: create %s: %w", dst, err)
 	}
 	return rows, nil
+}
+
+// readForeignColumns reads every file of every column of the table in src,
+// written in the other byte order, into this machine's order: rows
+// elements of each column file, and of each variable-length column's aux
+// files what its committed extent covers (spans and dictionary offsets are
+// swapped as the uint64s they are; bytes are bytes). It returns them by
+// column and file, with the extents for the new COMMIT.
+func readForeignColumns(src string, m *persistence.Manifest, slot commitSlot, rows int) ([][][]byte, func(string) uint64, error) {
+	opts := &colfile.Options{Tag: columnTag, DataVersion: m.DataVersion}
+	extents := map[string]uint64{}
+	x := slot.lengths[len(m.Columns):]
+	data := make([][][]byte, len(m.Columns))
+	for i, c := range m.Columns {
+		read := func(name string, l persistence.Layout, n uint64) error {
+			if n > math.MaxInt {
+				return fmt.Errorf("%w: column %q: %s: extent %d", ErrCorrupt, c.Name, name, n)
+			}
+			b, err := colfile.ReadForeign(filepath.Join(src, name), l, opts, int(n))
+			if err != nil {
+				return fmt.Errorf("column %q: %w", c.Name, err)
+			}
+			data[i] = append(data[i], b)
+			return nil
+		}
+		if err := read(c.File, c.Layout, uint64(rows)); err != nil {
+			return nil, nil, err
+		}
+		if !c.Variable() {
+			continue
+		}
+		n := x[0]
+		x = x[1:]
+		extents[c.Name] = n
+		aux, ls := c.AuxFiles(), auxLayouts(c.Kind)
+		if err := read(aux[0], ls[0], n); err != nil {
+			return nil, nil, err
+		}
+		if c.Kind == persistence.KindSymbol {
+			var end uint64
+			if n > 0 {
+				offs := data[i][1]
+				end = ne.Uint64(offs[len(offs)-8:])
+			}
+			if err := read(aux[1], ls[1], end); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return data, func(name string) uint64 { return extents[name] }, nil
 }

@@ -40,38 +40,40 @@ func newManifest(cols []persistence.ColumnSpec, rowSize int, o Options) *persist
 	return m
 }
 
-// columnFiller gives column i of a new table its rows: r is the new, empty
-// column file. It makes what it wrote durable, or its caller does before
-// the table is renamed into place.
-type columnFiller func(i int, r *colfile.File) error
+// columnFiller gives file j of column i of a new table its contents: r is
+// the new, empty file (j 0 is the column file, j > 0 its AuxFiles). It
+// makes what it wrote durable, or its caller does before the table is
+// renamed into place.
+type columnFiller func(i, j int, r *colfile.File) error
 
-// populate writes a table's files into dir: the columns, each given rows
-// elements by fillCol (nil: empty), then COMMIT with rows committed, then
-// the manifest last, whose presence means the table exists. Every file is
+// populate writes a table's files into dir: each column's files, given
+// their contents by fillCol (nil: empty), then COMMIT with rows committed
+// and each variable-length column's extent (extent nil: 0), then the
+// manifest last, whose presence means the table exists. Every file is
 // synced before the next is written. steps names the crash points of the
 // calling operation ("table.create", "table.convert", "table.snapshot").
-func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFiller, rows int, steps string) error {
+func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFiller, rows int, extent func(string) uint64, steps string) error {
 	for i, c := range m.Columns {
-		// The directory is fsynced once, before it is renamed into place.
-		r, err := colfile.Open(filepath.Join(dir, c.File), c.Layout,
-			&colfile.Options{Tag: columnTag, DataVersion: o.DataVersion, Create: true, NoDirSync: true})
-		if err != nil {
-			return err
-		}
-		if fillCol != nil {
-			err = fillCol(i, r)
-		}
-		if err = errors.Join(err, r.Close()); err != nil {
-			return err
-		}
-		if err := createAux(dir, c, o.DataVersion); err != nil {
-			return err
+		layouts := append([]persistence.Layout{c.Layout}, auxLayouts(c.Kind)...)
+		for j, name := range c.Files() {
+			// The directory is fsynced once, before it is renamed into place.
+			r, err := colfile.Open(filepath.Join(dir, name), layouts[j],
+				&colfile.Options{Tag: columnTag, DataVersion: o.DataVersion, Create: true, NoDirSync: true})
+			if err != nil {
+				return err
+			}
+			if fillCol != nil {
+				err = fillCol(i, j, r)
+			}
+			if err = errors.Join(err, r.Close()); err != nil {
+				return err
+			}
 		}
 	}
 	crashpoint.Hit(steps + ".columns")
 	// As a new table's COMMIT: slot 0 {seq 1} holds the rows, slot 1
 	// {seq 0} an empty table; both valid.
-	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: commitLengths(m, rows, nil)}),
+	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: commitLengths(m, rows, extent)}),
 		encodeCommit(1, commitSlot{seq: 0, hash: m.Hash(), lengths: commitLengths(m, 0, nil)})...)
 	if err := writeSynced(filepath.Join(dir, commitFile), commit); err != nil {
 		return err
@@ -187,7 +189,7 @@ func createNew(dir string, m *persistence.Manifest, o Options) error {
 		return err
 	}
 	defer a.close()
-	if err := populate(a.dir, m, o, nil, 0, "table.create"); err != nil {
+	if err := populate(a.dir, m, o, nil, 0, nil, "table.create"); err != nil {
 		return err
 	}
 	err = a.rename("table.create")
@@ -245,7 +247,7 @@ func createInPlace(dir string, m *persistence.Manifest, o Options) error {
 			}
 		}
 	}
-	return populate(dir, m, o, nil, 0, "table.create")
+	return populate(dir, m, o, nil, 0, nil, "table.create")
 }
 
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Second) }

@@ -63,13 +63,14 @@ func (t *Table[R]) Snapshot(dst string) error {
 			return err
 		}
 		rows := t.rows
+		extents := t.snapshotExtents()
 		// The files first (headers, COMMIT, manifest), then every column's
 		// rows at once: the copies overlap in the kernel. Nothing is
 		// durable, or visible under dst, before syncColumns and the rename.
-		if err := populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion}, nil, rows, "table.snapshot"); err != nil {
+		if err := populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion}, nil, rows, extents, "table.snapshot"); err != nil {
 			return err
 		}
-		return t.copyColumns(a.dir, rows)
+		return t.copyColumns(a.dir, rows, extents)
 	})
 	if err == nil {
 		err = syncColumns(a.dir, t.man)
@@ -106,16 +107,58 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 // copyColumns gives each new column file in dir the table's first rows
 // elements, in parallel: every column of the manifest, also those a
 // reader of some columns does not map.
-func (t *Table[R]) copyColumns(dir string, rows int) error {
-	errs := make([]error, len(t.man.Columns))
+// A variable-length column's aux files get their extent's elements (a
+// dictionary's bytes file, those of its entries).
+func (t *Table[R]) copyColumns(dir string, rows int, extent func(string) uint64) error {
+	var errs []error
+	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i, c := range t.man.Columns {
+	copyFile := func(name string, l persistence.Layout, n int) {
 		wg.Go(func() {
-			errs[i] = copyColumn(filepath.Join(dir, c.File), c, t.opts.DataVersion, filepath.Join(t.dir, c.File), rows)
+			err := copyColumn(filepath.Join(dir, name), l, t.opts.DataVersion, filepath.Join(t.dir, name), n)
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
 		})
+	}
+	for _, c := range t.man.Columns {
+		copyFile(c.File, c.Layout, rows)
+		aux, ls := c.AuxFiles(), auxLayouts(c.Kind)
+		switch c.Kind {
+		case persistence.KindString, persistence.KindBytes:
+			copyFile(aux[0], ls[0], int(extent(c.Name)))
+		case persistence.KindSymbol:
+			n := int(extent(c.Name))
+			end, err := dictEnd(filepath.Join(t.dir, aux[0]), n, t.opts.DataVersion)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			copyFile(aux[0], ls[0], n)
+			copyFile(aux[1], ls[1], end)
+		}
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// snapshotExtents returns each variable-length column's extent to copy:
+// the one this handle maps, or, for a column a reader of some columns does
+// not map, the one its file last published (at least what any published
+// row points at: a writer publishes it first).
+func (t *Table[R]) snapshotExtents() func(string) uint64 {
+	x := map[string]uint64{}
+	for _, c := range t.man.Columns {
+		if !c.Variable() {
+			continue
+		}
+		if v := t.varByName(c.Name); v != nil {
+			x[c.Name] = uint64(v.extent())
+		} else if fx, err := colfile.ReadHeaderFacts(filepath.Join(t.dir, c.AuxFiles()[0])); err == nil && fx.Live >= 0 {
+			x[c.Name] = uint64(fx.Live)
+		}
+	}
+	return func(name string) uint64 { return x[name] }
 }
 
 // copyColumn gives the new column file path, which holds only its header,
@@ -124,8 +167,8 @@ func (t *Table[R]) copyColumns(dir string, rows int) error {
 // its length set (syncColumns makes it durable). The source's header is
 // not copied: it holds the source's own lengths, which a writer may be
 // changing.
-func copyColumn(path string, c persistence.ColumnSpec, dataVersion uint32, src string, rows int) error {
-	n := int64(rows) * int64(c.Layout.Size)
+func copyColumn(path string, l persistence.Layout, dataVersion uint32, src string, rows int) error {
+	n := int64(rows) * int64(l.Size)
 	in, err := openTableFile(src, os.O_RDONLY)
 	if err != nil {
 		return err
@@ -142,7 +185,7 @@ func copyColumn(path string, c persistence.ColumnSpec, dataVersion uint32, src s
 	if err = errors.Join(err, out.Close()); err != nil {
 		return err
 	}
-	r, err := colfile.Open(path, c.Layout, &colfile.Options{Tag: columnTag, DataVersion: dataVersion})
+	r, err := colfile.Open(path, l, &colfile.Options{Tag: columnTag, DataVersion: dataVersion})
 	if err != nil {
 		return err
 	}
@@ -153,11 +196,15 @@ func copyColumn(path string, c persistence.ColumnSpec, dataVersion uint32, src s
 // parallel: the copies were not synced, so that a copy overlapped by a
 // change in place cost no flush.
 func syncColumns(dir string, m *persistence.Manifest) error {
-	errs := make([]error, len(m.Columns))
+	var files []string
+	for _, c := range m.Columns {
+		files = append(files, c.Files()...)
+	}
+	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	for i, c := range m.Columns {
+	for i, name := range files {
 		wg.Go(func() {
-			f, err := openTableFile(filepath.Join(dir, c.File), os.O_RDWR)
+			f, err := openTableFile(filepath.Join(dir, name), os.O_RDWR)
 			if err == nil {
 				err = errors.Join(fsutil.DataSync(f), f.Close())
 			}

@@ -470,3 +470,21 @@ func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 	}
 	return nil
 }
+
+// dictEnd returns where the first n entries of the dictionary whose
+// offsets file is path end in its bytes file (0 for none), read with
+// pread: the last entry's end offset.
+func dictEnd(path string, n int, dataVersion uint32) (int, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	f, err := colfile.Open(path, varcol.OffsetLayout, &colfile.Options{Tag: columnTag, ReadOnly: true, DataVersion: dataVersion})
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if n > f.Cap() {
+		return 0, fmt.Errorf("%w: %s: %d entries, the file holds %d", ErrCorrupt, path, n, f.Cap())
+	}
+	return int(unsafe.Slice((*uint64)(f.Data()), n)[n-1]), nil
+}
