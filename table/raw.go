@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/mmapvec/persistence/internal/varcol"
 )
 
 // Tools that read a table without its Go row type (opened as [Any]) read
@@ -31,6 +33,28 @@ func (t *Table[R]) AppendElem(dst []byte, column string, i int) ([]byte, error) 
 		}
 	}
 	return dst, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, column, t.dir, t.columnNames())
+}
+
+// AppendValue appends a copy of row i's value in the named column to dst:
+// for a string, []byte or Symbol column, the value's bytes; for any other
+// column, its element, as [Table.AppendElem] does. It is how tools print
+// the values of a table whose row type they do not know.
+func (t *Table[R]) AppendValue(dst []byte, column string, i int) ([]byte, error) {
+	if err := t.check(false); err != nil {
+		return dst, err
+	}
+	c, ok := t.spec(column)
+	if !ok || !c.Variable() {
+		return t.AppendElem(dst, column, i)
+	}
+	if err := t.inRange("AppendValue", i); err != nil {
+		return dst, err
+	}
+	v := t.varByName(c.Name)
+	if v.dict != nil {
+		return append(dst, v.dict.String(*(*uint32)(elemAt(v, i)))...), nil
+	}
+	return append(dst, v.heap.Bytes(*(*varcol.Span)(elemAt(v, i)))...), nil
 }
 
 // Writer reports whether a writer has the table open, and its pid. On a

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -36,7 +40,7 @@ func head(w io.Writer, dir string, n int) error {
 		elems = elems[:0]
 		for _, i := range idx {
 			for _, c := range cols {
-				b, err := t.AppendElem(nil, c.Name, i)
+				b, err := t.AppendValue(nil, c.Name, i)
 				if err != nil {
 					return err
 				}
@@ -67,7 +71,11 @@ func head(w io.Writer, dir string, n int) error {
 			line()
 		}
 		cells = append(cells, fmt.Sprint(i))
-		for j := range cols {
+		for j, c := range cols {
+			if c.Variable() {
+				cells = append(cells, text(c.Kind, elems[k*len(cols)+j]))
+				continue
+			}
 			cells = append(cells, format(shapes[j], elems[k*len(cols)+j]))
 		}
 		line()
@@ -87,6 +95,38 @@ func head(w io.Writer, dir string, n int) error {
 		}
 	}
 	return nil
+}
+
+// text renders a string, bytes or symbol value: as it is when it is
+// printable UTF-8 without tabs or newlines (which would break the
+// alignment), else Go-quoted; an empty value is "". Bytes that are not
+// text are shown in hex.
+func text(kind string, b []byte) string {
+	s, more := string(b), ""
+	if len(s) > maxText {
+		cut := maxText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s, more = s[:cut], fmt.Sprintf("...+%dB", len(s)-cut)
+	}
+	return textOf(kind, s) + more
+}
+
+// maxText is the most bytes of a value head prints.
+const maxText = 64
+
+func textOf(kind, s string) string {
+	b := []byte(s)
+	switch {
+	case s == "":
+		return `""`
+	case utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0:
+		return s
+	case kind == persistence.KindBytes && !utf8.ValidString(s):
+		return hexBytes(b)
+	}
+	return strconv.Quote(s)
 }
 
 // gap is the line between the first and the last rows: it keeps every

@@ -15,6 +15,8 @@
 //	persist snapshot SRC DST
 //	                     copy the rows SRC shows now into a new table DST
 //	persist repair DIR   recover, clean up and commit the table, and report it
+//	persist compact DIR [-wait D]
+//	                     give back the space the table holds beyond its rows
 //	persist drop DIR COLUMN... [-wait D]
 //	                     drop columns with their data
 //	persist rename DIR OLD NEW [-wait D]
@@ -69,6 +71,10 @@ commands:
            remove what interrupted steps left, trim partial elements, open
            the table writable (which finishes an interrupted operation and
            cuts unequal columns), commit the rows with a Sync, and report
+  compact DIR [-wait D]
+           give back the disk space the table holds beyond its rows: the
+           bytes of string values that no row points at any more, and every
+           file's spare capacity; print the table's size before and after
   drop DIR COLUMN... [-wait D]
            drop the named columns and their data, as a writable open with a
            record type that lacks them and Options.DropColumns does, and
@@ -82,7 +88,7 @@ commands:
 
 info, head, check and snapshot only read (they open beside a writer and
 write nothing to the table); repair needs the table without a writer, and
-drop and rename without a writer or readers: they fail naming their pids,
+compact, drop and rename without a writer or readers: they fail naming their pids,
 or with -wait D wait up to D (say 10s) for them to close.
 
   -h, --help  print this help
@@ -98,6 +104,7 @@ var commands = map[string][]string{
 	"head":     {"DIR"},
 	"check":    {"DIR"},
 	"repair":   {"DIR"},
+	"compact":  {"DIR"},
 	"snapshot": {"SRC", "DST"},
 	"convert":  {"SRC", "DST"},
 	"drop":     {"DIR", "COLUMN..."},
@@ -130,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "head":
 		fs.IntVar(&n, "n", 5, "rows from each end")
-	case "drop", "rename":
+	case "drop", "rename", "compact":
 		fs.DurationVar(&wait, "wait", 0, "how long to wait for the writer and readers to close")
 	}
 	pos, err := parse(fs, args[1:])
@@ -165,6 +172,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = check(stdout, pos[0])
 	case "repair":
 		err = repair(stdout, pos[0])
+	case "compact":
+		err = compact(stdout, pos[0], wait)
 	case "drop":
 		err = drop(stdout, pos[0], pos[1:], wait)
 	case "rename":
@@ -228,14 +237,71 @@ func info(w io.Writer, dir string) error {
 	fmt.Fprintln(w)
 	lines := [][]string{{"id", "column", "field", "type", "elem size", "file bytes", "layout"}}
 	for _, c := range m.Columns {
-		size := int64(-1)
-		if fi, err := os.Stat(filepath.Join(dir, c.File)); err == nil {
-			size = fi.Size()
-		}
-		lines = append(lines, []string{columnID(c.ID), c.Name, c.Field, layoutType(&c.Layout), fmt.Sprint(c.Layout.Size), fmt.Sprint(size), c.Layout.String()})
+		lines = append(lines, []string{columnID(c.ID), c.Name, c.Field, columnType(c), fmt.Sprint(c.Layout.Size), fmt.Sprint(filesSize(dir, c)), c.Layout.String()})
 	}
 	aligned(w, lines)
 	printHistory(w, m)
+	return nil
+}
+
+// columnType names the Go type of a column's field: a variable-length
+// column's kind, or the type its layout spells.
+func columnType(c persistence.ColumnSpec) string {
+	switch c.Kind {
+	case persistence.KindString:
+		return "string"
+	case persistence.KindBytes:
+		return "[]byte"
+	case persistence.KindSymbol:
+		return "table.Symbol"
+	}
+	return layoutType(&c.Layout)
+}
+
+// filesSize is the bytes of all of a column's files, or -1 if one cannot
+// be read.
+func filesSize(dir string, c persistence.ColumnSpec) int64 {
+	var n int64
+	for _, f := range c.Files() {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			return -1
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+// compact compacts the table in dir (Table.Compact), waiting up to wait
+// for its writer and readers to close, and prints its size before and
+// after.
+func compact(w io.Writer, dir string, wait time.Duration) error {
+	m, err := persistence.ReadManifest(dir)
+	if err != nil {
+		return err
+	}
+	size := func() int64 {
+		var n int64
+		for _, c := range m.Columns {
+			n += max(filesSize(dir, c), 0)
+		}
+		return n
+	}
+	before := size()
+	t, err := table.Open[table.Any](dir, &table.Options{LockTimeout: wait})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = t.Compact()
+	took := time.Since(start)
+	rows := t.Len()
+	if err = errors.Join(err, t.Close()); err != nil {
+		return err
+	}
+	after := size()
+	fmt.Fprintf(w, "compacted %s: %d rows, column files %d bytes before, %d after (%d given back) in %v\n",
+		dir, rows, before, after, before-after, took.Round(time.Microsecond))
 	return nil
 }
 

@@ -48,9 +48,9 @@ func describeChange(h persistence.SchemaChange) string {
 	col := fmt.Sprintf("column %s %q", columnID(h.ID), h.Name)
 	switch h.Op {
 	case "create":
-		return fmt.Sprintf("created %s (%s)", col, layoutType(h.Layout))
+		return fmt.Sprintf("created %s (%s)", col, entryType(h))
 	case "add":
-		return fmt.Sprintf("added %s (%s)", col, layoutType(h.Layout))
+		return fmt.Sprintf("added %s (%s)", col, entryType(h))
 	case "drop":
 		return "dropped " + col
 	case "rename":
@@ -150,4 +150,12 @@ func (s *shape) writeType(b *strings.Builder) {
 	default:
 		b.WriteString(s.kind)
 	}
+}
+
+// entryType names the type of the column a "create" or "add" entry made.
+func entryType(h persistence.SchemaChange) string {
+	if h.Kind != "" {
+		return columnType(persistence.ColumnSpec{Kind: h.Kind})
+	}
+	return layoutType(h.Layout)
 }
