@@ -76,7 +76,7 @@ func printHistory(w io.Writer, m *persistence.Manifest) {
 		before, after := "", ""
 		switch h.Op {
 		case "create", "add":
-			after = layoutType(h.Layout)
+			after = entryType(h)
 		case "rename":
 			before, after = fmt.Sprintf("%q", h.OldName), fmt.Sprintf("%q", h.Name)
 		case "widen":
