@@ -21,6 +21,8 @@ type Config struct {
 	// Readers beside a writer: rows appended while readers refresh, and
 	// rows whose lag to a reader is measured per round.
 	ReaderRows, LagRows int
+	// Strings: events of the string ingest and scans.
+	StringRows int
 }
 
 func FullConfig() Config {
@@ -34,6 +36,7 @@ func FullConfig() Config {
 		JSONBytes:     64 << 20,
 		ReaderRows:    16 << 20,
 		LagRows:       2000,
+		StringRows:    10 << 20,
 	}
 }
 
@@ -49,6 +52,7 @@ func QuickConfig() Config {
 		JSONBytes:     16 << 20,
 		ReaderRows:    2 << 20,
 		LagRows:       500,
+		StringRows:    1 << 20,
 	}
 }
 
@@ -59,6 +63,7 @@ func Workloads(c Config) []*Workload {
 	ws = append(ws, CommitWorkloads(c)...)
 	ws = append(ws, CommitLatencyWorkload(c), OpenWorkload(c), MemoryWorkload(c))
 	ws = append(ws, ReadersAppendWorkload(c), ReaderLagWorkload(c), SnapshotWorkload(c), SchemaWorkload(c))
+	ws = append(ws, StringIngestWorkload(c), StringScanWorkload(c), SymbolCountWorkload(c))
 	return ws
 }
 

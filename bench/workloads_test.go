@@ -19,6 +19,7 @@ func tinyConfig() Config {
 		JSONBytes:     256 << 10,
 		ReaderRows:    tinyRows,
 		LagRows:       20,
+		StringRows:    tinyRows,
 	}
 }
 
