@@ -141,6 +141,9 @@ func (r Recovery) String() string {
 	if r.IntentDiscarded != "" {
 		parts = append(parts, fmt.Sprintf("dropped an interrupted %s: it came after the last Sync, and the machine restarted", r.IntentDiscarded))
 	}
+	if r.ValuesReset > 0 {
+		parts = append(parts, fmt.Sprintf("reset %d string or symbol values changed after the last Sync to empty: their bytes did not reach the disk before the machine restarted", r.ValuesReset))
+	}
 	if r.CommitSlotDamaged {
 		parts = append(parts, "one of the two COMMIT records was damaged (a torn write); used the other")
 	}

@@ -117,15 +117,17 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 // cannot be read is left for the open to report.
 func (r *RepairReport) trim(dir string, man *persistence.Manifest) error {
 	for _, c := range man.Columns {
-		path := filepath.Join(dir, c.File)
-		n, err := colfile.TrimPartial(path, c.Layout.Size)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrElemType):
-			continue
-		case err != nil:
-			return fmt.Errorf("column %q: %w", c.Name, err)
-		case n > 0:
-			r.Trimmed[c.File] = n
+		layouts := append([]persistence.Layout{c.Layout}, auxLayouts(c.Kind)...)
+		for j, f := range c.Files() {
+			n, err := colfile.TrimPartial(filepath.Join(dir, f), layouts[j].Size)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrElemType):
+				continue
+			case err != nil:
+				return fmt.Errorf("column %q: %w", c.Name, err)
+			case n > 0:
+				r.Trimmed[f] = n
+			}
 		}
 	}
 	return nil

@@ -213,3 +213,56 @@ func TestCompactRefusesReaders(t *testing.T) {
 	require.NoError(t, tb.Compact())
 	require.Equal(t, mkEvent(1), tb.Row(0))
 }
+
+func TestStringsDeleteAndReaders(t *testing.T) {
+	dir := t.TempDir() + "/t"
+	tb, err := table.Open[event](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	r, err := table.Open[event](dir, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer r.Close()
+	var want []event
+	for i := range 3000 {
+		want = append(want, mkEvent(i))
+	}
+	require.NoError(t, tb.AppendRows(want))
+	require.NoError(t, r.Refresh())
+	require.Equal(t, 3000, r.Len())
+	for i := range 3000 {
+		require.Equal(t, want[i], r.Row(i), "reader row %d", i)
+	}
+	urls, err := table.Strings(r, "URL")
+	require.NoError(t, err)
+	require.Equal(t, want[2999].URL, urls.String(2999))
+
+	require.NoError(t, tb.Delete(10))
+	want = append(want[:10], want[11:]...)
+	n, err := tb.DeleteFunc(func(e event) bool { return e.ID%5 == 0 })
+	require.NoError(t, err)
+	var kept []event
+	for _, e := range want {
+		if e.ID%5 != 0 {
+			kept = append(kept, e)
+		}
+	}
+	require.Equal(t, len(want)-len(kept), n)
+	require.Equal(t, len(kept), tb.Len())
+	for i := range kept {
+		require.Equal(t, kept[i], tb.Row(i), "row %d", i)
+	}
+	// New values after growth of the heap are seen by the reader too.
+	big := event{ID: 1, URL: string(make([]byte, 3<<20)), Country: "ZZ"}
+	require.NoError(t, tb.Append(big))
+	require.NoError(t, r.Refresh())
+	require.Equal(t, tb.Len(), r.Len())
+	require.Equal(t, big, r.Row(r.Len()-1))
+	country, err := table.Symbols(r, "Country")
+	require.NoError(t, err)
+	zz, ok := country.Lookup("ZZ")
+	require.True(t, ok, "a reader's lookup sees symbols added after it opened")
+	require.Equal(t, 1, country.Count(zz))
+	for i := range kept {
+		require.Equal(t, kept[i], r.Row(i), "reader row %d", i)
+	}
+}
