@@ -36,6 +36,45 @@
 // structs were flattened stores each as one column, and keeps doing so:
 // its manifest decides, so it opens with the same R.
 //
+// # Strings, bytes and symbols
+//
+// A string field (or one of a named string type), a []byte field and a
+// [Symbol] field are columns too, stored as two or three files: each row's
+// element (a string's [start, end) offsets into a heap of bytes, a
+// symbol's uint32 code into an append-only dictionary) and the bytes it
+// points at. They take Append, AppendRows, Row, ReadRows, All, SetRow,
+// SwapRemove, Truncate, Delete and DeleteFunc with the guarantees of
+// fixed-size columns: values are written before their rows are published,
+// never overwritten while a row may point at them, and committed by the
+// same Sync, so a kill -9 keeps every acknowledged value and no value is
+// ever torn. Row and the other row reads return copies (an empty []byte
+// reads as nil); [Strings] and [Symbols] give views that yield values from
+// the mapping without a copy, valid until Close like slices:
+//
+//	type Event struct {
+//		TS      int64
+//		URL     string
+//		Country table.Symbol
+//	}
+//	urls, _ := table.Strings(t, "URL")
+//	for i, u := range urls.All() { ... }   // no copy, no allocation
+//	country, _ := table.Symbols(t, "Country")
+//	if de, ok := country.Lookup("DE"); ok {
+//		n := country.Count(de)             // compares uint32 codes
+//	}
+//
+// A value longer than [Options.MaxValueSize] (16 MiB by default) fails
+// with [ErrValueTooLarge]; a symbol column holds at most
+// [Options.MaxSymbols] distinct values (2^24 by default), past which a row
+// fails with [ErrSymbolLimit]; either way nothing of the row is written.
+// SetRow and the removals leave the old values' bytes behind, unreferenced
+// (an O(1) change, and a committed value is never overwritten);
+// [Table.Compact] gives them back, with every file's spare capacity.
+// Column, Col and Bind refuse such columns: their elements are offsets and
+// codes only the table may write. Opening a table checks every row's
+// element against its heap or dictionary (one sequential read of the
+// element files).
+//
 // # Schema evolution
 //
 // Record types change; a table follows them. A writable Open with an R
