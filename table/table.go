@@ -9,6 +9,7 @@ import (
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/rowcodec"
+	"github.com/mmapvec/persistence/internal/varcol"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -74,8 +75,10 @@ type Table[R any] struct {
 	seq        uint64
 	slotIdx    int
 	journal    *journal
-	scratch    []byte // one packed row
-	stage      []byte // staging buffer for large AppendRows
+	scratch    []byte        // one packed row
+	stage      []byte        // staging buffer for large AppendRows
+	heapStage  []byte        // staging buffers for the values of a large AppendRows
+	spanStage  []varcol.Span // and their spans
 
 	// Sync's reusable buffers.
 	lengths []uint64

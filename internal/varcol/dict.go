@@ -27,6 +27,9 @@ type Dict struct {
 	// heap's mapping (valid until Close, when the index is dropped).
 	index   map[string]uint32
 	indexed int // entries in index
+
+	last     string // the value Lookup found last (sharing the mapping), and its code
+	lastCode uint32
 }
 
 // NewDict returns the dictionary of the two open files.
@@ -72,8 +75,16 @@ func (d *Dict) Lookup(s string) (uint32, bool) {
 	if s == "" {
 		return 0, true
 	}
-	d.catchUp()
+	if s == d.last && d.lastCode != 0 {
+		return d.lastCode, true // runs of one value are common in ingest
+	}
+	if d.indexed != d.offs.Len() || d.index == nil {
+		d.catchUp()
+	}
 	c, ok := d.index[s]
+	if ok {
+		d.last, d.lastCode = s, c
+	}
 	return c, ok
 }
 
