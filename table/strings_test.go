@@ -266,3 +266,23 @@ func TestStringsDeleteAndReaders(t *testing.T) {
 		require.Equal(t, kept[i], r.Row(i), "reader row %d", i)
 	}
 }
+
+func TestStringViewsAfterClose(t *testing.T) {
+	tb, err := table.Open[event](t.TempDir()+"/t", nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(mkEvent(1)))
+	urls, err := table.Strings(tb, "URL")
+	require.NoError(t, err)
+	country, err := table.Symbols(tb, "Country")
+	require.NoError(t, err)
+	_, ok := country.Lookup("FR")
+	require.True(t, ok)
+	require.NoError(t, tb.Close())
+	require.Equal(t, 0, urls.Len())
+	require.Equal(t, 0, country.Len())
+	_, ok = country.Lookup("FR")
+	require.False(t, ok, "a closed table's dictionary holds nothing")
+	require.Equal(t, "", country.Value(1))
+	require.Equal(t, 0, urls.TotalLen())
+	require.PanicsWithValue(t, `column "URL": Bytes on a closed table`, func() { urls.Bytes(0) })
+}

@@ -75,6 +75,11 @@ func (d *Dict) Lookup(s string) (uint32, bool) {
 	if s == "" {
 		return 0, true
 	}
+	if d.offs.Data() == nil {
+		// Closed: the index's keys lie in a mapping that is gone.
+		d.index, d.indexed, d.last, d.lastCode = nil, 0, "", 0
+		return 0, false
+	}
 	if s == d.last && d.lastCode != 0 {
 		return d.lastCode, true // runs of one value are common in ingest
 	}
