@@ -15,17 +15,22 @@ import (
 	"github.com/mmapvec/persistence/table"
 )
 
-// rec is the table's row: three columns, each value distinct per row,
-// column and version, and never zero, so that a row whose columns come from
+// rec is the table's row: three fixed-size columns, a string and a
+// symbol, each value distinct per row, column and version (the symbol per
+// version), and never zero or empty, so that a row whose columns come from
 // different writes (or from blocks that never reached the disk) shows.
 type rec struct {
 	A, B, C int64
+	U       string
+	S       table.Symbol
 }
 
 // version returns row i as written by the gen'th write to it.
 func version(i, gen int) rec {
 	base := int64(i)<<20 | int64(gen)<<4
-	return rec{A: base | 1, B: base | 2, C: base | 3}
+	return rec{A: base | 1, B: base | 2, C: base | 3,
+		U: fmt.Sprintf("row %d, write %d%s", i, gen, strings.Repeat("+", (i*7+gen)%50)),
+		S: table.Symbol(fmt.Sprintf("gen-%d", gen%9))}
 }
 
 // cut is one copy of the image, taken the instant a Sync returned, and the
@@ -163,10 +168,7 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 		}
 		want = want[:n]
 	}
-	syncAndCut := func(what string) {
-		if err := tb.Sync(); err != nil {
-			t.Fatalf("realfs: %s: Sync after %s: %v", fs.name, what, err)
-		}
+	cutNow := func(what string) {
 		// The power goes now: nothing more reaches the device than what
 		// it was handed before Sync returned.
 		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what, dir: "table", rows: slices.Clone(want)}
@@ -174,6 +176,12 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 			t.Fatalf("realfs: %s: %v", fs.name, err)
 		}
 		cuts = append(cuts, c)
+	}
+	syncAndCut := func(what string) {
+		if err := tb.Sync(); err != nil {
+			t.Fatalf("realfs: %s: Sync after %s: %v", fs.name, what, err)
+		}
+		cutNow(what)
 	}
 	// A snapshot, on the same file system (where btrfs and XFS share its
 	// blocks with the table's), is committed once Snapshot returns: the
@@ -215,6 +223,16 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 	}
 	appendRows(growBy)
 	syncAndCut(fmt.Sprintf("appending %d rows (every column grows)", growBy))
+	for i := range 50 {
+		setRow(i * 3) // garbage in the string heap
+	}
+	if err := tb.Compact(); err != nil {
+		t.Fatalf("realfs: %s: Compact: %v", fs.name, err)
+	}
+	// Compact syncs, rewrites and cuts files: durable when it returns.
+	cutNow("SetRow of 50 and a Compact (files rewritten and cut), no Sync after it")
+	appendRows(10)
+	syncAndCut("appending 10 rows after the Compact")
 	setRow(1)
 	appendRows(100)
 	snapshotAndCut("SetRow of 1 and appending 100 rows, unsynced", tb)
