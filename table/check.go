@@ -307,6 +307,15 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 		}
 	}
 	prepared := map[string]bool{}
+	unrecorded := map[string]bool{} // what a compaction stopped before its record leaves
+	if change == nil {
+		unrecorded[commitNext] = true
+		for _, c := range m.Columns {
+			for _, f := range c.Files() {
+				unrecorded[f+preparedSuffix] = true
+			}
+		}
+	}
 	if change != nil {
 		// A schema change's files, before or after its switch.
 		for _, f := range append(append([]string{schemaFile, commitNext}, change.Built...), change.Retired...) {
@@ -324,6 +333,8 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 			r.problem(name, ErrCorrupt, "a %s, not a regular file; the table's files must be its own", fsutil.KindName(e.Type()))
 		case known || tempFile(name):
 			// Temporary files are noted below with the aside directories.
+		case unrecorded[name] && e.Type().IsRegular():
+			r.note("leftover %s of a compaction that stopped before it switched; a writable open removes it", name)
 		default:
 			r.problem(name, ErrCorrupt, "not one of the table's files (the manifest names no such column); move it out of the table directory")
 		}

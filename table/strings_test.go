@@ -3,6 +3,7 @@ package table_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -285,4 +286,33 @@ func TestStringViewsAfterClose(t *testing.T) {
 	require.Equal(t, "", country.Value(1))
 	require.Equal(t, 0, urls.TotalLen())
 	require.PanicsWithValue(t, `column "URL": Bytes on a closed table`, func() { urls.Bytes(0) })
+}
+
+// A compaction that stopped before its SCHEMA record leaves prepared files
+// and COMMIT.next: Check notes them, a writable open removes them, and the
+// table is as before.
+func TestCompactLeftovers(t *testing.T) {
+	dir := t.TempDir() + "/t"
+	tb, err := table.Open[event](dir, nil)
+	require.NoError(t, err)
+	for i := range 100 {
+		require.NoError(t, tb.Append(mkEvent(i)))
+	}
+	require.NoError(t, tb.Sync())
+	require.NoError(t, tb.Close())
+	for _, f := range []string{"URL.col.schema", "URL.bytes.schema", "COMMIT.next"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("partial"), 0o644))
+	}
+	rep, err := table.Check(dir)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%s", rep)
+	require.Contains(t, strings.Join(rep.Notes, "\n"), "URL.bytes.schema of a compaction")
+	tb, err = table.Open[event](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.Equal(t, mkEvent(99), tb.Row(99))
+	for _, f := range []string{"URL.col.schema", "URL.bytes.schema", "COMMIT.next"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		require.ErrorIs(t, err, os.ErrNotExist, f)
+	}
 }
