@@ -4,7 +4,8 @@
 // more than the files hold, aux files of the wrong kind or size, and
 // manifests whose kinds lie. Each open fails with a typed error, or (after
 // a restart, where recovery resets a value it cannot trust) opens with the
-// rows intact but for the values it reset and counted.
+// rows intact but for the values it reset and counted; a reader's Refresh
+// over such damage fails the same way and keeps its rows.
 
 package torture_test
 
@@ -774,5 +775,104 @@ func TestTableStringsFailedOpenWritesNothing(t *testing.T) {
 		if d := before.diff(dataFiles(t, dir, true)); d != "" {
 			t.Errorf("restart %v: the failed open (%v) changed %s", restart, err, d)
 		}
+	}
+}
+
+// TestTableStringsRefreshDamaged: a reader beside a writer follows what
+// the writer appended to the heaps and dictionaries on Refresh. Words
+// another process damaged between an append and the Refresh (a count past
+// the file or past the entries, an entry's offset going backwards, an
+// element pointing past its heap or dictionary) are ErrCorrupt, and the
+// reader keeps its rows, readable; a heap's frontier past the file is
+// bounded by the file (the elements are what is checked).
+func TestTableStringsRefreshDamaged(t *testing.T) {
+	track(t)
+	sym := func(d string) string { return filepath.Join(d, "Country.sym") }
+	cases := []struct {
+		name   string
+		append crow
+		damage func(t *testing.T, dir string)
+		says   string // "": Refresh succeeds
+	}{
+		{"dictionary count past the file", crow{Country: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, sym(d), liveAt, liveWord(1<<40))
+		}, "1099511627776"},
+		{"dictionary count past its entries", crow{Country: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, sym(d), liveAt, liveWord(liveLen(t, sym(d))+2))
+		}, "decrease"},
+		{"dictionary entry past its bytes", crow{Country: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, sym(d), colData+8*int(liveLen(t, sym(d))-1), 1<<50)
+		}, "past the"},
+		{"dictionary count fails its check bits", crow{Country: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, sym(d), liveAt, liveWord(liveLen(t, sym(d)))^1<<60)
+		}, "check bits"},
+		{"span past the heap", crow{URL: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, filepath.Join(d, "URL.col"), colData+spanSize*crowRows+8, 1<<40)
+		}, "past the"},
+		{"code past the dictionary", crow{Country: "DE"}, func(t *testing.T, d string) {
+			writeAt(t, filepath.Join(d, "Country.col"), colData+4*crowRows, 77)
+		}, "symbol code 77"},
+		{"heap frontier past the file", crow{URL: "QQ"}, func(t *testing.T, d string) {
+			writeAt(t, filepath.Join(d, "URL.bytes"), liveAt, liveWord(1<<40))
+		}, ""},
+	}
+	tmpl := stringsTable(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir, _ := copyStrings(t, tmpl)
+			w, err := table.Open[crow](dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			r, err := table.Open[crow](dir, &table.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if err := w.Append(c.append); err != nil {
+				t.Fatal(err)
+			}
+			c.damage(t, dir)
+			err = r.Refresh()
+			switch {
+			case c.says == "" && err != nil:
+				t.Fatalf("refresh: %v", err)
+			case c.says == "" && (r.Len() != crowRows+1 || !equalCRow(r.Row(crowRows), c.append)):
+				t.Fatalf("refresh: %d rows, the last %+v", r.Len(), r.Row(r.Len()-1))
+			case c.says != "" && (!errors.Is(err, table.ErrCorrupt) || !strings.Contains(err.Error(), c.says)):
+				t.Fatalf("refresh: %v, want ErrCorrupt saying %q", err, c.says)
+			case c.says != "" && r.Len() != crowRows:
+				t.Fatalf("a failed refresh moved the reader to %d rows", r.Len())
+			}
+			t.Logf("refresh: %v", err)
+			y, err := table.Symbols(r, "Country")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range r.Len() {
+				if got := r.Row(i); i < crowRows && !equalCRow(got, mkCRow(i)) {
+					t.Fatalf("row %d is %+v", i, got)
+				}
+			}
+			for code := range uint32(y.Symbols()) + 2 {
+				_ = y.Value(code)
+			}
+		})
+	}
+}
+
+// writeAt writes v at off in the file at path, as another process would
+// beside the table's mappings.
+func writeAt(t *testing.T, path string, off int, v uint64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ne.AppendUint64(nil, v)
+	_, err = f.WriteAt(b, int64(off))
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
 	}
 }
