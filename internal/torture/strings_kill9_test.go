@@ -54,8 +54,8 @@ func roleStringsRandom() int {
 }
 
 // TestTableStringsKill9Random runs random Append, AppendRows, SetRow (to
-// longer and shorter values, and new symbols), SwapRemove, Truncate and
-// Sync on a table with string, []byte and Symbol columns in a child, and
+// longer and shorter values, and new symbols), SwapRemove, Truncate, Sync
+// and Compact on a table with string, []byte and Symbol columns in a child, and
 // SIGKILLs it at a random moment. Reopened in the same boot, the table must
 // be the model's state with every acknowledged step, the step in flight
 // absent or complete, every value exactly the one the model wrote for that
@@ -236,8 +236,8 @@ func checkSAfterCrash(t *testing.T, dir string, m smodel, o *op, what string) sm
 
 // fixedSWorkload touches every write path of a string table: creation,
 // both appends (and growth of every file), SetRow to longer and
-// shorter values and to new symbols, SwapRemove, Truncate, Syncs, and a
-// restart after a change in place that the restart resets.
+// shorter values and to new symbols, SwapRemove, Truncate, Syncs, a
+// restart after a change in place that the restart resets, and Compact.
 func fixedSWorkload() []op {
 	m := smodel{boot: "boot-0"}
 	var ops []op
@@ -283,6 +283,9 @@ func fixedSWorkload() []op {
 	add(op{kind: 'Y'})
 	add(op{kind: 'A', a: 700, b: m.nextID})
 	add(op{kind: 'T', a: 300})
+	add(op{kind: 'C'}) // the bytes of every row cut and changed, and spare capacity
+	add(op{kind: 'A', a: 3, b: m.nextID})
+	add(op{kind: 'C'}) // spare capacity only
 	add(op{kind: 'Y'})
 	return ops
 }
@@ -380,7 +383,7 @@ func samplePoints(rng interface{ IntN(int) int }, points []string, per int) []in
 // TestTableStringsCrashPoints kills a child at crash points of a fixed
 // workload on a string table (all of them in long mode, else a few of each
 // name: appends, growth of every file, intents, SetRow, SwapRemove, Sync,
-// the creation, and the open after a restart), and checks each crashed
+// Compact, the creation, and the open after a restart), and checks each crashed
 // table as after a restart and as after a process crash: the state before
 // the step or after it, never between. For a kill at each point that
 // leaves recovery work (an intent in a short run), it then kills the
@@ -420,9 +423,9 @@ func TestTableStringsCrashPoints(t *testing.T) {
 		m := replayS(acked, "boot-0")
 		what := fmt.Sprintf("seed %d, run %d, killed at %s in step %d (%v)", s, n, point, len(acked), inflight)
 		leavesWork := map[string]bool{"table.intent.written": true, "table.setrow.applied": true,
-			"table.swapremove.moved": true, "table.appendrows.column": true}[point]
+			"table.swapremove.moved": true, "table.appendrows.column": true, "table.compact.switch": true}[point]
 		if m := mode(); m == "short" || m == "race" {
-			leavesWork = point == "table.intent.written"
+			leavesWork = point == "table.intent.written" || point == "table.compact.switch"
 		}
 		if reached[point] == 1 && inflight != nil && (leavesWork || long()) {
 			recoveryRuns += crashSRecovery(t, rng, dir, m, *inflight, what, reached)
@@ -443,7 +446,8 @@ func TestTableStringsCrashPoints(t *testing.T) {
 	for _, want := range []string{"table.create.columns", "table.create.commit", "table.create.rename", "table.append",
 		"table.appendrows.column", "table.intent.write", "table.intent.written", "table.intent.clear", "table.setrow.applied",
 		"table.swapremove.moved", "table.sync.flush", "table.sync.commit", "table.sync.commit.written", "table.sync.done",
-		"table.recover.lengths", "table.recover.redo", "table.recover.clear", "vec.grow.allocate", "vec.grow.map", "vec.flush"} {
+		"table.recover.lengths", "table.recover.redo", "table.recover.clear", "vec.grow.allocate", "vec.grow.map", "vec.flush",
+		"table.compact.build", "table.compact.record", "table.compact.switch", "table.compact.cut", "table.schema.finish"} {
 		if reached[want] == 0 {
 			t.Errorf("crash point %s was never reached", want)
 		}

@@ -253,7 +253,7 @@ func (m *smodel) do(o op) {
 		m.n--
 	case 'T':
 		m.n = int(o.a)
-	case 'Y':
+	case 'Y', 'C': // Compact syncs first, and keeps the rows
 		m.committed = m.n
 		m.touched = nil
 	case 'B':
@@ -366,6 +366,8 @@ func runSOp(tb *table.Table[srow], dir string, o op) (*table.Table[srow], error)
 		return tb, tb.Truncate(int(o.a))
 	case 'Y':
 		return tb, tb.Sync()
+	case 'C':
+		return tb, tb.Compact()
 	case 'B':
 		if err := tb.Close(); err != nil {
 			return tb, err
@@ -395,6 +397,8 @@ func randomSOp(rng interface{ IntN(int) int }, n int, nextID uint64) op {
 		return op{kind: 'R', a: uint64(rng.IntN(n))}
 	case k < 88:
 		return op{kind: 'T', a: uint64(n - rng.IntN(min(n, 50)+1))}
+	case k < 91:
+		return op{kind: 'C'}
 	default:
 		return op{kind: 'Y'}
 	}

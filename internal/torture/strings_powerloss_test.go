@@ -29,6 +29,7 @@ type sSynced struct {
 // sPowerLoss counts what the images of a string table showed.
 type sPowerLoss struct {
 	powerLoss
+	inCompact int // images drawn inside a Compact
 	// Values of rows changed in place since the last Sync: as that Sync
 	// wrote them, as written since, reset to empty (Recovery.ValuesReset),
 	// or anything where the power cut put garbage into the element itself.
@@ -89,9 +90,10 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		inCheck bool
 	)
 	var (
-		syncMu  sync.Mutex
-		fsynced = dirImage{} // each file as its last fdatasync left it
-		syncErr error
+		syncMu     sync.Mutex
+		fsynced    = dirImage{} // each file as its last fdatasync left it
+		fdatasyncs int
+		syncErr    error
 	)
 	if model.CopyOnWrite {
 		fsutil.SetSyncHook(func(path string) {
@@ -102,14 +104,43 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 			syncMu.Lock()
 			defer syncMu.Unlock()
 			fsynced[filepath.Base(path)] = b
+			fdatasyncs++
 			syncErr = cmp.Or(syncErr, err)
 		})
 		defer fsutil.SetSyncHook(nil)
 	}
+	// Inside a Compact (after its Sync), durIno is the directory as its
+	// last fsync made it durable, each file by inode; its files are kept
+	// open so that no file made later takes the number of one removed.
+	var (
+		durIno inoDir
+		pins   []*os.File
+		cut    bool // the Compact reached its first cut
+	)
+	unpin := func() {
+		for _, f := range pins {
+			f.Close()
+		}
+		pins = pins[:0]
+	}
+	defer unpin()
+	setDurIno := func() {
+		unpin()
+		durIno = readInoDir(t, dir)
+		for name := range durIno {
+			f, err := os.Open(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pins = append(pins, f)
+		}
+	}
 	var hook func(name string)
 	barriers := 0 // data barriers since table.sync.flush
+	// done: want images, both outcomes seen and images inside a Compact
+	// (a short run goes on for them, up to four times want).
 	done := func() bool {
-		return st.images >= 4*want || st.images >= want && st.atPending > 0 && st.atDurable > 0
+		return st.images >= 4*want || st.images >= want && st.atPending > 0 && st.atDurable > 0 && st.inCompact > 0
 	}
 	moment := func(at string) {
 		if failed != nil || done() {
@@ -131,7 +162,23 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 			if failed != nil {
 				return
 			}
-			if err := checkSImage(rng, model, m.boot, imgRoot, durable, pending, synced, cached, touched, m, inFly, &st); err != nil {
+			var files map[string][]byte
+			var losses map[string]powerloss.Loss
+			if durIno != nil {
+				// Inside a Compact, past its Sync: files are renamed over
+				// others and removed, so the image is drawn by file
+				// (inode) and by what the directory's last fsync made
+				// durable; no row has changed since that Sync.
+				files, losses = dirPowerLoss(rng, durIno, readInoDir(t, dir), model), nil
+				st.inCompact++
+			} else {
+				base := durable
+				if pending != nil {
+					base = *pending
+				}
+				files, losses = sImage(rng, model, base, synced, cached, &st)
+			}
+			if err := checkSImage(files, losses, m.boot, imgRoot, durable, pending, touched, m, inFly, &st); err != nil {
 				failed = fmt.Errorf("power loss at %s (moment %d, seed %d): %w", at, st.moments, s, err)
 				return
 			}
@@ -160,8 +207,19 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		case "table.sync.done":
 			durable, pending = sSynced{files: readDir(t, dir), model: pending.model}, nil
 			clear(touched)
+			if inFly != nil && inFly.kind == 'C' {
+				setDurIno() // the Compact's own Sync: every file durable
+			}
+		case "table.compact.record", "table.compact.switch":
+			setDurIno() // the rebuilt files and COMMIT.next, then the record, with the directory
+		case "table.compact.cut":
+			if !cut {
+				setDurIno() // the switch finished, the directory synced
+				cut = true
+			}
 		}
-		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && (rng.IntN(2) == 0 || st.atPending == 0)) {
+		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && (rng.IntN(2) == 0 || st.atPending == 0)) ||
+			durIno != nil && rng.IntN(4) == 0 {
 			moment(name)
 		}
 	}
@@ -178,6 +236,9 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		if rng.IntN(40) == 0 {
 			o = op{kind: 'B', boot: fmt.Sprintf("writer-%d", step)}
 		}
+		if step%30 == 29 {
+			o = op{kind: 'C'} // in a short run too
+		}
 		for i := range touchedBy(m, &o) {
 			touched[i] = true
 		}
@@ -187,6 +248,17 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		}
 		m.do(o)
 		inFly = nil
+		if o.kind == 'C' {
+			// Every file is as the Compact's Sync and its fsyncs left it,
+			// but the cuts, which drop spare capacity only; a file renamed
+			// into place has no fdatasync of its own since.
+			durable = sSynced{files: readDir(t, dir), model: m.clone()}
+			syncMu.Lock()
+			clear(fsynced)
+			syncMu.Unlock()
+			durIno, cut = nil, false
+			unpin()
+		}
 		if o.kind == 'B' {
 			// The writer's own restart, with every page on disk: the rows
 			// of the last Sync, the values changed since reset or not.
@@ -214,33 +286,24 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 	if model.CopyOnWrite {
 		kind = fmt.Sprintf(" (copy-on-write: %d caught by a file-system transaction)", st.transactions)
 	}
-	t.Logf("%d power-loss images of a string table%s from %d moments: %d opened at the last sync, %d at the sync in flight, %d with a redone intent; "+
+	t.Logf("%d power-loss images of a string table%s from %d moments (%d inside a Compact): %d opened at the last sync, %d at the sync in flight, %d with a redone intent; "+
 		"%d rows changed in place since the sync differed: values as the sync wrote them %d, as written since %d, reset to empty %d, garbage in the element %d",
-		st.images, kind, st.moments, st.atDurable, st.atPending, st.redone, st.touchedRows, st.old, st.new, st.reset, st.garbage)
-	if st.atDurable == 0 || st.atPending == 0 {
-		t.Errorf("the images never opened at the sync in flight (%d) or at the last one (%d): the test missed a case", st.atPending, st.atDurable)
+		st.images, kind, st.moments, st.inCompact, st.atDurable, st.atPending, st.redone, st.touchedRows, st.old, st.new, st.reset, st.garbage)
+	if st.atDurable == 0 || st.atPending == 0 || st.inCompact == 0 {
+		t.Errorf("no image opened at the sync in flight (%d) or at the last one (%d), or was drawn inside a Compact (%d): the test missed a case",
+			st.atPending, st.atDurable, st.inCompact)
 	}
-	if model.CopyOnWrite && len(fsynced) == 0 {
+	if model.CopyOnWrite && fdatasyncs == 0 {
 		t.Errorf("the sync hook saw no fdatasync of a file in %s: the copy-on-write images used the commit's snapshots", dir)
 	}
 }
 
-// checkSImage builds one image of the table's directory under model and
-// checks what it opens with. cur is the writer's model, inFly the step it
-// is in (whose writes the page cache may hold); fsynced holds the files as
-// their last fdatasync left them, for [powerloss.Model.CopyOnWrite].
-func checkSImage(rng *rand.Rand, model powerloss.Model, writerBoot, imgRoot string, durable sSynced, pending *sSynced,
-	fsynced, cached dirImage, touched map[int]bool, cur smodel, inFly *op, st *sPowerLoss) error {
-	base := durable
-	if pending != nil {
-		base = *pending
-	}
-	dir := filepath.Join(imgRoot, fmt.Sprint(st.images))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	losses := map[string]powerloss.Loss{}
+// sImage draws one image of the table's directory under model: each file
+// from its durable content (base's, or under [powerloss.Model.CopyOnWrite]
+// what its last fdatasync left, in fsynced) and what the page cache holds
+// (cached). It returns the files and what became of each.
+func sImage(rng *rand.Rand, model powerloss.Model, base sSynced, fsynced, cached dirImage, st *sPowerLoss) (map[string][]byte, map[string]powerloss.Loss) {
+	files, losses := map[string][]byte{}, map[string]powerloss.Loss{}
 	for _, name := range slices.Sorted(maps.Keys(cached)) {
 		old, existed := base.files[name]
 		if !existed && rng.IntN(2) == 0 {
@@ -253,8 +316,24 @@ func checkSImage(rng *rand.Rand, model powerloss.Model, writerBoot, imgRoot stri
 		if loss.Transaction {
 			st.transactions++
 		}
-		losses[name] = loss
-		if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
+		files[name], losses[name] = img, loss
+	}
+	return files, losses
+}
+
+// checkSImage writes the files of an image and checks what it opens with:
+// durable is the last Sync's state, pending the one in flight; cur is the
+// writer's model, inFly the step it is in (whose writes the page cache may
+// hold), touched the slots written since durable.
+func checkSImage(files map[string][]byte, losses map[string]powerloss.Loss, writerBoot, imgRoot string, durable sSynced, pending *sSynced,
+	touched map[int]bool, cur smodel, inFly *op, st *sPowerLoss) error {
+	dir := filepath.Join(imgRoot, fmt.Sprint(st.images))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -360,6 +439,9 @@ func checkSImage(rng *rand.Rand, model powerloss.Model, writerBoot, imgRoot stri
 	if resets > rec.ValuesReset || rec.ValuesReset > 3*mayReset {
 		return fmt.Errorf("%d values read empty where the rows had others, and Recovery.ValuesReset is %d (%d rows changed since the sync) (recovery: %s)",
 			resets, rec.ValuesReset, mayReset, rec)
+	}
+	if left := schemaPending(dir); len(left) > 0 {
+		return fmt.Errorf("a compaction's files left after the open: %v (recovery: %s)", left, rec)
 	}
 	if err := tb.Append(mkSRow(1<<41, appendVer)); err != nil {
 		return fmt.Errorf("append after recovery: %w", err)
