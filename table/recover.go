@@ -91,12 +91,29 @@ func (t *Table[R]) recover() error {
 	if err != nil {
 		return prefixed(err)
 	}
+	extents := slot.lengths[len(t.man.Columns):]
 	redo := pending
 	if pending && !live && !intentFitsCommit(in, slot) {
 		// Written after the last Sync of an earlier boot, about rows that
 		// commit does not hold: not promised, and not redone.
 		redo = false
 		t.recovery.IntentDiscarded = describe(in)
+	}
+	if pending && !live && !ro && (!redo || t.vars != nil) {
+		// After a restart, an intent that is dropped, or whose values point
+		// past what the commit holds, must not outlive this recovery as it
+		// is: once the files below are this boot's, the next open would
+		// take it as this boot's and find it does not fit.
+		if t.journal, err = openJournal(jpath, rowSize); err != nil {
+			return err
+		}
+		if !redo {
+			crashpoint.Hit("table.recover.discard")
+			t.journal.clear()
+		} else if n := t.resetIntentValues(&in, extents); n > 0 {
+			t.journal.write(in)
+			t.recovery.ValuesReset += n
+		}
 	}
 	if redo {
 		// A hostile intent is corrupt for a reader too, not "needs recovery".
@@ -124,6 +141,12 @@ func (t *Table[R]) recover() error {
 		t.recovery.Intent = describe(in)
 	}
 
+	// The variable-length columns are checked before anything is set, so
+	// that an open that refuses them has written nothing.
+	vars, err := t.checkVars(live, extents, rows)
+	if err != nil {
+		return err
+	}
 	crashpoint.Hit("table.recover.lengths") // a redo never raises rows: still within every file
 	for _, c := range t.set.Columns() {
 		if before := c.File().Facts().Live; live && before > rows {
@@ -133,13 +156,15 @@ func (t *Table[R]) recover() error {
 	if err := t.set.SetLen(rows); err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
 	}
-	if err := t.recoverVars(live, slot.lengths[len(t.man.Columns):], rows); err != nil {
+	if err := t.settleVars(vars, rows); err != nil {
 		return err
 	}
 	t.recovery.Rows = rows
 	if !ro {
-		if t.journal, err = openJournal(jpath, rowSize); err != nil {
-			return err
+		if t.journal == nil {
+			if t.journal, err = openJournal(jpath, rowSize); err != nil {
+				return err
+			}
 		}
 		if pending {
 			crashpoint.Hit("table.recover.clear")

@@ -38,8 +38,11 @@ func (t *Table[R]) openReader() error {
 	if st, err := t.readers.read(time.Now()); err == nil && st.running() {
 		return t.adopt(st)
 	}
+	// The files' recovery decided the heaps and dictionaries too: no
+	// writer of this boot publishes more (their live words may be an
+	// earlier boot's).
 	t.recovery.Rows = t.showRows(t.set.Len(), t.recovery.CommittedRows)
-	return t.follow(t.recovery.Rows)
+	return t.follow(t.recovery.Rows, false)
 }
 
 // adopt makes a new reader show what the page publishes.
@@ -47,7 +50,7 @@ func (t *Table[R]) adopt(st pubState) error {
 	t.recovery = Recovery{Source: SourcePublished, CommittedRows: st.committed,
 		ExtraFiles: t.recovery.ExtraFiles, CPUMissing: t.recovery.CPUMissing, CPUAdded: t.recovery.CPUAdded}
 	t.recovery.Rows = t.showRows(st.rows, st.committed)
-	return t.follow(t.recovery.Rows)
+	return t.follow(t.recovery.Rows, true)
 }
 
 // showRows is the count a reader shows of a table with rows rows, committed
@@ -59,13 +62,15 @@ func (t *Table[R]) showRows(rows, committed int) int {
 	return rows
 }
 
-// follow makes the reader show n rows, mapping grown files again.
-func (t *Table[R]) follow(n int) error {
+// follow makes the reader show n rows, mapping grown files again, and,
+// when a writer of this boot published n (published), what it appended to
+// the heaps and dictionaries.
+func (t *Table[R]) follow(n int, published bool) error {
 	moved, err := t.set.Follow(n)
 	if moved && t.codec != nil {
 		t.codec.Refresh()
 	}
-	if err == nil {
+	if err == nil && published {
 		err = t.followVars(min(t.rows, n), n)
 	}
 	if err != nil {
@@ -110,7 +115,7 @@ func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
 		return st, err
 	}
 	if n := t.showRows(st.rows, st.committed); n != t.rows {
-		return st, t.follow(n)
+		return st, t.follow(n, true)
 	}
 	return st, nil
 }

@@ -169,16 +169,24 @@ func (t *Table[R]) varsLive() bool {
 	return true
 }
 
-// recoverVars decides each variable-length column's extent once the row
-// count is decided, and checks every row's element against it. Live, the
-// extents are what the files published in this boot, and every element
-// must lie within them (a writer publishes the bytes, and the extent,
-// before the row). After a restart they are the last commit's, and a row
-// changed in place since that Sync may point at bytes that never reached
-// the disk: a writer resets it to the empty value and counts it in
-// [Recovery.ValuesReset]; a reader reports ErrNeedsRecovery.
-func (t *Table[R]) recoverVars(live bool, extents []uint64, rows int) error {
-	ro := t.opts.ReadOnly
+// varPlan is what recovery decided for one variable-length column: its
+// extent, the end of its dictionary's bytes, and the first row whose
+// element does not fit (-1 if none).
+type varPlan struct {
+	extent, dictEnd, bad int
+}
+
+// checkVars decides each variable-length column's extent once the row
+// count is decided, and checks every row's element against it, writing
+// nothing. Live, the extents are what the files published in this boot,
+// and every element must lie within them (a writer publishes the bytes,
+// and the extent, before the row). After a restart they are the last
+// commit's, and a row changed in place since that Sync may point past them
+// (its new bytes may not have reached the disk): settleVars resets such a
+// row's value to empty and counts it in [Recovery.ValuesReset]; a reader
+// reports ErrNeedsRecovery.
+func (t *Table[R]) checkVars(live bool, extents []uint64, rows int) ([]varPlan, error) {
+	plans := make([]varPlan, len(t.vars))
 	for i := range t.vars {
 		v := &t.vars[i]
 		main := v.files()[0]
@@ -186,58 +194,99 @@ func (t *Table[R]) recoverVars(live bool, extents []uint64, rows int) error {
 		if live {
 			fx := main.Facts()
 			if !fx.LiveOK {
-				return fmt.Errorf("%w: %s: the live length word fails its check bits", ErrCorrupt, main.Path())
+				return nil, fmt.Errorf("%w: %s: the live length word fails its check bits", ErrCorrupt, main.Path())
 			}
 			x = fx.Live
 		} else {
 			if v.xi >= len(extents) || extents[v.xi] > uint64(main.Cap()) {
-				return fmt.Errorf("%w: %s: the committed extent lies past the file, which holds %d", ErrCorrupt, main.Path(), main.Cap())
+				return nil, fmt.Errorf("%w: %s: the committed extent lies past the file, which holds %d", ErrCorrupt, main.Path(), main.Cap())
 			}
 			x = int(extents[v.xi])
 		}
 		if err := varcol.CheckLen(main, x, "extent"); err != nil {
-			return fmt.Errorf("table: %s: %w", t.dir, err)
+			return nil, fmt.Errorf("table: %s: %w", t.dir, err)
 		}
-		bad, err := v.settle(x, rows, ro)
+		p := varPlan{extent: x, bad: -1}
+		if v.dict != nil {
+			end, err := v.dict.Validate(x)
+			if err != nil {
+				return nil, fmt.Errorf("table: %s: %w", t.dir, err)
+			}
+			p.dictEnd = end
+			p.bad = varcol.CheckCodes(varcol.Codes(v.col.File(), rows), 0, x)
+		} else {
+			p.bad = varcol.CheckSpans(varcol.Spans(v.col.File(), rows), 0, uint64(x))
+		}
+		switch {
+		case p.bad < 0:
+		case live:
+			return nil, fmt.Errorf("table: %s: %w", t.dir, v.elemError(p.bad, x))
+		case t.opts.ReadOnly:
+			return nil, fmt.Errorf("%w: %s: column %q: row %d changed in place after the last Sync before a restart; open writable once to reset it",
+				ErrNeedsRecovery, t.dir, v.spec.Name, p.bad)
+		}
+		plans[i] = p
+	}
+	return plans, nil
+}
+
+// settleVars applies what checkVars decided: each file's length (and, on
+// a writer, this boot as its writer's), and the reset of every element
+// that does not fit.
+func (t *Table[R]) settleVars(plans []varPlan, rows int) error {
+	ro := t.opts.ReadOnly
+	for i, p := range plans {
+		v := &t.vars[i]
+		var err error
+		if v.dict != nil {
+			offs, bytes := v.dict.Files()
+			err = errors.Join(setLen(bytes, p.dictEnd, ro), setLen(offs, p.extent, ro))
+		} else {
+			err = setLen(v.heap.File(), p.extent, ro)
+		}
 		if err != nil {
 			return fmt.Errorf("table: %s: %w", t.dir, err)
 		}
-		if bad < 0 {
-			continue
+		if p.bad >= 0 {
+			t.recovery.ValuesReset += v.reset(p.bad, rows, p.extent)
 		}
-		switch {
-		case live:
-			return fmt.Errorf("table: %s: %w", t.dir, v.elemError(bad, x))
-		case ro:
-			return fmt.Errorf("%w: %s: column %q: row %d changed in place after the last Sync before a restart; open writable once to reset it",
-				ErrNeedsRecovery, t.dir, v.spec.Name, bad)
-		}
-		t.recovery.ValuesReset += v.reset(bad, rows, x)
 	}
 	return nil
 }
 
-// settle sets the column's extent to x (checked against its file): the
-// dictionary's entries are checked, and the heap's or dictionary's files
-// get their lengths; then every element of rows [0, rows) is checked. It
-// returns the first row whose element does not fit, or -1.
-func (v *varCol) settle(x, rows int, ro bool) (int, error) {
-	var err error
-	if v.dict != nil {
-		offs, bytes := v.dict.Files()
-		var end int
-		if end, err = v.dict.Validate(x); err == nil {
-			err = errors.Join(setLen(bytes, end, ro), setLen(offs, x, ro))
-		}
-		if err != nil {
-			return 0, err
-		}
-		return varcol.CheckCodes(varcol.Codes(v.col.File(), rows), 0, x), nil
+// resetIntentValues empties, in an intent found after a restart, the
+// values of its packed row that point past what the last commit holds
+// (extents): their bytes were written after it and may not have reached
+// the disk. It returns how many it emptied.
+func (t *Table[R]) resetIntentValues(in *intent, extents []uint64) int {
+	if len(in.row) == 0 {
+		return 0
 	}
-	if err := setLen(v.heap.File(), x, ro); err != nil {
-		return 0, err
+	changed := 0
+	pos := 0
+	for k, c := range t.set.Columns() {
+		size := c.ElemSize()
+		for i := range t.vars {
+			v := &t.vars[i]
+			if v.k != k || v.xi >= len(extents) {
+				continue
+			}
+			e := in.row[pos : pos+size]
+			var fits bool
+			if v.dict != nil {
+				fits = uint64(ne.Uint32(e)) <= extents[v.xi]
+			} else {
+				start, end := ne.Uint64(e), ne.Uint64(e[8:])
+				fits = start <= end && end <= extents[v.xi]
+			}
+			if !fits {
+				clear(e)
+				changed++
+			}
+		}
+		pos += size
 	}
-	return varcol.CheckSpans(varcol.Spans(v.col.File(), rows), 0, uint64(x)), nil
+	return changed
 }
 
 // setLen sets a file's length, and on a writable one records this boot as
