@@ -115,6 +115,7 @@ func (m *Manifest) validateHistory() error {
 	type col struct {
 		name   string
 		layout *Layout
+		kind   string
 	}
 	live := map[uint32]*col{}
 	given := map[uint32]bool{}
@@ -161,7 +162,7 @@ func (m *Manifest) validateHistory() error {
 					return fmt.Errorf("%s: no layout", at)
 				}
 				given[h.ID] = true
-				live[h.ID] = &col{name: h.Name, layout: h.Layout}
+				live[h.ID] = &col{name: h.Name, layout: h.Layout, kind: h.Kind}
 				names[strings.ToLower(h.Name)]++
 			case "drop":
 				if c == nil || c.name != h.Name {
@@ -203,8 +204,8 @@ func (m *Manifest) validateHistory() error {
 	}
 	for _, c := range m.Columns {
 		h := live[c.ID]
-		if h == nil || h.name != c.Name || !h.layout.Equal(c.Layout) {
-			return fmt.Errorf("it does not leave column %q (id %d, %s) as the manifest has it", c.Name, c.ID, c.Layout)
+		if h == nil || h.name != c.Name || !h.layout.Equal(c.Layout) || h.kind != c.Kind {
+			return fmt.Errorf("it does not leave column %q (id %d, %s, kind %q) as the manifest has it", c.Name, c.ID, c.Layout, c.Kind)
 		}
 	}
 	return nil
