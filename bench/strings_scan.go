@@ -235,7 +235,7 @@ func SymbolCountWorkload(c Config) *Workload {
 		Notes: []string{"Counts the events of the most frequent country among the events of Ingest strings; warm page cache. " +
 			"The table looks the value up in its dictionary (a map) and counts the rows holding its uint32 code; " +
 			"Arrow looks for the value in each batch's dictionary (up to 200 strings) and counts its int32 indices equal to it, with the same loop as the table's Count. " +
-			"The two loops compile to the same instructions (compare, SETE, add), so the ratio measures the memory behind them (a mapped file, the Go heap) and moves around 1x with the machine's load."},
+			"The two loops compile to the same instructions (compare, SETE, add), so the ratio measures the memory behind them (a mapped file, the Go heap) and the machine's noise rather than the code: read it as parity."},
 		Setup: func() (err error) {
 			s, err = openEventScan(n, 0, false)
 			return err
