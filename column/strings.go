@@ -38,7 +38,9 @@ func (s *Strings) Bytes(i int) []byte { return s.v().Bytes(i) }
 func (s *Strings) All() iter.Seq2[int, string] { return s.v().All() }
 
 // TotalLen returns the summed length in bytes of the values of the rows
-// present now.
+// present now, from their offsets alone. A column of more than 256k rows
+// is summed in blocks by up to GOMAXPROCS goroutines: the scan is bound by
+// memory bandwidth, which each core adds to.
 func (s *Strings) TotalLen() int { return s.v().TotalLen() }
 
 // Symbols is a view of a table.Symbol column (from table.Symbols): each
@@ -53,7 +55,10 @@ func (s *Strings) TotalLen() int { return s.v().TotalLen() }
 //	}
 //
 // Strings it returns share the mapping and are valid until the table is
-// closed.
+// closed. Code, String, Value, Count and All may run in other goroutines
+// while one appends; Lookup and Symbols read the dictionary's index and
+// count, which appends change: call them from the goroutine that appends
+// (or between its appends).
 type Symbols varcol.SymbolView
 
 func (s *Symbols) v() *varcol.SymbolView { return (*varcol.SymbolView)(s) }
@@ -83,7 +88,8 @@ func (s *Symbols) Value(code uint32) string { return s.v().Value(code) }
 // dictionary (some may no longer be in any row).
 func (s *Symbols) Symbols() int { return s.v().Symbols() }
 
-// Count returns how many of the rows present now hold code.
+// Count returns how many of the rows present now hold code; a long column
+// is counted in blocks by up to GOMAXPROCS goroutines, as TotalLen sums.
 func (s *Symbols) Count(code uint32) int { return s.v().Count(code) }
 
 // All iterates over the rows present when it starts, yielding each code.

@@ -84,6 +84,7 @@ type File struct {
 	// its page-cache pages: a write through either is seen through both.
 	base     unsafe.Pointer // page 0 of the current mapping
 	data     atomic.Pointer[byte]
+	dataLen  atomic.Int64 // bytes from data that the mapping covers; see Mapped
 	mapped   int       // bytes mapped at base
 	old      []mapping // earlier mappings, unmapped at Close
 	fileSize int
@@ -242,6 +243,19 @@ func (r *File) Facts() Facts { return r.facts }
 // Data may be called from other goroutines while one grows the file; it is
 // nil after Close.
 func (r *File) Data() unsafe.Pointer { return unsafe.Pointer(r.data.Load()) }
+
+// Mapped returns [File.Data] and how many bytes from it the mapping
+// covers, for readers in other goroutines that bound their reads by it:
+// the length is loaded first and stored last, so the pointer loaded after
+// it covers at least that many bytes. nil and 0 after Close.
+func (r *File) Mapped() (unsafe.Pointer, int) {
+	n := r.dataLen.Load()
+	p := r.data.Load()
+	if p == nil {
+		return nil, 0
+	}
+	return unsafe.Pointer(p), int(n)
+}
 
 // Check returns the error of an operation on the file now: closed,
 // poisoned by a failed sync, or (write) read-only; nil if it may proceed.

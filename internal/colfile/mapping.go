@@ -42,6 +42,7 @@ func (r *File) mapWhole() error {
 	r.base, r.mapped = addr, int(size)
 	r.live = (*uint64)(unsafe.Add(addr, offLive))
 	r.data.Store((*byte)(unsafe.Add(addr, headerSize)))
+	r.dataLen.Store(int64(size) - headerSize) // after the pointer: see Mapped
 	return nil
 }
 
@@ -55,6 +56,7 @@ func (r *File) unmapAll() error {
 		errs = append(errs, quarantine.add(m))
 	}
 	r.base, r.live, r.old, r.mapped = nil, nil, nil, 0
+	r.dataLen.Store(0) // before the pointer: see Mapped
 	r.data.Store(nil)
 	return errors.Join(errs...)
 }

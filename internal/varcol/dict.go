@@ -62,12 +62,18 @@ func (d *Dict) span(ends []uint64, c int) Span {
 // (a damaged row, or one that a writer in another process changed past
 // what this reader has taken in) and after Close. The string shares the
 // mapping: valid until Close.
+//
+// It may run in another goroutine than the writer's appends: it is bounded
+// by what the offsets file's mapping covers, not by the count the writer
+// changes (a row's code is published after its entry), and the bytes by
+// the heap's mapping.
 func (d *Dict) String(code uint32) string {
-	n := d.offs.Len()
-	if code == 0 || uint64(code) > uint64(n) {
+	p, size := d.offs.Mapped()
+	if code == 0 || uint64(code) > uint64(size/8) {
 		return ""
 	}
-	return d.heap.String(d.span(d.ends(n), int(code-1)))
+	ends := unsafe.Slice((*uint64)(p), code)
+	return d.heap.String(d.span(ends, int(code-1)))
 }
 
 // Lookup returns the code of s, if the dictionary holds it ("" is code 0).

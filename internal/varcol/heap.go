@@ -79,14 +79,18 @@ func (h *Heap) WriteAt(b []byte, at int) error { return h.f.WriteAt(b, at) }
 // mapped): a damaged element, or one a writer in another process changed
 // past what this reader maps, reads as empty and never faults.
 func (h *Heap) Bytes(s Span) []byte {
-	if s.Start >= s.End || s.End > uint64(h.f.Cap()) {
-		return nil
-	}
-	p := h.f.Data()
-	if p == nil {
-		return nil // closed
+	p, n := h.f.Mapped()
+	if s.Start >= s.End || s.End > uint64(n) {
+		return nil // also once closed: n is 0
 	}
 	return unsafe.Slice((*byte)(unsafe.Add(p, s.Start)), s.End-s.Start)
+}
+
+// mapped returns the current mapping's first byte and how many bytes it
+// covers (nil and 0 once closed).
+func (h *Heap) mapped() (unsafe.Pointer, uint64) {
+	p, n := h.f.Mapped()
+	return p, uint64(n)
 }
 
 // String is [Heap.Bytes] as a string, sharing the mapping's memory.
