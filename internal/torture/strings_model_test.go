@@ -324,7 +324,7 @@ func fieldsIn(got sval, cands []sval, empty bool) (ok bool, resets int) {
 	return true, resets
 }
 
-// rowsFrom compares got with the rows s holds.
+// rowsFrom compares got with the rows m holds.
 func (m smodel) rowsFrom(got []sval) error {
 	if len(got) != m.n {
 		return fmt.Errorf("%d rows, want %d", len(got), m.n)
