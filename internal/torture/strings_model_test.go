@@ -8,7 +8,6 @@ package torture_test
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -445,36 +444,6 @@ func readSRows(tb *table.Table[srow]) ([]sval, error) {
 	return got, nil
 }
 
-// checkSFiles is checkFiles for a string table. A Check that predates
-// string, bytes and symbol columns reports their files as not the table's
-// and the longer COMMIT slots (with the extents) as damaged: while it does,
-// those two problems are ignored, and every other one counts.
-func checkSFiles(tb *table.Table[srow]) error {
-	rep, err := tb.Check()
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	aux := map[string]bool{}
-	for _, c := range tb.Manifest().Columns {
-		for _, f := range c.AuxFiles() {
-			aux[f] = true
-		}
-	}
-	unknown := func(p table.Problem) bool {
-		return aux[p.File] && strings.Contains(p.Error(), "not one of the table's files")
-	}
-	predates := slices.ContainsFunc(rep.Problems, unknown)
-	for _, p := range rep.Problems {
-		switch {
-		case errors.Is(p, table.ErrNeedsRecovery):
-		case predates && (unknown(p) || p.File == "COMMIT" && strings.Contains(p.Error(), "commit slots fail their checks")):
-		default:
-			return fmt.Errorf("check: %w", p)
-		}
-	}
-	return nil
-}
-
 func firstErr(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {
@@ -488,7 +457,7 @@ func firstErr(errs ...error) error {
 // the writer's boot: every row exact (field by field where the model is
 // unsure), the files consistent. It returns its index and the rows.
 func matchStates(tb *table.Table[srow], states []smodel) (int, []sval, error) {
-	if err := checkSFiles(tb); err != nil {
+	if err := checkFiles(tb); err != nil {
 		return -1, nil, err
 	}
 	got, err := readSRows(tb)
@@ -614,7 +583,7 @@ func openRestarted(dir, boot string, m smodel, o *op, resetBefore bool) (table.R
 	if lens := restartCounts(m, o, states, rec); !slices.Contains(lens, tb.Len()) {
 		return rec, nil, fmt.Errorf("%d rows, want a committed count %v (recovery: %s)", tb.Len(), lens, rec)
 	}
-	if err := checkSFiles(tb); err != nil {
+	if err := checkFiles(tb); err != nil {
 		return rec, nil, err
 	}
 	got, err := readSRows(tb)

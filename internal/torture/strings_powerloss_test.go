@@ -364,7 +364,7 @@ func checkSImage(files map[string][]byte, losses map[string]powerloss.Loss, writ
 	default:
 		return fmt.Errorf("opened with %d rows (%s); last sync %d, sync in flight %v", len(got), rec, durable.model.committed, pending != nil)
 	}
-	if err := checkSFiles(tb); err != nil {
+	if err := checkFiles(tb); err != nil {
 		return err
 	}
 	// What else a row changed since the Sync may hold, field by field.
