@@ -64,3 +64,14 @@ func TestCountCode(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCountCode(b *testing.B) {
+	codes := make([]uint32, 10<<20)
+	for i := range codes {
+		codes[i] = uint32(i * 7 % 200)
+	}
+	for b.Loop() {
+		_ = countCode(codes, 3)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(codes)), "ns/row")
+}
