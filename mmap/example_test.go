@@ -38,5 +38,5 @@ func Example() {
 func ExampleOpen_unsupportedType() {
 	_, err := mmap.Open[struct{ Name string }](filepath.Join(os.TempDir(), "never-created.col"), nil)
 	fmt.Println(err)
-	// Output: persistence: struct { Name string } field Name is a string, which holds pointers or has no fixed size: store short strings as a fixed [N]byte array, or keep an index into a side table
+	// Output: persistence: struct { Name string } field Name is a string, which holds pointers or has no fixed size: a fixed-size value cannot hold one: use a fixed [N]byte array, or, in a table, make it a field of the row (a string column of its own)
 }

@@ -130,9 +130,9 @@ var timeType = reflect.TypeFor[time.Time]()
 func hintFor(k reflect.Kind) string {
 	switch k {
 	case reflect.String:
-		return "a string (or table.Symbol) is a column of its own only as a field of the row or of an embedded struct, not inside an array or a struct kept whole; make it such a field, or a fixed [N]byte array"
+		return "a fixed-size value cannot hold one: use a fixed [N]byte array, or, in a table, make it a field of the row (a string column of its own)"
 	case reflect.Slice:
-		return "a []byte is a column of its own as a field of the row; for other slices use a fixed-size array [N]T, or a table of their own"
+		return "a fixed-size value cannot hold one: use a fixed-size array [N]T, or, for bytes in a table, a []byte field of the row (a column of its own)"
 	case reflect.Map:
 		return "store keys and values in columns of their own"
 	case reflect.Pointer, reflect.UnsafePointer, reflect.Uintptr:
