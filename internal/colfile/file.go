@@ -85,8 +85,8 @@ type File struct {
 	base     unsafe.Pointer // page 0 of the current mapping
 	data     atomic.Pointer[byte]
 	dataLen  atomic.Int64 // bytes from data that the mapping covers; see Mapped
-	mapped   int       // bytes mapped at base
-	old      []mapping // earlier mappings, unmapped at Close
+	mapped   int          // bytes mapped at base
+	old      []mapping    // earlier mappings, unmapped at Close
 	fileSize int
 	capacity int
 
