@@ -799,7 +799,7 @@ func TestTableStringsRefreshDamaged(t *testing.T) {
 			writeAt(t, filepath.Join(d, "URL.col"), colData+spanSize*crowRows+8, 1<<40)
 		}, "past the"},
 		{"code past the dictionary", crow{Country: "DE"}, func(t *testing.T, d string) {
-			writeAt(t, filepath.Join(d, "Country.col"), colData+4*crowRows, 77)
+			writeBytes(t, filepath.Join(d, "Country.col"), colData+4*crowRows, ne.AppendUint32(nil, 77))
 		}, "symbol code 77"},
 		{"heap frontier past the file", crow{URL: "QQ"}, func(t *testing.T, d string) {
 			writeAt(t, filepath.Join(d, "URL.bytes"), liveAt, liveWord(1<<40))
@@ -855,11 +855,17 @@ func TestTableStringsRefreshDamaged(t *testing.T) {
 // beside the table's mappings.
 func writeAt(t *testing.T, path string, off int, v uint64) {
 	t.Helper()
+	writeBytes(t, path, off, ne.AppendUint64(nil, v))
+}
+
+// writeBytes writes b at off in the file at path with pwrite, beside the
+// mappings of a table that has it open.
+func writeBytes(t *testing.T, path string, off int, b []byte) {
+	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := ne.AppendUint64(nil, v)
 	_, err = f.WriteAt(b, int64(off))
 	if err := errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
