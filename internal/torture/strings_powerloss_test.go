@@ -176,7 +176,10 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 				// others and removed, so the image is drawn by file
 				// (inode) and by what the directory's last fsync made
 				// durable; no row has changed since that Sync.
-				files, losses = dirPowerLoss(rng, durIno, readInoDir(t, dir), model), nil
+				// Its draws follow inode numbers, which differ from run
+				// to run: they get a generator of their own, so that the
+				// seed still replays the rest.
+				files, losses = dirPowerLoss(newRand(rng.Uint64()), durIno, readInoDir(t, dir), model), nil
 				st.inCompact++
 			} else {
 				base := durable
@@ -443,9 +446,15 @@ func checkSImage(files map[string][]byte, losses map[string]powerloss.Loss, writ
 			}
 		}
 	}
-	if resets > rec.ValuesReset || rec.ValuesReset > 3*mayReset {
-		return fmt.Errorf("%d values read empty where the rows had others, and Recovery.ValuesReset is %d (%d rows changed since the sync) (recovery: %s)",
-			resets, rec.ValuesReset, mayReset, rec)
+	if resets > rec.ValuesReset || rec.ValuesReset > 3*mayReset+truncateResets(rec) {
+		var empty []int
+		for i, r := range got {
+			if v := m.mem[i]; r.URL == "" && v.URL != "" || r.Body == "" && v.Body != "" || r.Country == "" && v.Country != "" {
+				empty = append(empty, i)
+			}
+		}
+		return fmt.Errorf("%d values read empty where the rows had others, and Recovery.ValuesReset is %d (%d rows changed since the sync: %v; rows with values read empty: %v) (recovery: %s)",
+			resets, rec.ValuesReset, mayReset, slices.Sorted(maps.Keys(touched)), empty, rec)
 	}
 	if left := schemaPending(dir); len(left) > 0 {
 		return fmt.Errorf("a compaction's files left after the open: %v (recovery: %s)", left, rec)
