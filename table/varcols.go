@@ -259,8 +259,8 @@ func (t *Table[R]) settleVars(plans []varPlan, rows int) error {
 // (extents): their bytes were written after it and may not have reached
 // the disk. It returns how many it emptied.
 func (t *Table[R]) resetIntentValues(in *intent, extents []uint64) int {
-	if len(in.row) == 0 {
-		return 0
+	if in.op != opSetRow && in.op != opSwapRemove {
+		return 0 // the others write no row from their record
 	}
 	changed := 0
 	pos := 0

@@ -582,8 +582,6 @@ func TestTableStringsRestartRecoveryKilled(t *testing.T) {
 // journal record carries no row that recovery writes.
 func TestTableStringsTruncateIntentValuesReset(t *testing.T) {
 	track(t)
-	t.Skip("bug: after a restart, recovery empties the values of a redone intent's journaled row that point past the commit and counts them in " +
-		"Recovery.ValuesReset, also for a Truncate, whose record carries the last SetRow's packed row (never written to any row): the count is too high")
 	ver := uint32(2)
 	for _, u, b, c := sShape(1, ver); u != vLong || b != vLong || c != vLong; _, u, b, c = sShape(1, ver) {
 		ver++
