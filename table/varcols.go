@@ -259,8 +259,8 @@ func (t *Table[R]) settleVars(plans []varPlan, rows int) error {
 // (extents): their bytes were written after it and may not have reached
 // the disk. It returns how many it emptied.
 func (t *Table[R]) resetIntentValues(in *intent, extents []uint64) int {
-	if in.op != opSetRow && in.op != opSwapRemove {
-		return 0 // the others write no row from their record
+	if in.op != opSetRow && (in.op != opSwapRemove || in.index == in.rowsBefore-1) {
+		return 0 // no row is written from this record (redo)
 	}
 	changed := 0
 	pos := 0

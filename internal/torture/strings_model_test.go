@@ -519,21 +519,11 @@ func checkRestart(got []sval, rec table.Recovery, states []smodel, touched map[i
 		}
 		resets += r
 	}
-	if resets > rec.ValuesReset && !resetBefore || rec.ValuesReset > bound+truncateResets(rec) {
+	if resets > rec.ValuesReset && !resetBefore || rec.ValuesReset > bound {
 		return fmt.Errorf("%d values read empty where the rows had others, and Recovery.ValuesReset is %d (at most %d values were written since the last Sync)",
 			resets, rec.ValuesReset, bound)
 	}
 	return nil
-}
-
-// truncateResets is how many more values than rows hold Recovery.ValuesReset
-// may count for a redone Truncate: the bug TestTableStringsTruncateIntentValuesReset
-// shows (the values of the stale row in its journal record are counted).
-func truncateResets(rec table.Recovery) int {
-	if strings.HasPrefix(rec.Intent, "Truncate(") {
-		return 3
-	}
-	return 0
 }
 
 // restartCounts are the row counts a table may have after a restart: a

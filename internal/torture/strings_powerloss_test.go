@@ -446,7 +446,7 @@ func checkSImage(files map[string][]byte, losses map[string]powerloss.Loss, writ
 			}
 		}
 	}
-	if resets > rec.ValuesReset || rec.ValuesReset > 3*mayReset+truncateResets(rec) {
+	if resets > rec.ValuesReset || rec.ValuesReset > 3*mayReset {
 		var empty []int
 		for i, r := range got {
 			if v := m.mem[i]; r.URL == "" && v.URL != "" || r.Body == "" && v.Body != "" || r.Country == "" && v.Country != "" {
