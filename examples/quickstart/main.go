@@ -14,10 +14,10 @@ import (
 
 // Trade is one row: each field becomes a column file.
 type Trade struct {
-	TS     int64   // Unix nanoseconds
-	Price  float64 `persist:"price"`
-	Qty    int64   `persist:"qty"`
-	Symbol [8]byte // short strings as fixed-size arrays
+	TS     int64        // Unix nanoseconds
+	Price  float64      `persist:"price"`
+	Qty    int64        `persist:"qty"`
+	Symbol table.Symbol // a dictionary-encoded string: a uint32 code per row
 }
 
 const rows = 1_000_000
@@ -40,7 +40,7 @@ func main() {
 	batch := make([]Trade, 0, 10_000)
 	start = time.Now()
 	for i := range rows {
-		batch = append(batch, Trade{TS: int64(i) * 1e6, Price: 100 + float64(i%100)/100, Qty: int64(i%7 + 1), Symbol: [8]byte{'A', 'C', 'M', 'E'}})
+		batch = append(batch, Trade{TS: int64(i) * 1e6, Price: 100 + float64(i%100)/100, Qty: int64(i%7 + 1), Symbol: "ACME"})
 		if len(batch) == cap(batch) {
 			if err := t.AppendRows(batch); err != nil {
 				log.Fatal(err)
