@@ -62,10 +62,8 @@ func (v *varCol) extent() int {
 // extentOf returns the extent of the table's variable-length column name
 // (0 if it has none of that name).
 func (t *Table[R]) extentOf(name string) uint64 {
-	for i := range t.vars {
-		if t.vars[i].spec.Name == name {
-			return uint64(t.vars[i].extent())
-		}
+	if v := t.varByName(name); v != nil {
+		return uint64(v.extent())
 	}
 	return 0
 }
