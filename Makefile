@@ -13,7 +13,7 @@ FUZZTIME ?= 60s
 .PHONY: test torture torture-native torture-race torture-qemu torture-fuzz
 
 test:
-	$(GO) run ./internal/testrun -race ./... ./bench/...
+	$(GO) run ./internal/testrun -race ./... ./bench/... ./interop/...
 
 torture: torture-native torture-qemu torture-fuzz
 
