@@ -181,6 +181,19 @@
 // a new directory that opens as an ordinary table: a backup, or a save
 // game, in one call.
 //
+// # Tables without a Go row type
+//
+// An importer learns its schema from a file at run time. [Create] makes a
+// table for a struct type built with reflect.StructOf (columns named by
+// `persist:"name"` tags), with the manifest Open[R] would make for an R of
+// that shape; an [Appender] appends rows given column by column (each
+// fixed-size column's elements as bytes, each string, []byte or Symbol
+// column's values), through AppendRows's publish path: every column holds
+// a batch before its rows are counted, so a crash keeps a batch whole or
+// not at all, and a refused batch (a column of the wrong length, a bool
+// byte other than 0 or 1, a value over the limits) changes no row. The
+// table then opens with Open[R] as any other.
+//
 // # Errors, closed tables and indexes
 //
 // One rule for every method:
