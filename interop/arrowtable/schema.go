@@ -41,6 +41,9 @@ func (n *node) dataType() (arrow.DataType, error) {
 	case "struct":
 		var fields []arrow.Field
 		for _, f := range n.fields {
+			if f.blank() {
+				continue
+			}
 			t, err := f.dataType()
 			if err != nil {
 				return nil, err

@@ -14,7 +14,7 @@ type node struct {
 	kind   string // a leaf's reflect kind; "array" or "struct" otherwise
 	name   string // field name inside its struct
 	size   int    // scalar size in bytes
-	offset int    // scalar: offset of its first element in the column's element
+	offset int    // where its first instance lies in the column's element
 	count  int    // array: length
 	stride int    // array: bytes between elements
 	elem   *node  // array: element
@@ -36,7 +36,30 @@ func tree(l persistence.Layout) (*node, error) {
 	if root == nil {
 		return nil, fmt.Errorf("%w: an element of no bytes", ErrUnsupported)
 	}
+	root.settle()
 	return root, nil
+}
+
+// settle sets the offset of each array and struct: that of its first
+// scalar (Go lays a struct's fields out in order, the first at its start).
+func (n *node) settle() int {
+	switch n.kind {
+	case "array":
+		n.offset = n.elem.settle()
+	case "struct":
+		for i, f := range n.fields {
+			if o := f.settle(); i == 0 {
+				n.offset = o
+			}
+		}
+	}
+	return n.offset
+}
+
+// blank reports whether a struct field is padding (a field named _),
+// whose bytes the layout records but no reader wants.
+func (n *node) blank() bool {
+	return strings.HasPrefix(n.name, "_") && strings.Trim(n.name[1:], "0123456789") == ""
 }
 
 // place walks leaf's path down from *at, making the levels it lacks, and
