@@ -1,0 +1,221 @@
+package export
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/table"
+)
+
+// A leaf is one flat output column: a scalar inside a column's element
+// (struct fields and array items each their own leaf), a [N]byte run, or
+// a string, bytes or symbol column's value.
+type Leaf struct {
+	Name   string // the column's name, then the path inside its element: "pos.X", "hist.0.Count"
+	Column string // the table column it comes from
+	Kind   string // "bool", "int8".."uint64", "float32", "float64", "fixed" ([N]byte), "string", "bytes", "symbol"
+	Off    int    // byte offset in the element (fixed-size columns)
+	Size   int    // bytes of the scalar, or N of a [N]byte
+	col    int    // index of its column in the plan
+}
+
+// Leaves flattens a manifest's columns into leaves, in column order. A
+// column whose element is one scalar keeps its name; struct fields add
+// ".Field", array items ".i", and a byte array is one fixed leaf; complex
+// numbers are two float leaves, ".real" and ".imag".
+func Leaves(cols []persistence.ColumnSpec) ([]Leaf, error) {
+	var out []Leaf
+	for ci, c := range cols {
+		if c.Variable() {
+			out = append(out, Leaf{Name: c.Name, Column: c.Name, Kind: c.Kind, col: ci})
+			continue
+		}
+		for _, l := range c.Layout.Leaves {
+			dims := l.Dims
+			bytesRun := 0
+			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 {
+				bytesRun = dims[len(dims)-1].Count
+				dims = dims[:len(dims)-1]
+			}
+			var expand func(path string, off int, d int) error
+			expand = func(path string, off int, d int) error {
+				if d < len(dims) {
+					for i := range dims[d].Count {
+						p := strings.Replace(path, "[]", "."+strconv.Itoa(i), 1)
+						if err := expand(p, off+i*dims[d].Stride, d+1); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				path = strings.TrimSuffix(path, "[]") // the byte run's own level
+				name := c.Name
+				if path != "" {
+					if !strings.HasPrefix(path, ".") {
+						path = "." + path
+					}
+					name += path
+				}
+				switch {
+				case bytesRun > 0:
+					out = append(out, Leaf{Name: name, Column: c.Name, Kind: "fixed", Off: off, Size: bytesRun, col: ci})
+				case l.Kind == "complex64" || l.Kind == "complex128":
+					k, h := "float32", 4
+					if l.Kind == "complex128" {
+						k, h = "float64", 8
+					}
+					out = append(out, Leaf{Name: name + ".real", Column: c.Name, Kind: k, Off: off, Size: h, col: ci},
+						Leaf{Name: name + ".imag", Column: c.Name, Kind: k, Off: off + h, Size: h, col: ci})
+				default:
+					k := l.Kind
+					switch k {
+					case "int", "uint", "uintptr":
+						k = strings.TrimSuffix(k, "ptr") + strconv.Itoa(8*l.Size)
+					}
+					if _, ok := scalarKinds[k]; !ok {
+						return fmt.Errorf("%w: column %q: %s", ErrUnsupported, c.Name, l.Kind)
+					}
+					out = append(out, Leaf{Name: name, Column: c.Name, Kind: k, Off: off, Size: l.Size, col: ci})
+				}
+				return nil
+			}
+			if err := expand(l.Path, l.Offset, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+var scalarKinds = map[string]bool{"bool": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint8": true, "uint16": true, "uint32": true, "uint64": true, "float32": true, "float64": true}
+
+// source reads a table's rows [0, Rows) column by column, from the
+// mapping, without a copy.
+type source struct {
+	cols   []persistence.ColumnSpec
+	mems   []table.ColumnMemory
+	leaves []Leaf
+	rows   int
+}
+
+// newSource takes the table's first rows rows (its length when rows < 0):
+// the prefix it reads, which later appends never change.
+func newSource[R any](t *table.Table[R], rows int) (*source, error) {
+	m := t.Manifest()
+	s := &source{cols: m.Columns}
+	var err error
+	if s.leaves, err = Leaves(m.Columns); err != nil {
+		return nil, err
+	}
+	err = t.Consistent(func() error {
+		s.rows = rows
+		if rows < 0 || rows > t.Len() {
+			s.rows = t.Len()
+		}
+		s.mems = make([]table.ColumnMemory, len(m.Columns))
+		for i, c := range m.Columns {
+			var err error
+			if s.mems[i], err = t.Memory(c.Name, s.rows); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s, err
+}
+
+// elem returns row i's element of the leaf's column.
+func (s *source) elem(l *Leaf, i int) []byte {
+	size := s.cols[l.col].Layout.Size
+	return s.mems[l.col].Elems[i*size : (i+1)*size]
+}
+
+// value returns row i's value of a string, bytes or symbol leaf, sharing
+// the mapping.
+func (s *source) value(l *Leaf, i int) []byte {
+	m := &s.mems[l.col]
+	e := s.elem(l, i)
+	if l.Kind == persistence.KindSymbol {
+		code := binary.NativeEndian.Uint32(e)
+		if code == 0 {
+			return nil
+		}
+		start := uint64(0)
+		if code > 1 {
+			start = m.Ends[code-2]
+		}
+		return m.Heap[start:m.Ends[code-1]]
+	}
+	start, end := binary.NativeEndian.Uint64(e), binary.NativeEndian.Uint64(e[8:])
+	return m.Heap[start:end]
+}
+
+// scalar reads a numeric or bool leaf of row i as the three forms a
+// writer needs: signed, unsigned and float bits, one of them meaningful
+// by kind.
+func (s *source) int64(l *Leaf, i int) int64 {
+	b := s.elem(l, i)[l.Off:]
+	switch l.Kind {
+	case "bool", "uint8":
+		return int64(b[0])
+	case "int8":
+		return int64(int8(b[0]))
+	case "int16":
+		return int64(int16(binary.NativeEndian.Uint16(b)))
+	case "uint16":
+		return int64(binary.NativeEndian.Uint16(b))
+	case "int32":
+		return int64(int32(binary.NativeEndian.Uint32(b)))
+	case "uint32":
+		return int64(binary.NativeEndian.Uint32(b))
+	}
+	return int64(binary.NativeEndian.Uint64(b))
+}
+
+func (s *source) float64(l *Leaf, i int) float64 {
+	b := s.elem(l, i)[l.Off:]
+	if l.Kind == "float32" {
+		return float64(math.Float32frombits(binary.NativeEndian.Uint32(b)))
+	}
+	return math.Float64frombits(binary.NativeEndian.Uint64(b))
+}
+
+func (s *source) fixed(l *Leaf, i int) []byte {
+	return s.elem(l, i)[l.Off : l.Off+l.Size]
+}
+
+// text formats row i's value of leaf l as CSV holds it: integers and
+// floats as Go prints them (floats round-trip), bools as true and false,
+// strings and symbols as they are, []byte and [N]byte as hex.
+func (s *source) appendText(dst []byte, l *Leaf, i int) []byte {
+	switch l.Kind {
+	case "string", "symbol":
+		return append(dst, s.value(l, i)...)
+	case "bytes":
+		return appendHex(dst, s.value(l, i))
+	case "fixed":
+		return appendHex(dst, s.fixed(l, i))
+	case "bool":
+		return strconv.AppendBool(dst, s.int64(l, i) != 0)
+	case "float32":
+		return strconv.AppendFloat(dst, s.float64(l, i), 'g', -1, 32)
+	case "float64":
+		return strconv.AppendFloat(dst, s.float64(l, i), 'g', -1, 64)
+	case "uint64":
+		return strconv.AppendUint(dst, uint64(s.int64(l, i)), 10)
+	}
+	return strconv.AppendInt(dst, s.int64(l, i), 10)
+}
+
+func appendHex(dst, b []byte) []byte {
+	const digits = "0123456789abcdef"
+	for _, c := range b {
+		dst = append(dst, digits[c>>4], digits[c&15])
+	}
+	return dst
+}

@@ -1,0 +1,257 @@
+package export
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+
+	"github.com/mmapvec/persistence/table"
+)
+
+// Options tune an export. The zero value (or nil) is snappy-compressed
+// Parquet in row groups of at most 64 MiB of values, unpartitioned.
+type Options struct {
+	// Compression of Parquet pages: "snappy" (""), "zstd", "gzip" or "none".
+	Compression string
+	// RowGroupBytes bounds a Parquet row group's values before encoding,
+	// and so the memory an export holds: 0 means 64 MiB.
+	RowGroupBytes int
+	// PartitionBy names a column to split a Parquet export by (see
+	// [ParquetDir]).
+	PartitionBy string
+	// Rows exports the table's first Rows rows; 0 (or more than it has)
+	// means all it has when the export starts.
+	Rows int
+	// Progress, if set, is called with the rows written so far after each
+	// block of rows.
+	Progress func(done, total int)
+}
+
+const (
+	defaultRowGroupBytes = 64 << 20
+	block                = 4096 // rows read per step of every column
+)
+
+func (o *Options) codec() (compress.Codec, error) {
+	switch strings.ToLower(o.Compression) {
+	case "", "snappy":
+		return &parquet.Snappy, nil
+	case "zstd":
+		return &parquet.Zstd, nil
+	case "gzip":
+		return &parquet.Gzip, nil
+	case "none", "uncompressed":
+		return &parquet.Uncompressed, nil
+	}
+	return nil, fmt.Errorf("%w: compression %q (snappy, zstd, gzip or none)", ErrOption, o.Compression)
+}
+
+func (o *Options) rows() int {
+	if o.Rows <= 0 {
+		return -1
+	}
+	return o.Rows
+}
+
+// SymbolsKey is the key of a Parquet file's metadata that lists, joined
+// by commas, the columns that hold table.Symbol values: an import into a
+// new table makes them symbol columns again.
+const SymbolsKey = "persistence.symbols"
+
+// orderedGroup is a Parquet group whose fields keep the table's column
+// order (parquet.Group sorts them by name).
+type orderedGroup struct {
+	parquet.Group
+	order []string
+}
+
+func (g orderedGroup) Fields() []parquet.Field {
+	byName := map[string]parquet.Field{}
+	for _, f := range g.Group.Fields() {
+		byName[f.Name()] = f
+	}
+	out := make([]parquet.Field, len(g.order))
+	for i, n := range g.order {
+		out[i] = byName[n]
+	}
+	return out
+}
+
+// Node returns the Parquet type of a leaf: INT32 or INT64 with the
+// INT(bits, signed) logical type for each Go integer width, FLOAT,
+// DOUBLE, BOOLEAN, FIXED_LEN_BYTE_ARRAY(N) for [N]byte, BYTE_ARRAY with
+// the STRING logical type for strings and (dictionary-encoded) symbols,
+// and a plain BYTE_ARRAY for []byte. Every leaf is required: a table has
+// no nulls.
+func Node(l Leaf) parquet.Node {
+	switch l.Kind {
+	case "bool":
+		return parquet.Leaf(parquet.BooleanType)
+	case "int8", "int16", "int32", "int64":
+		return parquet.Int(8 * l.Size)
+	case "uint8", "uint16", "uint32", "uint64":
+		return parquet.Uint(8 * l.Size)
+	case "float32":
+		return parquet.Leaf(parquet.FloatType)
+	case "float64":
+		return parquet.Leaf(parquet.DoubleType)
+	case "fixed":
+		return parquet.Leaf(parquet.FixedLenByteArrayType(l.Size))
+	case "string":
+		return parquet.String()
+	case "symbol":
+		return parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
+	}
+	return parquet.Leaf(parquet.ByteArrayType)
+}
+
+// schema returns the Parquet schema of leaves.
+func schema(leaves []Leaf) *parquet.Schema {
+	g := orderedGroup{Group: parquet.Group{}}
+	for _, l := range leaves {
+		g.Group[l.Name] = Node(l)
+		g.order = append(g.order, l.Name)
+	}
+	return parquet.NewSchema("table", g)
+}
+
+// Parquet writes the table's rows to w as one Parquet file, streaming: it
+// holds one row group at a time ([Options.RowGroupBytes]), so a table of
+// any size exports in a fixed amount of memory. The rows are a prefix of
+// the table (its length when the export starts): a writer may go on
+// appending. It returns the rows written.
+func Parquet[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	src, err := newSource(t, o.rows())
+	if err != nil {
+		return 0, err
+	}
+	pw, err := newParquetWriter(w, src.leaves, &o)
+	if err != nil {
+		return 0, err
+	}
+	rowsPerGroup := o.rowsPerGroup(src)
+	idx := make([]int, 0, block)
+	inGroup := 0
+	for start := 0; start < src.rows; start += block {
+		idx = idx[:0]
+		for i := start; i < min(start+block, src.rows); i++ {
+			idx = append(idx, i)
+		}
+		if err := pw.write(src, idx); err != nil {
+			return start, err
+		}
+		if inGroup += len(idx); inGroup >= rowsPerGroup {
+			if err := pw.w.Flush(); err != nil {
+				return start, fmt.Errorf("export: %w", err)
+			}
+			inGroup = 0
+		}
+		if o.Progress != nil {
+			o.Progress(start+len(idx), src.rows)
+		}
+	}
+	if err := pw.w.Close(); err != nil {
+		return src.rows, fmt.Errorf("export: %w", err)
+	}
+	return src.rows, nil
+}
+
+// rowsPerGroup is how many rows of src fill a row group.
+func (o *Options) rowsPerGroup(src *source) int {
+	limit := o.RowGroupBytes
+	if limit <= 0 {
+		limit = defaultRowGroupBytes
+	}
+	width := 0
+	for _, c := range src.cols {
+		width += c.Layout.Size
+		if c.Variable() {
+			width += 32 // a guess at a value's bytes; the element is counted above
+		}
+	}
+	return max(block, limit/max(width, 1))
+}
+
+// parquetWriter writes blocks of rows to one Parquet file, leaf by leaf.
+type parquetWriter struct {
+	w      *parquet.Writer
+	cols   []*parquet.ColumnWriter
+	leaves []Leaf
+	vals   []parquet.Value
+}
+
+func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, error) {
+	codec, err := o.codec()
+	if err != nil {
+		return nil, err
+	}
+	var symbols []string
+	for _, l := range leaves {
+		if l.Kind == "symbol" {
+			symbols = append(symbols, l.Name)
+		}
+	}
+	pw := parquet.NewWriter(w, schema(leaves), parquet.Compression(codec),
+		parquet.CreatedBy("github.com/mmapvec/persistence", "", ""),
+		parquet.KeyValueMetadata(SymbolsKey, strings.Join(symbols, ",")))
+	return &parquetWriter{w: pw, cols: pw.ColumnWriters(), leaves: leaves, vals: make([]parquet.Value, 0, block)}, nil
+}
+
+// write writes rows idx of src: for each leaf, one slice of values, which
+// for strings and bytes point into the table's mapping (the column writer
+// copies them).
+func (pw *parquetWriter) write(src *source, idx []int) error {
+	for k := range pw.leaves {
+		l := &pw.leaves[k]
+		v := pw.vals[:0]
+		switch l.Kind {
+		case "bool":
+			for _, i := range idx {
+				v = append(v, parquet.BooleanValue(src.int64(l, i) != 0))
+			}
+		case "int8", "int16", "int32", "uint8", "uint16", "uint32":
+			for _, i := range idx {
+				v = append(v, parquet.Int32Value(int32(src.int64(l, i))))
+			}
+		case "int64", "uint64":
+			for _, i := range idx {
+				v = append(v, parquet.Int64Value(src.int64(l, i)))
+			}
+		case "float32":
+			for _, i := range idx {
+				v = append(v, parquet.FloatValue(float32(src.float64(l, i))))
+			}
+		case "float64":
+			for _, i := range idx {
+				v = append(v, parquet.DoubleValue(src.float64(l, i)))
+			}
+		case "fixed":
+			for _, i := range idx {
+				v = append(v, parquet.FixedLenByteArrayValue(src.fixed(l, i)))
+			}
+		default:
+			for _, i := range idx {
+				b := src.value(l, i)
+				if b == nil {
+					b = []byte{} // a nil slice is a null Value
+				}
+				v = append(v, parquet.ByteArrayValue(b))
+			}
+		}
+		for j := range v {
+			v[j] = v[j].Level(0, 0, k)
+		}
+		if _, err := pw.cols[k].WriteRowValues(v); err != nil {
+			return fmt.Errorf("export: column %q: %w", l.Name, err)
+		}
+		pw.vals = v
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+// Package ingest imports rows from Parquet and CSV files into a table: a
+// new one, whose schema comes from the file, or an existing one, whose
+// columns are matched by name.
+//
+// # Columns
+//
+// The file's columns are flat (see the export package: a table exports
+// nested values flattened, one column per scalar). Into an existing table,
+// each of the table's flat columns ([export.Leaves]) takes the file's
+// column of the same name (compared without case); a missing column, a
+// column the table lacks, and a type that differs are each a
+// [*MismatchError] naming the column and both types, all of them joined
+// in one error, before anything is written. Into a new table, each file
+// column becomes a table column: Parquet's types map back as the export
+// package maps them (a dictionary-encoded STRING written by export is a
+// table.Symbol again, any other STRING a string), and CSV's columns are
+// int64, float64, bool or string, whichever all the values of the first
+// batch parse as.
+//
+// # Safety
+//
+// Rows are appended in batches (Options.BatchRows), each through
+// [table.Appender.Append] and then [table.Appender.Sync]: a crash, or a
+// kill, leaves the table as before the import or with whole batches
+// appended, never a torn row. A bad input (a value that does not fit its
+// column, a truncated or damaged file, bad CSV quoting, a record with
+// more fields than the header) is an error wrapping [ErrInput] that
+// leaves the table as it was: an import into an existing table reads and
+// converts the whole input once before it appends anything (the file is
+// read twice), and a new table is removed when its import fails.
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/interop/export"
+	"github.com/mmapvec/persistence/table"
+)
+
+var (
+	// ErrSchema: the file's columns do not fit the table's; each mismatch
+	// is a [*MismatchError].
+	ErrSchema = errors.New("ingest: the file's columns do not fit the table")
+	// ErrInput: the file is damaged, or holds a value its column cannot.
+	ErrInput = errors.New("ingest: bad input")
+)
+
+// MismatchError is one column that does not fit: Want is the table's
+// type (empty if the table lacks the column), Got the file's (empty if
+// the file lacks it).
+type MismatchError struct {
+	Column    string
+	Want, Got string
+}
+
+func (e *MismatchError) Error() string {
+	switch {
+	case e.Want == "":
+		return fmt.Sprintf("ingest: column %q (%s) of the file is not in the table", e.Column, e.Got)
+	case e.Got == "":
+		return fmt.Sprintf("ingest: column %q (%s) of the table is not in the file", e.Column, e.Want)
+	}
+	return fmt.Sprintf("ingest: column %q is %s in the table and %s in the file", e.Column, e.Want, e.Got)
+}
+
+func (e *MismatchError) Unwrap() error { return ErrSchema }
+
+// Options tune an import; nil means the defaults.
+type Options struct {
+	// Table are the options the table is opened (or created) with: its
+	// limits on values and symbols.
+	Table *table.Options
+	// BatchRows is the rows appended and synced at a time: 0 means 65536.
+	BatchRows int
+	// Progress, if set, is called with the rows imported so far (and the
+	// total, when known; -1 if not) after each batch.
+	Progress func(done, total int)
+}
+
+func (o *Options) batch() int {
+	if o.BatchRows <= 0 {
+		return 65536
+	}
+	return o.BatchRows
+}
+
+// fileCol is one column of the input.
+type fileCol struct {
+	name string
+	kind string // a leaf kind of export.Leaf
+	size int    // bytes of a scalar, N of a fixed
+	// text: the column's values are text to parse as the table's column
+	// says (CSV); kind is what a new table makes of them.
+	text bool
+}
+
+func (c fileCol) typeName() string {
+	if c.kind == "fixed" {
+		return fmt.Sprintf("[%d]byte", c.size)
+	}
+	return c.kind
+}
+
+// goType is the Go type of a new table's column for c.
+func (c fileCol) goType() reflect.Type {
+	switch c.kind {
+	case "bool":
+		return reflect.TypeFor[bool]()
+	case "int8":
+		return reflect.TypeFor[int8]()
+	case "int16":
+		return reflect.TypeFor[int16]()
+	case "int32":
+		return reflect.TypeFor[int32]()
+	case "int64":
+		return reflect.TypeFor[int64]()
+	case "uint8":
+		return reflect.TypeFor[uint8]()
+	case "uint16":
+		return reflect.TypeFor[uint16]()
+	case "uint32":
+		return reflect.TypeFor[uint32]()
+	case "uint64":
+		return reflect.TypeFor[uint64]()
+	case "float32":
+		return reflect.TypeFor[float32]()
+	case "float64":
+		return reflect.TypeFor[float64]()
+	case "fixed":
+		return reflect.ArrayOf(c.size, reflect.TypeFor[byte]())
+	case "symbol":
+		return reflect.TypeFor[table.Symbol]()
+	case "bytes":
+		return reflect.TypeFor[[]byte]()
+	}
+	return reflect.TypeFor[string]()
+}
+
+// create makes a new table in dir with a column per file column.
+func create(dir string, cols []fileCol, o *Options) error {
+	fields := make([]reflect.StructField, len(cols))
+	for i, c := range cols {
+		fields[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: c.goType(), Tag: reflect.StructTag(fmt.Sprintf(`persist:%q`, c.name))}
+	}
+	return table.Create(dir, reflect.StructOf(fields), o.Table)
+}
+
+// plan maps the table's leaves to the file's columns: src[k] is the file
+// column of leaf k.
+type plan struct {
+	cols   []persistence.ColumnSpec
+	leaves []export.Leaf
+	src    []int
+	col    []int // the index in cols of each leaf's column
+	size   []int // and its element size
+}
+
+func match(cols []persistence.ColumnSpec, file []fileCol) (*plan, error) {
+	leaves, err := export.Leaves(cols)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{cols: cols, leaves: leaves, src: make([]int, len(leaves)), col: make([]int, len(leaves)), size: make([]int, len(leaves))}
+	for k, l := range leaves {
+		for i, c := range cols {
+			if c.Name == l.Column {
+				p.col[k], p.size[k] = i, c.Layout.Size
+			}
+		}
+	}
+	byName := map[string]int{}
+	for i, c := range file {
+		byName[strings.ToLower(c.name)] = i
+	}
+	used := make([]bool, len(file))
+	var errs []error
+	for k, l := range leaves {
+		want := fileCol{name: l.Name, kind: l.Kind, size: l.Size}
+		i, ok := byName[strings.ToLower(l.Name)]
+		if !ok {
+			errs = append(errs, &MismatchError{Column: l.Name, Want: want.typeName()})
+			continue
+		}
+		used[i] = true
+		p.src[k] = i
+		got := file[i]
+		same := got.kind == l.Kind && (l.Kind != "fixed" || got.size == l.Size)
+		// A string column of the file fits a symbol, string or bytes
+		// column, and the reverse: all are bytes.
+		text := func(k string) bool { return k == "string" || k == "symbol" || k == "bytes" }
+		if !same && !got.text && !(text(got.kind) && text(l.Kind)) {
+			errs = append(errs, &MismatchError{Column: l.Name, Want: want.typeName(), Got: got.typeName()})
+		}
+	}
+	for i, c := range file {
+		if !used[i] {
+			errs = append(errs, &MismatchError{Column: c.name, Got: c.typeName()})
+		}
+	}
+	return p, errors.Join(errs...)
+}
+
+// batch is rows column by column for an Appender, filled leaf by leaf.
+type batch struct {
+	p    *plan
+	n    int
+	data []table.ColumnData
+}
+
+func newBatch(p *plan, rows int) *batch {
+	b := &batch{p: p, data: make([]table.ColumnData, len(p.cols))}
+	for i, c := range p.cols {
+		if c.Variable() {
+			b.data[i].Values = make([]string, 0, rows)
+		} else {
+			b.data[i].Elems = make([]byte, 0, rows*c.Layout.Size)
+		}
+	}
+	return b
+}
+
+// reset makes room for n rows, zeroed.
+func (b *batch) reset(n int) {
+	b.n = n
+	for i, c := range b.p.cols {
+		if c.Variable() {
+			b.data[i].Values = b.data[i].Values[:n]
+		} else {
+			e := b.data[i].Elems[:0]
+			e = append(e, make([]byte, n*c.Layout.Size)...)
+			b.data[i].Elems = e
+		}
+	}
+}
+
+// at returns the bytes of leaf k in row i.
+func (b *batch) at(k, i int) []byte {
+	l := &b.p.leaves[k]
+	at := i*b.p.size[k] + l.Off
+	return b.data[b.p.col[k]].Elems[at : at+l.Size]
+}
+
+// setValue sets the value of string, bytes or symbol leaf k in row i.
+func (b *batch) setValue(k, i int, v string) {
+	b.data[b.p.col[k]].Values[i] = v
+}
+
+// sink takes the batches of an import: an Appender, or nothing (the pass
+// that only checks the input).
+type sink struct {
+	a        *table.Appender
+	limit    int // the largest value, checked when a is nil
+	done     int
+	total    int
+	progress func(done, total int)
+}
+
+func (s *sink) put(b *batch) error {
+	if s.a == nil {
+		for i, c := range b.p.cols {
+			for j, v := range b.data[i].Values {
+				if len(v) > s.limit {
+					return fmt.Errorf("%w: column %q, row %d of the batch: a value of %d bytes, the limit is %d (Options.MaxValueSize): %w",
+						ErrInput, c.Name, j, len(v), s.limit, table.ErrValueTooLarge)
+				}
+			}
+		}
+	}
+	if s.a != nil {
+		if err := s.a.Append(b.n, b.data); err != nil {
+			return err
+		}
+		if err := s.a.Sync(); err != nil {
+			return err
+		}
+		s.done += b.n
+		if s.progress != nil {
+			s.progress(s.done, s.total)
+		}
+	}
+	return nil
+}
+
+// run imports into dir: create the table if it does not exist, match the
+// columns, check the whole input with pass(nil) into an existing table,
+// then append with pass(appender). pass reads the input from its start
+// each time it is called.
+func run(dir string, file []fileCol, o *Options, total int, pass func(p *plan, s *sink) error) (int, error) {
+	_, err := os.Stat(dir)
+	created := false
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := create(dir, file, o); err != nil {
+			return 0, err
+		}
+		created = true
+	case err != nil:
+		return 0, err
+	}
+	fail := func(err error) (int, error) {
+		if created {
+			err = errors.Join(err, os.RemoveAll(dir))
+		}
+		return 0, err
+	}
+	a, err := table.OpenAppender(dir, o.Table)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := match(a.Columns(), file)
+	if err != nil {
+		return fail(errors.Join(err, a.Close()))
+	}
+	if !created {
+		limit := table.DefaultMaxValueSize
+		if o.Table != nil && o.Table.MaxValueSize > 0 {
+			limit = o.Table.MaxValueSize
+		}
+		if err := pass(p, &sink{limit: limit}); err != nil {
+			return fail(errors.Join(err, a.Close()))
+		}
+	}
+	s := &sink{a: a, total: total, progress: o.Progress}
+	if err := pass(p, s); err != nil {
+		// A new table goes; an existing one keeps the batches synced
+		// before the error, which the check above makes a failure of the
+		// system (a full disk, a file changed under us), not of the input.
+		return fail(errors.Join(err, a.Close()))
+	}
+	return s.done, a.Close()
+}

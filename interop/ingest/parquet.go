@@ -1,0 +1,240 @@
+package ingest
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/mmapvec/persistence/interop/export"
+)
+
+// Parquet imports the Parquet file r (size bytes) into the table in dir,
+// creating it if dir does not exist (see the package doc). It returns the
+// rows appended.
+func Parquet(dir string, r io.ReaderAt, size int64, opts *Options) (int, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	f, err := parquet.OpenFile(r, size)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	cols, err := parquetColumns(f)
+	if err != nil {
+		return 0, err
+	}
+	return run(dir, cols, &o, int(f.NumRows()), func(p *plan, s *sink) error {
+		return readParquet(f, p, s, o.batch())
+	})
+}
+
+// parquetColumns returns the file's columns, which must be flat.
+func parquetColumns(f *parquet.File) ([]fileCol, error) {
+	symbols := map[string]bool{}
+	if v, ok := f.Lookup(export.SymbolsKey); ok && v != "" {
+		for _, s := range strings.Split(v, ",") {
+			symbols[s] = true
+		}
+	}
+	var cols []fileCol
+	for _, fd := range f.Schema().Fields() {
+		if !fd.Leaf() || fd.Repeated() {
+			return nil, fmt.Errorf("%w: column %q is a group or repeated; only flat columns import", ErrSchema, fd.Name())
+		}
+		c := fileCol{name: fd.Name()}
+		t := fd.Type()
+		lt := t.LogicalType()
+		switch t.Kind() {
+		case parquet.Boolean:
+			c.kind, c.size = "bool", 1
+		case parquet.Int32, parquet.Int64:
+			bits, signed := 32, true
+			if t.Kind() == parquet.Int64 {
+				bits = 64
+			}
+			if lt != nil {
+				if it, ok := lt.Value.(*format.IntType); ok {
+					bits, signed = int(it.BitWidth), it.IsSigned
+				} else if lt.Value != nil {
+					return nil, fmt.Errorf("%w: column %q has the logical type %s, which no table column holds", ErrSchema, c.name, lt)
+				}
+			}
+			c.kind, c.size = fmt.Sprintf("int%d", bits), bits/8
+			if !signed {
+				c.kind = "u" + c.kind
+			}
+		case parquet.Float:
+			c.kind, c.size = "float32", 4
+		case parquet.Double:
+			c.kind, c.size = "float64", 8
+		case parquet.FixedLenByteArray:
+			c.kind, c.size = "fixed", t.Length()
+		case parquet.ByteArray:
+			c.kind = "bytes"
+			if lt != nil && lt.Value != nil {
+				if _, ok := lt.Value.(*format.StringType); !ok {
+					return nil, fmt.Errorf("%w: column %q has the logical type %s, which no table column holds", ErrSchema, c.name, lt)
+				}
+				c.kind = "string"
+				if symbols[c.name] {
+					c.kind = "symbol"
+				}
+			}
+		default:
+			return nil, fmt.Errorf("%w: column %q is of the Parquet type %s, which no table column holds", ErrSchema, c.name, t)
+		}
+		cols = append(cols, c)
+	}
+	return cols, nil
+}
+
+// readParquet reads every row group of f in batches of at most batchRows
+// rows, converts them by p into a batch, and puts each into s.
+func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
+	b := newBatch(p, batchRows)
+	vals := make([]parquet.Value, batchRows)
+	done := 0
+	for _, rg := range f.RowGroups() {
+		chunks := rg.ColumnChunks()
+		readers := make([]parquet.ColumnChunkValueReader, len(chunks))
+		for i, c := range chunks {
+			readers[i] = parquet.NewColumnChunkValueReader(c)
+		}
+		closeAll := func() {
+			for _, r := range readers {
+				r.Close()
+			}
+		}
+		left := int(rg.NumRows())
+		for left > 0 {
+			n := min(left, batchRows)
+			b.reset(n)
+			for k := range p.leaves {
+				v := vals[:n]
+				if err := readN(readers[p.src[k]], v); err != nil {
+					closeAll()
+					return fmt.Errorf("%w: column %q, rows from %d: %w", ErrInput, p.leaves[k].Name, done, err)
+				}
+				if err := b.setParquet(k, v, done); err != nil {
+					closeAll()
+					return err
+				}
+			}
+			if err := s.put(b); err != nil {
+				closeAll()
+				return err
+			}
+			left -= n
+			done += n
+		}
+		closeAll()
+	}
+	return nil
+}
+
+// readN reads exactly len(v) values.
+func readN(r parquet.ValueReader, v []parquet.Value) error {
+	got := 0
+	for got < len(v) {
+		n, err := r.ReadValues(v[got:])
+		got += n
+		if errors.Is(err, io.EOF) {
+			if got < len(v) {
+				return fmt.Errorf("%d values where the row group has %d: %w", got, len(v), io.ErrUnexpectedEOF)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setParquet converts the values v of leaf k (rows from first in the
+// file) into the batch: a null is the zero value.
+func (b *batch) setParquet(k int, v []parquet.Value, first int) error {
+	l := &b.p.leaves[k]
+	for i := range v {
+		if v[i].IsNull() {
+			continue
+		}
+		switch l.Kind {
+		case "string", "symbol", "bytes":
+			b.setValue(k, i, string(v[i].ByteArray()))
+			continue
+		case "fixed":
+			val := v[i].ByteArray()
+			if len(val) != l.Size {
+				return fmt.Errorf("%w: column %q, row %d: %d bytes for [%d]byte", ErrInput, l.Name, first+i, len(val), l.Size)
+			}
+			copy(b.at(k, i), val)
+			continue
+		case "float32":
+			binary.NativeEndian.PutUint32(b.at(k, i), math.Float32bits(v[i].Float()))
+			continue
+		case "float64":
+			binary.NativeEndian.PutUint64(b.at(k, i), math.Float64bits(v[i].Double()))
+			continue
+		case "bool":
+			if v[i].Boolean() {
+				b.at(k, i)[0] = 1
+			}
+			continue
+		}
+		var x int64
+		if v[i].Kind() == parquet.Int32 {
+			x = int64(v[i].Int32())
+			if strings.HasPrefix(l.Kind, "u") {
+				x = int64(uint32(v[i].Int32()))
+			}
+		} else {
+			x = v[i].Int64()
+		}
+		if err := putInt(b.at(k, i), l.Kind, x); err != nil {
+			return fmt.Errorf("%w: column %q, row %d: %w", ErrInput, l.Name, first+i, err)
+		}
+	}
+	return nil
+}
+
+// putInt stores x as an integer of kind, which must hold it (a uint64
+// is x's bits).
+func putInt(dst []byte, kind string, x int64) error {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	switch kind {
+	case "int8":
+		lo, hi = math.MinInt8, math.MaxInt8
+	case "int16":
+		lo, hi = math.MinInt16, math.MaxInt16
+	case "int32":
+		lo, hi = math.MinInt32, math.MaxInt32
+	case "uint8":
+		lo, hi = 0, math.MaxUint8
+	case "uint16":
+		lo, hi = 0, math.MaxUint16
+	case "uint32":
+		lo, hi = 0, math.MaxUint32
+	}
+	if x < lo || x > hi {
+		return fmt.Errorf("the value %d does not fit %s", x, kind)
+	}
+	switch len(dst) {
+	case 1:
+		dst[0] = byte(x)
+	case 2:
+		binary.NativeEndian.PutUint16(dst, uint16(x))
+	case 4:
+		binary.NativeEndian.PutUint32(dst, uint32(x))
+	default:
+		binary.NativeEndian.PutUint64(dst, uint64(x))
+	}
+	return nil
+}
