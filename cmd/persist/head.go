@@ -14,12 +14,12 @@ import (
 	"github.com/mmapvec/persistence/table"
 )
 
-// head prints the first and the last n rows of the table in dir, each
-// value decoded by its column's layout, in aligned columns. It opens the
-// table as a reader, so a writer may be appending meanwhile, and reads the
-// rows inside Consistent: no row is shown half before and half after a
-// change in place.
-func head(w io.Writer, dir string, n int) error {
+// head prints the first and the last n rows of the table in dir (only
+// the last n with tail), each value decoded by its column's layout, in
+// aligned columns. It opens the table as a reader, so a writer may be
+// appending meanwhile, and reads the rows inside Consistent: no row is
+// shown half before and half after a change in place.
+func head(w io.Writer, dir string, n int, tail bool) error {
 	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
 	if err != nil {
 		return err
@@ -36,7 +36,7 @@ func head(w io.Writer, dir string, n int) error {
 	var elems [][]byte // row-major: len(idx) rows of len(cols) elements
 	err = t.Consistent(func() error {
 		rows = t.Len()
-		idx = shown(rows, n)
+		idx = shown(rows, n, tail)
 		elems = elems[:0]
 		for _, i := range idx {
 			for _, c := range cols {
@@ -66,7 +66,7 @@ func head(w io.Writer, dir string, n int) error {
 	}
 	line()
 	for k, i := range idx {
-		if k > 0 && idx[k-1] != i-1 {
+		if k > 0 && idx[k-1] != i-1 || k == 0 && i > 0 {
 			gap(&cells, rows, len(cols))
 			line()
 		}
@@ -143,9 +143,15 @@ func gap(cells *[]string, rows, ncols int) {
 }
 
 // shown lists the rows head prints of a table of rows rows: the first n and
-// the last n, or all of them when those meet.
-func shown(rows, n int) []int {
+// the last n, or all of them when those meet; with tail, the last n.
+func shown(rows, n int, tail bool) []int {
 	var idx []int
+	if tail {
+		for i := max(rows-n, 0); i < rows; i++ {
+			idx = append(idx, i)
+		}
+		return idx
+	}
 	if rows <= 2*n {
 		for i := range rows {
 			idx = append(idx, i)

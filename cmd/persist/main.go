@@ -10,8 +10,17 @@
 //	persist head DIR [-n N]
 //	                     the first and the last N rows (default 5), each
 //	                     value decoded by its column's layout
+//	persist tail DIR [-n N]
+//	                     the last N rows (default 10)
 //	persist check DIR    compare every file's own numbers; exit status 1 with
 //	                     each problem listed if anything is wrong
+//	persist export DIR FILE
+//	                     write the rows as Parquet, CSV or JSON Lines
+//	persist import DIR FILE
+//	                     append the rows of a Parquet or CSV file, creating
+//	                     the table if DIR does not exist
+//	persist sql QUERY NAME=DIR...
+//	                     run a SQL query (DuckDB) over live tables
 //	persist snapshot SRC DST
 //	                     copy the rows SRC shows now into a new table DST
 //	persist repair DIR   recover, clean up and commit the table, and report it
@@ -45,24 +54,50 @@ import (
 const usage = `usage: persist <command> <arguments>
 
 commands:
-  info DIR
+  info DIR [--json]
            print the schema (each column's id, name, field, type and
            layout), the machine that wrote the table, the row count,
            whether a writer has it open (its pid, the rows it published and
            those of its last Sync), what opening it would recover, and the
            schema's history: a line per column created, added, dropped,
-           renamed or widened and per data migration
+           renamed or widened and per data migration; with --json, all of
+           it as one JSON object (the manifest, rows, writer, recovery)
   head DIR [-n N]
            print the first and the last N rows (default 5), each value
            decoded by its column's layout: numbers, bools, [arrays],
            {structs}, and byte arrays as "text" when printable (else hex);
            long arrays and byte arrays are cut short. The rows are read as
            one state of the table
-  check DIR
+  tail DIR [-n N]
+           print the last N rows (default 10), as head does
+  check DIR [--json]
            compare every file's own numbers (column headers, COMMIT,
            JOURNAL, manifest and directory) and list each mismatch; exit
            status 1 if anything is wrong. Beside a running writer, what it
-           has in flight is noted, not counted as a problem
+           has in flight is noted, not counted as a problem. With --json,
+           the report as one JSON object ({"ok", "rows", "problems",
+           "notes", ...}), exit status 1 all the same
+  export DIR FILE [-format F] [-compression C] [-partition-by COLUMN]
+           write the table's rows (a prefix: those it has when the export
+           starts, beside a writer too) to FILE as Parquet, CSV or JSON
+           Lines, by FILE's extension (.parquet, .csv, .jsonl, .ndjson) or
+           -format parquet|csv|jsonl; FILE "-" is stdout (CSV and JSON
+           Lines). Parquet is snappy-compressed unless -compression zstd,
+           gzip or none; with -partition-by, FILE is a new directory of
+           Hive-style partitions COLUMN=VALUE/part-0.parquet. Nested
+           values are flattened into a column per scalar ("pos.0")
+  import DIR FILE [-format F] [-batch N]
+           append the rows of a Parquet or CSV file (by extension, or
+           -format parquet|csv) to the table DIR, its columns matched by
+           name and type, or create DIR with the file's columns if it does
+           not exist. Rows go in batches of N (default 65536), each synced:
+           an interrupted import leaves whole batches; a bad file (checked
+           whole before anything is appended) leaves the table as it was
+  sql QUERY NAME=DIR... [--csv]
+           run QUERY with DuckDB over the tables named on the command line
+           (persist sql 'SELECT count(*) FROM events' events=/data/events),
+           read in place through Arrow beside their writers, and print the
+           result as aligned columns (or CSV)
   snapshot SRC DST
            copy the rows the table SRC shows now (a running writer's
            published rows) into a new table DST, and print its row count
@@ -86,10 +121,14 @@ commands:
            copy a table written on a machine of the other byte order into a
            new table DST in this machine's byte order (SRC is only read)
 
-info, head, check and snapshot only read (they open beside a writer and
-write nothing to the table); repair needs the table without a writer, and
-compact, drop and rename without a writer or readers: they fail naming their pids,
-or with -wait D wait up to D (say 10s) for them to close.
+info, head, tail, check, export, sql and snapshot only read (they open
+beside a writer and write nothing to the table); import and repair need
+the table without a writer, and compact, drop and rename without a writer
+or readers: they fail naming their pids, or with -wait D wait up to D (say
+10s) for them to close.
+
+Export, import, check, convert and snapshot show their progress on
+stderr when stdout is a terminal, and nothing otherwise.
 
   -h, --help  print this help
 `
@@ -102,6 +141,10 @@ func main() {
 var commands = map[string][]string{
 	"info":     {"DIR"},
 	"head":     {"DIR"},
+	"tail":     {"DIR"},
+	"export":   {"DIR", "FILE"},
+	"import":   {"DIR", "FILE"},
+	"sql":      {"QUERY", "NAME=DIR..."},
 	"check":    {"DIR"},
 	"repair":   {"DIR"},
 	"compact":  {"DIR"},
@@ -134,15 +177,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	n := 5
 	var wait time.Duration
+	var asJSON, asCSV bool
+	var xo exportOptions
+	batch := 0
 	switch cmd {
 	case "head":
 		fs.IntVar(&n, "n", 5, "rows from each end")
+	case "tail":
+		fs.IntVar(&n, "n", 10, "rows from the end")
+	case "info", "check":
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	case "export":
+		fs.StringVar(&xo.format, "format", "", "parquet, csv or jsonl")
+		fs.StringVar(&xo.compression, "compression", "", "snappy, zstd, gzip or none")
+		fs.StringVar(&xo.partitionBy, "partition-by", "", "a column to partition by")
+	case "import":
+		fs.StringVar(&xo.format, "format", "", "parquet or csv")
+		fs.IntVar(&batch, "batch", 0, "rows per batch")
+	case "sql":
+		fs.BoolVar(&asCSV, "csv", false, "print CSV")
 	case "drop", "rename", "compact":
 		fs.DurationVar(&wait, "wait", 0, "how long to wait for the writer and readers to close")
 	}
 	pos, err := parse(fs, args[1:])
 	if err == nil && n < 0 {
 		err = fmt.Errorf("-n %d: the row count must be 0 or more", n)
+	}
+	if err == nil && batch < 0 {
+		err = fmt.Errorf("-batch %d: the row count must be 0 or more", batch)
 	}
 	if err == nil && wait < 0 {
 		err = fmt.Errorf("-wait %v: the time must be 0 or more", wait)
@@ -159,17 +221,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "convert":
 		var rows int
-		if rows, err = table.Convert(pos[0], pos[1]); err == nil {
+		stop := spinner(stdout, "converting")
+		rows, err = table.Convert(pos[0], pos[1])
+		stop()
+		if err == nil {
 			fmt.Fprintf(stdout, "converted %d rows from %s into %s\n", rows, pos[0], pos[1])
 		}
 	case "snapshot":
 		err = snapshot(stdout, pos[0], pos[1])
 	case "info":
-		err = info(stdout, pos[0])
-	case "head":
-		err = head(stdout, pos[0], n)
+		if asJSON {
+			err = infoJSON(stdout, pos[0])
+		} else {
+			err = info(stdout, pos[0])
+		}
+	case "head", "tail":
+		err = head(stdout, pos[0], n, cmd == "tail")
 	case "check":
-		err = check(stdout, pos[0])
+		if asJSON {
+			err = checkJSON(stdout, pos[0])
+		} else {
+			err = check(stdout, pos[0])
+		}
+	case "export":
+		err = exportCmd(stdout, pos[0], pos[1], xo)
+	case "import":
+		err = importCmd(stdout, pos[0], pos[1], xo.format, batch)
+	case "sql":
+		err = sqlCmd(stdout, pos[0], pos[1:], asCSV)
 	case "repair":
 		err = repair(stdout, pos[0])
 	case "compact":
@@ -318,7 +397,9 @@ func cpuName(c persistence.CPU) string {
 // check prints the library's consistency check: a summary and the notes
 // on stdout, and each problem in the returned error.
 func check(w io.Writer, dir string) error {
+	stop := spinner(w, "checking")
 	rep, err := table.Check(dir)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -365,7 +446,10 @@ func snapshot(w io.Writer, src, dst string) error {
 	}
 	defer t.Close()
 	start := time.Now()
-	if err := t.Snapshot(dst); err != nil {
+	stop := spinner(w, "copying")
+	err = t.Snapshot(dst)
+	stop()
+	if err != nil {
 		return err
 	}
 	took := time.Since(start)

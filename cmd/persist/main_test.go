@@ -138,7 +138,9 @@ func TestHelp(t *testing.T) {
 		require.Equal(t, 0, code, "%q", args)
 		require.Empty(t, errOut)
 		require.Contains(t, out, "usage: persist <command>")
-		for _, cmd := range []string{"info DIR", "head DIR [-n N]", "check DIR", "snapshot SRC DST", "repair DIR", "drop DIR COLUMN... [-wait D]", "rename DIR OLD NEW [-wait D]", "convert SRC DST"} {
+		for _, cmd := range []string{"info DIR [--json]", "head DIR [-n N]", "tail DIR [-n N]", "check DIR [--json]",
+			"export DIR FILE [-format F] [-compression C] [-partition-by COLUMN]", "import DIR FILE [-format F] [-batch N]",
+			"sql QUERY NAME=DIR... [--csv]", "snapshot SRC DST", "repair DIR", "drop DIR COLUMN... [-wait D]", "rename DIR OLD NEW [-wait D]", "convert SRC DST"} {
 			require.Contains(t, out, "\n  "+cmd+"\n", "the usage lists %s", cmd)
 		}
 	}

@@ -1,0 +1,15 @@
+//go:build !duckdb_arrow || !cgo
+
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSQLNeedsTheTag(t *testing.T) {
+	code, _, errOut := runBinary(t, "sql", "SELECT 1", "t="+t.TempDir())
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "-tags duckdb_arrow")
+}
