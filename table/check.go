@@ -300,7 +300,7 @@ func checkEntries(r *CheckReport, dir string, m *persistence.Manifest, change *s
 		r.fileProblem("", err)
 		return
 	}
-	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, readersFile: false, persistence.ManifestFile: true}
+	want := map[string]bool{lockFile: false, commitFile: true, journalFile: false, readersFile: false, walFile: false, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
 		for _, f := range c.Files() {
 			want[f] = true

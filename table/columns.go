@@ -55,7 +55,9 @@ func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
 		}
 		return nil, fmt.Errorf("%w: column %q holds %s values; view it with %s", ErrNoColumn, c.Name, c.Kind, how)
 	}
-	return t.colByName(c.Name), nil
+	col := t.colByName(c.Name)
+	t.viewed(col)
+	return col, nil
 }
 
 // varColumn returns the variable-length column for field, of one of kinds.

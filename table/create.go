@@ -203,7 +203,7 @@ func createNew(dir string, m *persistence.Manifest, o Options) error {
 // the table's own files, and the temporary files of its interrupted steps.
 func ownFile(name string) bool {
 	switch name {
-	case lockFile, commitFile, journalFile, readersFile, persistence.ManifestFile:
+	case lockFile, commitFile, journalFile, readersFile, walFile, persistence.ManifestFile:
 		return true
 	}
 	return strings.HasSuffix(name, ".col") || tempFile(name)

@@ -151,6 +151,7 @@ func (t *Table[R]) finishDelete(op intentOp, f, k int) {
 	defer t.endInPlace()
 	t.journal.write(intent{op: op, commitSeq: t.seq, index: uint64(f), rowsBefore: uint64(n),
 		kept: uint64(k), stagedCRC: stagedCRC(t.set.Columns(), n, k)})
+	t.removedFrom(f)
 	moveStaged(t.set.Columns(), f, n, k)
 	t.publish(f+k, "table.delete.publish")
 	t.journal.clear()

@@ -71,3 +71,7 @@ func Columns[R any](t *Table[R]) []ColumnState {
 	}
 	return out
 }
+
+// BreakLog closes the table's write-ahead log under it, so that the next
+// logged Sync fails as a failed write or fdatasync would.
+func BreakLog[R any](t *Table[R]) { _ = t.wal.Close() }

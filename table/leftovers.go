@@ -41,7 +41,7 @@ var (
 // tempFile reports whether name is the temporary file of an interrupted
 // manifest rewrite or column creation.
 func tempFile(name string) bool {
-	return manifestTempRE.MatchString(name) || columnTempRE.MatchString(name)
+	return manifestTempRE.MatchString(name) || columnTempRE.MatchString(name) || name == walTemp
 }
 
 // asideName reports whether name (in the parent directory) is a directory

@@ -276,7 +276,7 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 	if err != nil {
 		return nil
 	}
-	known := map[string]bool{lockFile: true, commitFile: true, journalFile: true, readersFile: true, persistence.ManifestFile: true}
+	known := map[string]bool{lockFile: true, commitFile: true, journalFile: true, readersFile: true, walFile: true, persistence.ManifestFile: true}
 	for _, c := range m.Columns {
 		for _, f := range c.Files() {
 			known[f] = true

@@ -63,6 +63,25 @@ func (t *Table[R]) recover() error {
 	if err != nil {
 		return err
 	}
+	if t.opts.SavePoint {
+		live = false // as after a restart: the table as of the last Sync
+	}
+	// The Syncs logged since that commit: the column files already hold
+	// them in this boot; after a restart they are applied again (a reader
+	// checks that they are there).
+	chain, err := t.readWAL(slot)
+	if err != nil {
+		return err
+	}
+	if !live {
+		if slot, err = t.replayWAL(chain, slot); err != nil {
+			return err
+		}
+	}
+	t.seq, _ = chain.last(slot.seq, slot.rows)
+	_, synced := chain.last(slot.seq, slot.rows)
+	t.recovery.CommittedRows = int(synced)
+	t.meta, t.walOff, t.walSlotIdx = chain.meta, chain.end, chain.slotIdx
 	t.recovery.Source = SourceLive
 	if !live {
 		rows = int(slot.rows)

@@ -74,6 +74,10 @@ type Recovery struct {
 	// finished or rolled back one that a crash interrupted ("" if none).
 	SchemaChanges []persistence.SchemaChange
 	SchemaResumed string
+	// Replayed counts the Syncs that recovery after a restart took from
+	// the write-ahead log into the column files (logged Syncs whose rows
+	// the columns' own flush had not yet made durable).
+	Replayed int
 	// CommitSlotDamaged is set when one COMMIT slot was torn or damaged and
 	// the other was used.
 	CommitSlotDamaged bool

@@ -183,6 +183,7 @@ func (t *Table[R]) SetRow(i int, r R) error {
 	t.beginInPlace()
 	defer t.endInPlace()
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
+	t.changedInPlace(i)
 	if t.vars != nil {
 		t.codec.UnpackRow(i, t.scratch)
 	} else {
@@ -208,6 +209,8 @@ func (t *Table[R]) SwapRemove(i int) error {
 	t.beginInPlace()
 	defer t.endInPlace()
 	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
+	t.removedFrom(last)
+	t.changedInPlace(i)
 	if i != last {
 		t.codec.UnpackRow(i, t.scratch)
 		crashpoint.Hit("table.swapremove.moved")
@@ -233,6 +236,7 @@ func (t *Table[R]) Truncate(n int) error {
 	t.beginInPlace()
 	defer t.endInPlace()
 	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
+	t.removedFrom(n)
 	t.publish(n, "")
 	t.journal.clear()
 	return nil

@@ -1,15 +1,45 @@
 package table
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 
+	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/errs"
 	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
+// The commit path. A Sync is logged or checkpointed:
+//
+//   - logged: one record in WAL holds the elements written since the last
+//     Sync (the rows appended, the rows changed in place, the values and
+//     dictionary entries added) and the state after it; one pwrite and one
+//     fdatasync of WAL make it durable. The column files are not flushed.
+//   - checkpointed: every column file is flushed, then COMMIT is written and
+//     flushed, as before the log existed; the records are then spent and the
+//     log starts again. A Sync whose record would be large, a full log, the
+//     first Sync of an open, Close after a logged Sync, and every operation
+//     that rewrites files checkpoint.
+//
+// After a power cut, Open takes COMMIT and applies the records that follow
+// it (wal_open.go). FORMAT.md, "WAL", has the layout and the routes weighed.
+
+// Limits of the logged path: a record past maxLogged bytes, or more rows
+// changed in place than maxDirty, is checkpointed instead (writing the
+// columns once costs less than writing them twice).
+const (
+	maxLogged = 2 << 20
+	maxDirty  = 1 << 14
+)
+
 // Sync commits the table: every row is durable against an OS crash or
-// power loss once it returns nil. It flushes every column (in parallel),
-// then writes the next COMMIT slot and fdatasyncs it: data before commit.
+// power loss once it returns nil. A small Sync costs one write and one
+// fdatasync of the log; a large one flushes every column (see the package
+// doc, "Durability").
 //
 // If Sync fails, nothing since the last successful Sync is durable and the
 // table is poisoned: every later call returns [ErrPoisoned] until it is
@@ -19,12 +49,180 @@ func (t *Table[R]) Sync() error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	return t.sync()
+	return t.commitNow(nil, false)
 }
 
-func (t *Table[R]) sync() error {
+// SyncMeta is [Table.Sync] that also commits meta, a small blob of the
+// caller's (an ECS tick, the next entity id, an ingest offset; at most
+// [MaxSyncMeta] bytes), atomically with the rows: after any crash, [Table.Meta]
+// returns the meta of the Sync whose rows the table holds. Later Syncs keep
+// it until another SyncMeta replaces it.
+func (t *Table[R]) SyncMeta(meta []byte) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if len(meta) > MaxSyncMeta {
+		return fmt.Errorf("%w: SyncMeta of %d bytes (at most %d)", errs.ErrTooLarge, len(meta), MaxSyncMeta)
+	}
+	return t.commitNow(meta, true)
+}
+
+// Meta returns a copy of the meta committed with the last Sync (by
+// [Table.SyncMeta]), or nil if none was. After an open it is the meta of
+// the Sync the table was recovered to.
+func (t *Table[R]) Meta() []byte { return slices.Clone(t.meta) }
+
+// commitNow is a Sync from the goroutine that owns the table: log or
+// checkpoint, at once.
+func (t *Table[R]) commitNow(meta []byte, setMeta bool) error {
+	if setMeta {
+		meta = slices.Clone(meta)
+	} else {
+		meta = t.meta
+	}
+	rec, ok := t.prepareLog(meta)
+	if !ok {
+		return t.checkpoint(meta)
+	}
+	return t.finishLog(rec, t.writeLog(rec))
+}
+
+// loggedSync is a record about to be written, and the state it commits.
+type loggedSync struct {
+	buf  []byte
+	seq  uint64
+	rows int
+	lens []int
+	meta []byte
+	off  int
+}
+
+// prepareLog builds the record of a logged Sync into t.enc's buffer; ok is
+// false when this Sync must be a checkpoint.
+func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
+	if t.checkpointNext || t.dirtyAll || t.synced == nil {
+		return loggedSync{}, false
+	}
+	rows := t.rows
+	lens := make([]int, len(t.walFiles))
+	size := 0
+	for i, f := range t.walFiles {
+		lens[i] = f.Len()
+		if lens[i] < t.synced[i] && !t.isElemFile(i) {
+			return loggedSync{}, false // a heap that shrank: not an append
+		}
+		size += (lens[i] - min(t.synced[i], lens[i])) * f.ElemSize()
+	}
+	size += len(t.dirty) * t.rowBytes()
+	if size > maxLogged {
+		return loggedSync{}, false
+	}
+	hdr := make([]uint64, len(lens))
+	for i, l := range lens {
+		hdr[i] = uint64(l)
+	}
+	t.enc.buf = t.enc.buf[:0]
+	t.enc.begin(t.seq+1, t.hash, uint64(rows), hdr, meta)
+	low := min(t.syncedRows, rows)
+	slices.Sort(t.dirty)
+	for i, f := range t.walFiles {
+		if t.viewedFile[i] {
+			continue // flushed whole: slices may have written anywhere
+		}
+		from := min(t.synced[i], lens[i])
+		if t.isElemFile(i) {
+			from = low
+			for j := 0; j < len(t.dirty); {
+				// Runs of consecutive rows changed in place below low.
+				a := t.dirty[j]
+				if a >= low {
+					break
+				}
+				b := a + 1
+				for j++; j < len(t.dirty) && t.dirty[j] <= b && t.dirty[j] < low; j++ {
+					b = max(b, t.dirty[j]+1)
+				}
+				t.enc.add(i, uint64(a), uint64(b-a), fileElems(f, a, b-a))
+			}
+		}
+		if lens[i] > from {
+			t.enc.add(i, uint64(from), uint64(lens[i]-from), fileElems(f, from, lens[i]-from))
+		}
+	}
+	buf := t.enc.end()
+	if t.walOff+len(buf) > t.walSize || t.wal == nil {
+		if t.wal == nil && len(buf) <= walDefaultSize-walRecordsAt {
+			if err := t.createWAL(); err == nil {
+				return loggedSync{buf: buf, seq: t.seq + 1, rows: rows, lens: lens, meta: meta, off: t.walOff}, true
+			}
+		}
+		return loggedSync{}, false
+	}
+	return loggedSync{buf: buf, seq: t.seq + 1, rows: rows, lens: lens, meta: meta, off: t.walOff}, true
+}
+
+// writeLog writes the record and flushes the log, and the files slices may
+// have written, in parallel. It touches no field of the table: a group
+// commit runs it while others append.
+func (t *Table[R]) writeLog(rec loggedSync) error {
+	crashpoint.Hit("table.sync.log")
+	if _, err := t.wal.WriteAt(rec.buf, int64(rec.off)); err != nil {
+		return err
+	}
+	crashpoint.Hit("table.sync.log.written")
+	errs := make(chan error, len(t.viewedFiles))
+	for _, f := range t.viewedFiles {
+		go func() { errs <- f.Flush() }()
+	}
+	err := fsutil.DataSync(t.wal)
+	for range t.viewedFiles {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+// finishLog makes a written record the table's last Sync, or poisons the
+// table if it failed.
+func (t *Table[R]) finishLog(rec loggedSync, err error) error {
+	if err != nil {
+		return t.fail(err)
+	}
+	crashpoint.Hit("table.sync.done")
+	t.seq, t.walOff, t.meta = rec.seq, rec.off+len(rec.buf), rec.meta
+	t.synced, t.syncedRows = rec.lens, rec.rows
+	t.dirty = t.dirty[:0]
+	t.readers.synced(rec.rows)
+	return nil
+}
+
+// checkpoint commits the table the way every Sync did before the log:
+// the meta goes to the log's free meta slot, every file (the log's too) is
+// flushed in parallel, then COMMIT is written and flushed. The log's
+// records are then spent.
+func (t *Table[R]) checkpoint(meta []byte) error {
+	seq := t.seq + 1
+	if t.wal == nil && meta != nil {
+		if err := t.createWAL(); err != nil {
+			return t.fail(err)
+		}
+	}
+	var walErr chan error
+	if t.wal != nil {
+		idx := 1 - t.walSlotIdx
+		crashpoint.Hit("table.sync.meta")
+		if _, err := t.wal.WriteAt(encodeWALSlot(idx, walSlot{seq: seq, hash: t.hash, meta: meta}), int64(idx*walSlotBytes)); err != nil {
+			return t.fail(err)
+		}
+		t.walSlotIdx = idx
+		walErr = make(chan error, 1)
+		go func() { walErr <- fsutil.DataSync(t.wal) }()
+	}
 	crashpoint.Hit("table.sync.flush")
-	if err := t.set.Flush(); err != nil {
+	err := t.set.Flush()
+	if walErr != nil {
+		err = errors.Join(err, <-walErr)
+	}
+	if err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit")
@@ -39,7 +237,7 @@ func (t *Table[R]) sync() error {
 		t.lengths[ncols+i] = uint64(t.vars[i].extent())
 	}
 	idx := 1 - t.slotIdx
-	s := commitSlot{seq: t.seq + 1, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
+	s := commitSlot{seq: seq, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
 	t.slotBuf = encodeCommitInto(t.slotBuf, idx, s)
 	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.lengths)))); err != nil {
 		return t.fail(err)
@@ -49,10 +247,115 @@ func (t *Table[R]) sync() error {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.done")
-	t.seq, t.slotIdx = s.seq, idx
+	t.seq, t.slotIdx, t.meta = s.seq, idx, meta
+	t.walOff = walRecordsAt
+	t.checkpointNext = false
+	t.markSynced()
 	t.readers.synced(t.rows)
 	return nil
 }
+
+// sync commits by a checkpoint, for the operations that rewrite or copy
+// files (schema changes, Compact, Migrate, Repair): they start from a table
+// whose log is spent and whose files hold every row.
+func (t *Table[R]) sync() error { return t.checkpoint(t.meta) }
+
+// markSynced makes the present lengths the last Sync's: what the next
+// logged Sync writes starts from them.
+func (t *Table[R]) markSynced() {
+	if t.walFiles == nil {
+		return
+	}
+	t.synced = t.synced[:0]
+	for _, f := range t.walFiles {
+		t.synced = append(t.synced, f.Len())
+	}
+	t.syncedRows = t.rows
+	t.dirty, t.dirtyAll = t.dirty[:0], false
+}
+
+// createWAL makes the log: preallocated and written with zeros, so that a
+// logged Sync overwrites blocks that are already allocated and written
+// (its fdatasync then has no metadata to commit), and made durable in the
+// directory before any record depends on it.
+func (t *Table[R]) createWAL() error {
+	path := filepath.Join(t.dir, walFile)
+	tmp := filepath.Join(t.dir, walTemp)
+	_ = os.Remove(tmp)
+	f, err := openTableFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return err
+	}
+	err = writeZeroFile(f, walDefaultSize)
+	if err == nil {
+		err = fsutil.DataSync(f)
+	}
+	if err == nil {
+		crashpoint.Hit("table.wal.create")
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = fsutil.SyncDir(t.dir)
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, walDefaultSize, walRecordsAt, 1
+	return nil
+}
+
+func writeZeroFile(f *os.File, size int) error {
+	buf := make([]byte, 1<<20)
+	for off := 0; off < size; off += len(buf) {
+		if _, err := f.WriteAt(buf[:min(len(buf), size-off)], int64(off)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isElemFile reports whether walFiles[i] holds the rows' elements (a
+// column file), rather than a heap or dictionary.
+func (t *Table[R]) isElemFile(i int) bool { return t.walElemFile[i] }
+
+// rowBytes is the size of a packed row.
+func (t *Table[R]) rowBytes() int { return len(t.scratch) }
+
+// changedInPlace notes that row i was rewritten since the last Sync: the
+// next logged Sync writes it again.
+func (t *Table[R]) changedInPlace(i int) {
+	if i >= t.syncedRows || t.dirtyAll {
+		return // logged with the appended rows, or by a checkpoint
+	}
+	if len(t.dirty) >= maxDirty {
+		t.dirtyAll = true
+		return
+	}
+	t.dirty = append(t.dirty, i)
+}
+
+// viewed notes that a writable view of column c was handed out: from the
+// next Sync on (a checkpoint, which spends the records that hold the
+// column's earlier rows), every Sync flushes its file whole instead of
+// logging it, since slices may write anywhere in it.
+func (t *Table[R]) viewed(c *colset.Column) {
+	if t.opts.ReadOnly || c == nil {
+		return
+	}
+	for i, f := range t.walFiles {
+		if f == c.File() && !t.viewedFile[i] {
+			t.viewedFile[i] = true
+			t.viewedFiles = append(t.viewedFiles, f)
+			t.checkpointNext = true
+		}
+	}
+}
+
+// removedFrom notes that the rows from n on were removed or moved since
+// the last Sync: a logged Sync writes them all again from there.
+func (t *Table[R]) removedFrom(n int) { t.syncedRows = min(t.syncedRows, n) }
 
 func (t *Table[R]) fail(err error) error {
 	t.poison = fmt.Errorf("%w: %s: %w", ErrPoisoned, t.dir, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/rowcodec"
 	"github.com/mmapvec/persistence/internal/varcol"
@@ -24,6 +25,12 @@ type Options struct {
 	// SyncedOnly makes a reader see only the rows as of the writer's last
 	// Sync, instead of every completed append.
 	SyncedOnly bool
+	// SavePoint opens the table as of its last Sync, as if the machine had
+	// restarted: rows appended since are dropped even after a mere crash
+	// of the process (the default keeps every completed append). Changes
+	// in place since that Sync are as after a power cut (see the package
+	// doc, "Durability").
+	SavePoint bool
 	// LockTimeout is how long to wait for a lock held by another process
 	// (or handle); 0 fails at once with an error naming the holder's pid.
 	// A reader also waits this long (at least a second) for the writer to
@@ -84,6 +91,25 @@ type Table[R any] struct {
 	lengths []uint64
 	slotBuf []byte
 
+	// The commit path (sync.go, wal.go, wal_open.go, group.go).
+	wal            *os.File        // the write-ahead log; nil until a Sync needs one
+	walSize        int             // its size
+	walOff         int             // where the next record goes
+	walSlotIdx     int             // its meta slot written last
+	walFiles       []*colfile.File // every file, in the log's order (nil: not mapped here)
+	walElem        []int           // their element sizes
+	walElemFile    []bool          // which of them hold rows (the others heaps and dictionaries)
+	viewedFile     []bool          // which a writable view was handed out for: flushed whole at every Sync
+	viewedFiles    []*colfile.File // those files
+	synced         []int           // each file's length at the last Sync
+	syncedRows     int             // the rows at the last Sync, lowered by removals since
+	dirty          []int           // rows below syncedRows changed in place since the last Sync
+	dirtyAll       bool            // too many to log: the next Sync checkpoints
+	checkpointNext bool            // the next Sync checkpoints (the first of an open; a new view)
+	meta           []byte          // the meta of the last Sync
+	enc            walEncoder
+	group          groupCommit
+
 	recovery Recovery
 	poison   error
 	closed   bool
@@ -143,6 +169,10 @@ func (t *Table[R]) Close() error {
 func (t *Table[R]) closeFiles() error {
 	var errs []error
 	errs = append(errs, t.journal.close(), t.readers.close())
+	if t.wal != nil {
+		errs = append(errs, t.wal.Close())
+		t.wal = nil
+	}
 	if t.commit != nil {
 		errs = append(errs, t.commit.Close())
 	}

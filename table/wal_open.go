@@ -1,0 +1,252 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"unsafe"
+
+	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/crashpoint"
+)
+
+// maxWALSize bounds the log an open reads: a larger file is not one this
+// library wrote.
+const maxWALSize = 1 << 30
+
+// walTargets lists every file of the table in manifest order (each
+// column's element file, then its aux files), as the log's records number
+// them; a file this handle does not map is nil (a reader of some columns).
+func (t *Table[R]) walTargets() ([]*colfile.File, []int) {
+	var files []*colfile.File
+	var elem []int
+	for _, c := range t.man.Columns {
+		var fs []*colfile.File
+		if col := t.colByName(c.Name); col != nil {
+			fs = append(fs, col.File())
+			if v := t.varByName(c.Name); v != nil {
+				fs = append(fs, v.files()...)
+			}
+		}
+		layouts := append([]int{c.Layout.Size}, auxSizes(c.Kind)...)
+		for i, size := range layouts {
+			var f *colfile.File
+			if i < len(fs) {
+				f = fs[i]
+			}
+			files = append(files, f)
+			elem = append(elem, size)
+		}
+	}
+	return files, elem
+}
+
+func auxSizes(kind string) []int {
+	var sizes []int
+	for _, l := range auxLayouts(kind) {
+		sizes = append(sizes, l.Size)
+	}
+	return sizes
+}
+
+// readWAL returns the records that follow the commit slot in the log, and
+// the meta of the last Sync. A table without a log (none was ever needed)
+// has an empty chain. A writer keeps the log open.
+func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
+	t.walFiles, t.walElem = t.walTargets()
+	t.walElemFile = make([]bool, len(t.walFiles))
+	t.viewedFile = make([]bool, len(t.walFiles))
+	at := 0
+	for _, c := range t.man.Columns {
+		t.walElemFile[at] = true
+		at += 1 + len(auxLayouts(c.Kind))
+	}
+	t.checkpointNext = true // see checkpoint: what this open inherits is made durable whole
+	t.viewedFiles = nil
+	if t.wal != nil {
+		_ = t.wal.Close() // files mapped again (Compact): the log too
+		t.wal = nil
+	}
+	path := filepath.Join(t.dir, walFile)
+	flag := os.O_RDWR
+	if t.opts.ReadOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := openTableFile(path, flag)
+	if errors.Is(err, fs.ErrNotExist) {
+		return walChain{end: walRecordsAt, slotIdx: 1}, nil
+	}
+	if err != nil {
+		return walChain{}, prefixed(err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > maxWALSize {
+		err = fmt.Errorf("%w: %s: %d bytes, more than a log ever holds", ErrCorrupt, path, fi.Size())
+	}
+	var c walChain
+	if err == nil {
+		c, err = scanWAL(ne, f, fi.Size(), slot.seq, t.hash, t.walElem)
+	}
+	if err != nil {
+		return c, errors.Join(prefixed(err), f.Close())
+	}
+	if t.opts.ReadOnly {
+		return c, f.Close()
+	}
+	t.wal, t.walSize = f, int(fi.Size())
+	return c, nil
+}
+
+// replayWAL applies the chain's records to the files, in order, and returns
+// the commit they end with: the table as of the last Sync. A reader, which
+// writes nothing, instead checks that the files already hold every record
+// (they do once the page cache reached the disk), and otherwise fails with
+// [ErrNeedsRecovery]. A record whose numbers do not fit the table is
+// corrupt: every length must be backed by the file or by the record's own
+// writes, so no record grows a file past what it carries.
+func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
+	if len(c.records) == 0 {
+		return slot, nil
+	}
+	path := filepath.Join(t.dir, walFile)
+	bad := func(r walRecord, why string, args ...any) error {
+		return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
+	}
+	ro := t.opts.ReadOnly
+	ncols := len(t.man.Columns)
+	for _, r := range c.records {
+		if r.rows > math.MaxInt {
+			return slot, bad(r, "row count %d", r.rows)
+		}
+		// The element files hold the rows; the others their extents.
+		fi := 0
+		for _, col := range t.man.Columns {
+			if r.lens[fi] != r.rows {
+				return slot, bad(r, "column %q has %d rows, the table %d", col.Name, r.lens[fi], r.rows)
+			}
+			fi += 1 + len(auxLayouts(col.Kind))
+		}
+		reach := make([]uint64, len(r.lens))
+		for _, w := range r.writes {
+			if w.at+w.count > r.lens[w.file] {
+				return slot, bad(r, "a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
+			}
+			reach[w.file] = max(reach[w.file], w.at+w.count)
+		}
+		crashpoint.Hit("table.recover.replay")
+		for i, f := range t.walFiles {
+			if f == nil {
+				continue
+			}
+			if r.lens[i] > uint64(f.Cap()) {
+				if r.lens[i] > reach[i] {
+					return slot, bad(r, "%s has %d elements, the file holds %d", f.Path(), r.lens[i], f.Cap())
+				}
+				if ro {
+					return slot, t.needsReplay(r)
+				}
+				if err := f.EnsureCap(int(r.lens[i])); err != nil {
+					return slot, fmt.Errorf("table: %s: replay the log: %w", t.dir, err)
+				}
+			}
+		}
+		if ro {
+			continue
+		}
+		for _, w := range r.writes {
+			if f := t.walFiles[w.file]; f != nil {
+				copy(fileElems(f, int(w.at), int(w.count)), w.data)
+			}
+		}
+	}
+	if ro {
+		if err := t.verifyWAL(c); err != nil {
+			return slot, err
+		}
+	}
+	last := c.records[len(c.records)-1]
+	out := commitSlot{seq: last.seq, rows: last.rows, hash: t.hash, lengths: make([]uint64, ncols, commitEntries(t.man))}
+	for i := range ncols {
+		out.lengths[i] = last.rows
+	}
+	fi := 0
+	for _, col := range t.man.Columns {
+		if col.Variable() {
+			out.lengths = append(out.lengths, last.lens[fi+1]) // the heap's frontier, the dictionary's count
+		}
+		fi += 1 + len(auxLayouts(col.Kind))
+	}
+	t.recovery.Replayed = len(c.records)
+	return out, nil
+}
+
+// verifyWAL checks that the files hold what the chain's records wrote, as
+// the last record to write each element left it (later records overwrite
+// earlier ones: rows set again, swapped in, cut and appended again).
+func (t *Table[R]) verifyWAL(c walChain) error {
+	last := c.records[len(c.records)-1]
+	covered := make([][][2]uint64, len(t.walFiles)) // element ranges a later record wrote
+	for k := len(c.records) - 1; k >= 0; k-- {
+		r := c.records[k]
+		for _, w := range r.writes {
+			f := t.walFiles[w.file]
+			if f == nil {
+				continue
+			}
+			lo, hi := w.at, min(w.at+w.count, last.lens[w.file])
+			es := uint64(f.ElemSize())
+			for _, gap := range uncovered(covered[w.file], lo, hi) {
+				got := fileElems(f, int(gap[0]), int(gap[1]-gap[0]))
+				if string(got) != string(w.data[(gap[0]-w.at)*es:(gap[1]-w.at)*es]) {
+					return t.needsReplay(r)
+				}
+			}
+			if lo < hi {
+				covered[w.file] = append(covered[w.file], [2]uint64{lo, hi})
+			}
+		}
+	}
+	return nil
+}
+
+// uncovered returns the parts of [lo, hi) that no range of covered holds.
+func uncovered(covered [][2]uint64, lo, hi uint64) [][2]uint64 {
+	gaps := [][2]uint64{{lo, hi}}
+	for _, c := range covered {
+		var next [][2]uint64
+		for _, g := range gaps {
+			if c[1] <= g[0] || c[0] >= g[1] {
+				next = append(next, g)
+				continue
+			}
+			if g[0] < c[0] {
+				next = append(next, [2]uint64{g[0], c[0]})
+			}
+			if c[1] < g[1] {
+				next = append(next, [2]uint64{c[1], g[1]})
+			}
+		}
+		gaps = next
+	}
+	var out [][2]uint64
+	for _, g := range gaps {
+		if g[0] < g[1] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (t *Table[R]) needsReplay(r walRecord) error {
+	return fmt.Errorf("%w: %s: the log holds Syncs up to %d rows that the column files may not hold yet (open it writable once)",
+		ErrNeedsRecovery, t.dir, r.rows)
+}
+
+// fileElems returns elements [at, at+n) of f, which lie below its Cap.
+func fileElems(f *colfile.File, at, n int) []byte {
+	es := f.ElemSize()
+	return unsafe.Slice((*byte)(unsafe.Add(f.Data(), at*es)), n*es)
+}

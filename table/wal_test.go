@@ -1,0 +1,251 @@
+package table_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/table"
+)
+
+type walRow struct {
+	ID    uint64
+	Value float64
+	Name  string
+	Tag   table.Symbol
+}
+
+func walRowOf(i int) walRow {
+	return walRow{ID: uint64(i), Value: float64(i) / 2, Name: fmt.Sprintf("name-%d", i), Tag: table.Symbol(fmt.Sprintf("t%d", i%3))}
+}
+
+// countPoints counts the crash points f reaches.
+func countPoints(f func()) map[string]int {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	crashpoint.SetHook(func(name string) {
+		mu.Lock()
+		seen[name]++
+		mu.Unlock()
+	})
+	defer crashpoint.SetHook(nil)
+	f()
+	return seen
+}
+
+func TestSyncLogsSmallCommits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.Append(walRowOf(0)))
+	// The first Sync of an open is a checkpoint: it flushes every file.
+	seen := countPoints(func() { require.NoError(t, tb.Sync()) })
+	require.Equal(t, 1, seen["table.sync.commit"], "the first Sync of an open writes COMMIT")
+	require.Zero(t, seen["table.sync.log"])
+	for i := 1; i < 50; i++ {
+		require.NoError(t, tb.Append(walRowOf(i)))
+		if i%7 == 0 {
+			require.NoError(t, tb.SetRow(i/2, walRowOf(1000+i)))
+		}
+		seen := countPoints(func() { require.NoError(t, tb.Sync()) })
+		require.Equal(t, 1, seen["table.sync.log"], "Sync %d is logged", i)
+		require.Zero(t, seen["table.sync.commit"], "a logged Sync writes no COMMIT")
+		require.Zero(t, seen["vec.flush"], "a logged Sync flushes no column")
+	}
+}
+
+// TestSyncReplayAfterRestart: the rows of logged Syncs reach an image of
+// the table whose column files lost everything since the last checkpoint;
+// Open after a restart applies the log, and Meta comes back.
+func TestSyncReplayAfterRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(walRowOf(0)))
+	require.NoError(t, tb.Sync()) // a checkpoint
+	checkpointed := copyTable(t, dir)
+	for i := 1; i <= 20; i++ {
+		require.NoError(t, tb.Append(walRowOf(i)))
+	}
+	require.NoError(t, tb.SetRow(0, walRowOf(500)))
+	require.NoError(t, tb.SyncMeta([]byte("tick 7")))
+	require.NoError(t, tb.SwapRemove(3)) // row 3 is now row 20
+	require.NoError(t, tb.Append(walRowOf(21)))
+	require.NoError(t, tb.Sync()) // keeps the meta
+	want := rowsOf(t, tb)
+	require.Equal(t, []byte("tick 7"), tb.Meta())
+	require.NoError(t, tb.Append(walRowOf(99))) // never synced
+	require.NoError(t, tb.Close())
+
+	// The image: the columns as the checkpoint left them, the log and
+	// COMMIT as they are now.
+	img := copyTable(t, checkpointed)
+	for _, name := range []string{"WAL", "COMMIT"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(img, name), b, 0o644))
+	}
+	bootid.Override("after a restart")
+	defer bootid.Override("")
+
+	// A reader finds the files short of the log: it cannot apply it.
+	_, err = table.Open[walRow](img, &table.Options{ReadOnly: true})
+	require.ErrorIs(t, err, table.ErrNeedsRecovery)
+
+	re, err := table.Open[walRow](img, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, re.Recovered().Replayed, re.Recovered().String())
+	require.Equal(t, want, rowsOf(t, re))
+	require.Equal(t, []byte("tick 7"), re.Meta())
+	require.NoError(t, re.Close())
+
+	// Once applied, a reader opens too, and so does the original table
+	// after the restart (its files hold the log already: nothing differs).
+	ro, err := table.Open[walRow](img, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, want, rowsOf(t, ro))
+	require.NoError(t, ro.Close())
+	ro, err = table.Open[walRow](dir, &table.Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, want, rowsOf(t, ro))
+	require.Equal(t, []byte("tick 7"), ro.Meta())
+	require.NoError(t, ro.Close())
+}
+
+func TestSyncMeta(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Nil(t, tb.Meta())
+	require.NoError(t, tb.SyncMeta([]byte("first"))) // a checkpoint
+	require.Equal(t, []byte("first"), tb.Meta())
+	require.NoError(t, tb.Append(walRowOf(1)))
+	require.NoError(t, tb.SyncMeta([]byte("second"))) // logged
+	err = tb.SyncMeta(make([]byte, table.MaxSyncMeta+1))
+	require.Error(t, err)
+	require.Equal(t, []byte("second"), tb.Meta(), "a refused meta changes nothing")
+	require.NoError(t, tb.Close())
+
+	tb, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, []byte("second"), tb.Meta())
+	require.NoError(t, tb.Sync()) // a checkpoint keeps it
+	require.NoError(t, tb.Close())
+	tb, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, []byte("second"), tb.Meta())
+	big := make([]byte, table.MaxSyncMeta)
+	big[len(big)-1] = 7
+	require.NoError(t, tb.SyncMeta(big))
+	require.NoError(t, tb.Close())
+	tb, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, big, tb.Meta())
+	require.NoError(t, tb.Close())
+}
+
+func TestSavePoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	for i := range 10 {
+		require.NoError(t, tb.Append(walRowOf(i)))
+	}
+	require.NoError(t, tb.Sync())
+	for i := 10; i < 15; i++ {
+		require.NoError(t, tb.Append(walRowOf(i)))
+	}
+	require.NoError(t, tb.SyncMeta([]byte("save 15")))
+	want := rowsOf(t, tb)
+	for i := 15; i < 40; i++ {
+		require.NoError(t, tb.Append(walRowOf(i))) // after the save point
+	}
+	require.NoError(t, tb.Close())
+
+	// The default keeps every completed append.
+	re, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, 40, re.Len())
+	require.NoError(t, re.Close())
+
+	sp, err := table.Open[walRow](dir, &table.Options{SavePoint: true})
+	require.NoError(t, err)
+	require.Equal(t, want, rowsOf(t, sp))
+	require.Equal(t, []byte("save 15"), sp.Meta())
+	require.Equal(t, 25, sp.Recovered().Dropped, sp.Recovered().String())
+	require.NoError(t, sp.Close())
+	re, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, want, rowsOf(t, re), "the dropped rows stay dropped")
+	require.NoError(t, re.Close())
+}
+
+func TestAppendSyncGroups(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	const workers, each = 16, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if err := tb.AppendSync(walRowOf(w*each + i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, workers*each, tb.Len())
+	seen := map[uint64]bool{}
+	for _, r := range tb.All() {
+		require.Equal(t, walRowOf(int(r.ID)), r)
+		seen[r.ID] = true
+	}
+	require.Len(t, seen, workers*each)
+	require.NoError(t, tb.Close())
+
+	// Every row was durable when its call returned: a restart keeps all.
+	bootid.Override("after a restart")
+	defer bootid.Override("")
+	re, err := table.Open[walRow](dir, &table.Options{SavePoint: true})
+	require.NoError(t, err)
+	require.Equal(t, workers*each, re.Len())
+	require.NoError(t, re.Close())
+}
+
+func TestAppendSyncFailurePoisons(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.AppendSync(walRowOf(0))) // the checkpoint
+	require.NoError(t, tb.AppendSync(walRowOf(1))) // logged: the log exists
+	table.BreakLog(tb)                             // every later write to it fails
+	const workers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() { errs <- tb.AppendSync(walRowOf(10 + w)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.ErrorIs(t, err, table.ErrPoisoned)
+	}
+	require.ErrorIs(t, tb.Sync(), table.ErrPoisoned)
+	require.ErrorIs(t, tb.Append(walRowOf(99)), table.ErrPoisoned)
+}
