@@ -36,6 +36,7 @@ require (
 	github.com/klauspost/compress v1.19.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/mmapvec/persistence/interop v0.0.0-00010101000000-000000000000
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/parquet-go/bitpack v1.0.0 // indirect
 	github.com/parquet-go/jsonlite v1.0.0 // indirect
@@ -54,3 +55,5 @@ require (
 )
 
 replace github.com/mmapvec/persistence => ../
+
+replace github.com/mmapvec/persistence/interop => ../interop
