@@ -1,8 +1,10 @@
 package export
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -137,24 +139,20 @@ func Parquet[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) 
 		return 0, err
 	}
 	rowsPerGroup := o.rowsPerGroup(src)
-	idx := make([]int, 0, block)
 	inGroup := 0
 	for start := 0; start < src.rows; start += block {
-		idx = idx[:0]
-		for i := start; i < min(start+block, src.rows); i++ {
-			idx = append(idx, i)
-		}
-		if err := pw.write(src, idx); err != nil {
+		n := min(block, src.rows-start)
+		if err := pw.write(src, nil, start, n); err != nil {
 			return start, err
 		}
-		if inGroup += len(idx); inGroup >= rowsPerGroup {
+		if inGroup += n; inGroup >= rowsPerGroup {
 			if err := pw.w.Flush(); err != nil {
 				return start, fmt.Errorf("export: %w", err)
 			}
 			inGroup = 0
 		}
 		if o.Progress != nil {
-			o.Progress(start+len(idx), src.rows)
+			o.Progress(start+n, src.rows)
 		}
 	}
 	if err := pw.w.Close(); err != nil {
@@ -204,54 +202,111 @@ func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, e
 	return &parquetWriter{w: pw, cols: pw.ColumnWriters(), leaves: leaves, vals: make([]parquet.Value, 0, block)}, nil
 }
 
-// write writes rows idx of src: for each leaf, one slice of values, which
-// for strings and bytes point into the table's mapping (the column writer
-// copies them).
-func (pw *parquetWriter) write(src *source, idx []int) error {
+// write writes rows idx of src, or with idx nil rows [start, start+n):
+// for each leaf, one slice of values, which for strings and bytes point
+// into the table's mapping (the column writer copies them). Each kind has
+// its own loop over the column's elements.
+func (pw *parquetWriter) write(src *source, idx []int, start, n int) error {
+	if idx != nil {
+		n = len(idx)
+	}
+	if cap(pw.vals) < n {
+		pw.vals = make([]parquet.Value, n)
+	}
+	v := pw.vals[:n]
+	row := func(j int) int { return start + j }
+	if idx != nil {
+		row = func(j int) int { return idx[j] }
+	}
+	ne := binary.NativeEndian
 	for k := range pw.leaves {
 		l := &pw.leaves[k]
-		v := pw.vals[:0]
+		size := src.cols[l.col].Layout.Size
+		// e is the leaf's bytes in the first row, and each row's lie
+		// size bytes further on.
+		e := src.mems[l.col].Elems[min(l.Off, len(src.mems[l.col].Elems)):]
+		if idx == nil && n > 0 {
+			e = e[start*size:]
+			switch l.Kind {
+			case "int64", "uint64":
+				for j := range v {
+					v[j] = parquet.Int64Value(int64(ne.Uint64(e[j*size:])))
+				}
+				goto write
+			case "float64":
+				for j := range v {
+					v[j] = parquet.DoubleValue(math.Float64frombits(ne.Uint64(e[j*size:])))
+				}
+				goto write
+			case "int32", "uint32":
+				for j := range v {
+					v[j] = parquet.Int32Value(int32(ne.Uint32(e[j*size:])))
+				}
+				goto write
+			case "float32":
+				for j := range v {
+					v[j] = parquet.FloatValue(math.Float32frombits(ne.Uint32(e[j*size:])))
+				}
+				goto write
+			}
+			e = src.mems[l.col].Elems[min(l.Off, len(src.mems[l.col].Elems)):]
+		}
 		switch l.Kind {
 		case "bool":
-			for _, i := range idx {
-				v = append(v, parquet.BooleanValue(src.int64(l, i) != 0))
+			for j := range v {
+				v[j] = parquet.BooleanValue(e[row(j)*size] != 0)
 			}
-		case "int8", "int16", "int32", "uint8", "uint16", "uint32":
-			for _, i := range idx {
-				v = append(v, parquet.Int32Value(int32(src.int64(l, i))))
+		case "int8":
+			for j := range v {
+				v[j] = parquet.Int32Value(int32(int8(e[row(j)*size])))
+			}
+		case "uint8":
+			for j := range v {
+				v[j] = parquet.Int32Value(int32(e[row(j)*size]))
+			}
+		case "int16":
+			for j := range v {
+				v[j] = parquet.Int32Value(int32(int16(ne.Uint16(e[row(j)*size:]))))
+			}
+		case "uint16":
+			for j := range v {
+				v[j] = parquet.Int32Value(int32(ne.Uint16(e[row(j)*size:])))
+			}
+		case "int32", "uint32":
+			for j := range v {
+				v[j] = parquet.Int32Value(int32(ne.Uint32(e[row(j)*size:])))
 			}
 		case "int64", "uint64":
-			for _, i := range idx {
-				v = append(v, parquet.Int64Value(src.int64(l, i)))
+			for j := range v {
+				v[j] = parquet.Int64Value(int64(ne.Uint64(e[row(j)*size:])))
 			}
 		case "float32":
-			for _, i := range idx {
-				v = append(v, parquet.FloatValue(float32(src.float64(l, i))))
+			for j := range v {
+				v[j] = parquet.FloatValue(math.Float32frombits(ne.Uint32(e[row(j)*size:])))
 			}
 		case "float64":
-			for _, i := range idx {
-				v = append(v, parquet.DoubleValue(src.float64(l, i)))
+			for j := range v {
+				v[j] = parquet.DoubleValue(math.Float64frombits(ne.Uint64(e[row(j)*size:])))
 			}
 		case "fixed":
-			for _, i := range idx {
-				v = append(v, parquet.FixedLenByteArrayValue(src.fixed(l, i)))
+			for j := range v {
+				at := row(j) * size
+				v[j] = parquet.FixedLenByteArrayValue(e[at : at+l.Size])
 			}
 		default:
-			for _, i := range idx {
-				b := src.value(l, i)
+			empty := []byte{} // a nil slice is a null Value
+			for j := range v {
+				b := src.value(l, row(j))
 				if b == nil {
-					b = []byte{} // a nil slice is a null Value
+					b = empty
 				}
-				v = append(v, parquet.ByteArrayValue(b))
+				v[j] = parquet.ByteArrayValue(b)
 			}
 		}
-		for j := range v {
-			v[j] = v[j].Level(0, 0, k)
-		}
+	write:
 		if _, err := pw.cols[k].WriteRowValues(v); err != nil {
 			return fmt.Errorf("export: column %q: %w", l.Name, err)
 		}
-		pw.vals = v
 	}
 	return nil
 }

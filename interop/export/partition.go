@@ -92,7 +92,7 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 		if len(p.idx) == 0 {
 			return nil
 		}
-		if err := p.w.write(src, p.idx); err != nil {
+		if err := p.w.write(src, p.idx, 0, 0); err != nil {
 			return err
 		}
 		p.rows += len(p.idx)
