@@ -187,7 +187,7 @@ func TestCSVInfersTypes(t *testing.T) {
 func TestBadInputsLeaveTheTable(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	newEvery(t, src, 0, 2000)
+	newEvery(t, src, 0, 1600)
 	good := filepath.Join(dir, "good.parquet")
 	exportFile(t, src, good, &export.Options{RowGroupBytes: 64 << 10})
 	goodCSV := filepath.Join(dir, "good.csv")
@@ -270,7 +270,7 @@ func TestBadInputsLeaveTheTable(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "dst")
 			newEvery(t, dst, 100, 7)
 			before := rowsOf(t, dst)
-			_, err := importFile(dst, tc.path, &ingest.Options{BatchRows: 300, Table: &table.Options{MaxValueSize: 1000}})
+			_, err := importFile(dst, tc.path, &ingest.Options{BatchRows: 1000, Table: &table.Options{MaxValueSize: 1000}})
 			if tc.want == nil {
 				// A CSV cut between records is a shorter file, or a cut
 				// record: whole rows or an error, never a torn row.
@@ -287,7 +287,7 @@ func TestBadInputsLeaveTheTable(t *testing.T) {
 			require.Equal(t, before, rowsOf(t, dst))
 			// A new table is not left behind.
 			fresh := filepath.Join(t.TempDir(), "fresh")
-			_, err = importFile(fresh, tc.path, &ingest.Options{BatchRows: 300, Table: &table.Options{MaxValueSize: 1000}})
+			_, err = importFile(fresh, tc.path, &ingest.Options{BatchRows: 1000, Table: &table.Options{MaxValueSize: 1000}})
 			if tc.want != nil && tc.want != ingest.ErrSchema && tc.name != "int out of range" { // a new table takes 300 as an int64
 				require.Error(t, err)
 				require.NoDirExists(t, fresh)
