@@ -2,9 +2,11 @@ package export
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -139,21 +141,54 @@ func Parquet[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) 
 		return 0, err
 	}
 	rowsPerGroup := o.rowsPerGroup(src)
-	inGroup := 0
-	for start := 0; start < src.rows; start += block {
-		n := min(block, src.rows-start)
-		if err := pw.write(src, nil, start, n); err != nil {
-			return start, err
+	// Row groups are encoded and compressed by up to GOMAXPROCS
+	// goroutines at once (parquet-go's concurrent row groups), and
+	// committed to the file in order: at most that many are held.
+	type job struct {
+		rg   *parquet.ConcurrentRowGroupWriter
+		end  int
+		done chan error
+	}
+	var jobs []*job
+	var firstErr error
+	commit := func() error {
+		j := jobs[0]
+		jobs = jobs[1:]
+		err := <-j.done
+		if err == nil {
+			_, err = j.rg.Commit()
 		}
-		if inGroup += n; inGroup >= rowsPerGroup {
-			if err := pw.w.Flush(); err != nil {
-				return start, fmt.Errorf("export: %w", err)
+		if err == nil && o.Progress != nil {
+			o.Progress(j.end, src.rows)
+		}
+		return err
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	for start := 0; start < src.rows && firstErr == nil; start += rowsPerGroup {
+		if len(jobs) == workers {
+			firstErr = commit()
+		}
+		j := &job{rg: pw.w.BeginRowGroup(), end: min(start+rowsPerGroup, src.rows), done: make(chan error, 1)}
+		jobs = append(jobs, j)
+		go func(start int) {
+			vals := make([]parquet.Value, block)
+			cols := j.rg.ColumnWriters()
+			for at := start; at < j.end; at += block {
+				if err := writeValues(cols, pw.leaves, src, nil, at, min(block, j.end-at), vals); err != nil {
+					j.done <- err
+					return
+				}
 			}
-			inGroup = 0
+			j.done <- j.rg.Flush()
+		}(start)
+	}
+	for len(jobs) > 0 {
+		if err := commit(); firstErr == nil {
+			firstErr = err
 		}
-		if o.Progress != nil {
-			o.Progress(start+n, src.rows)
-		}
+	}
+	if firstErr != nil {
+		return 0, fmt.Errorf("export: %w", errors.Join(firstErr, pw.w.Close()))
 	}
 	if err := pw.w.Close(); err != nil {
 		return src.rows, fmt.Errorf("export: %w", err)
@@ -202,10 +237,7 @@ func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, e
 	return &parquetWriter{w: pw, cols: pw.ColumnWriters(), leaves: leaves, vals: make([]parquet.Value, 0, block)}, nil
 }
 
-// write writes rows idx of src, or with idx nil rows [start, start+n):
-// for each leaf, one slice of values, which for strings and bytes point
-// into the table's mapping (the column writer copies them). Each kind has
-// its own loop over the column's elements.
+// write writes rows idx of src, or with idx nil rows [start, start+n).
 func (pw *parquetWriter) write(src *source, idx []int, start, n int) error {
 	if idx != nil {
 		n = len(idx)
@@ -213,14 +245,26 @@ func (pw *parquetWriter) write(src *source, idx []int, start, n int) error {
 	if cap(pw.vals) < n {
 		pw.vals = make([]parquet.Value, n)
 	}
-	v := pw.vals[:n]
+	return writeValues(pw.cols, pw.leaves, src, idx, start, n, pw.vals)
+}
+
+// writeValues writes rows idx of src, or with idx nil rows [start,
+// start+n), to the column writers cols of leaves: for each leaf, one slice
+// of values (vals, of room for n), which for strings and bytes point into
+// the table's mapping (the column writer copies them). Each kind has its
+// own loop over the column's elements.
+func writeValues(cols []*parquet.ColumnWriter, leaves []Leaf, src *source, idx []int, start, n int, vals []parquet.Value) error {
+	if idx != nil {
+		n = len(idx)
+	}
+	v := vals[:n]
 	row := func(j int) int { return start + j }
 	if idx != nil {
 		row = func(j int) int { return idx[j] }
 	}
 	ne := binary.NativeEndian
-	for k := range pw.leaves {
-		l := &pw.leaves[k]
+	for k := range leaves {
+		l := &leaves[k]
 		size := src.cols[l.col].Layout.Size
 		// e is the leaf's bytes in the first row, and each row's lie
 		// size bytes further on.
@@ -304,7 +348,7 @@ func (pw *parquetWriter) write(src *source, idx []int, start, n int) error {
 			}
 		}
 	write:
-		if _, err := pw.cols[k].WriteRowValues(v); err != nil {
+		if _, err := cols[k].WriteRowValues(v); err != nil {
 			return fmt.Errorf("export: column %q: %w", l.Name, err)
 		}
 	}
