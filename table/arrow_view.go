@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/internal/colfile"
 )
 
 // ColumnMemory is a column's stored memory, as [Table.Memory] returns it:
@@ -22,11 +23,12 @@ type ColumnMemory struct {
 	Elems []byte
 	// Heap is a string or bytes column's heap, and a symbol column's
 	// dictionary bytes; nil for a fixed-size column. Every row in Elems
-	// points inside it.
+	// points inside it, but, on a reader, a value the writer set in place
+	// since the heap's file grew past the reader's mapping.
 	Heap []byte
 	// Ends is a symbol column's dictionary: entry c-1 (code c) is
 	// Heap[Ends[c-2]:Ends[c-1]] (from 0 for c = 1); code 0 is "". Every
-	// code in Elems is at most len(Ends).
+	// code in Elems is at most len(Ends), with the exception Heap has.
 	Ends []uint64
 }
 
@@ -61,15 +63,28 @@ func (t *Table[R]) Memory(column string, rows int) (ColumnMemory, error) {
 	v := t.varByName(c.Name)
 	if v.dict != nil {
 		offs, bytes := v.dict.Files()
-		if n := v.dict.Len(); n > 0 {
+		if n := published(offs); n > 0 {
 			m.Ends = unsafe.Slice((*uint64)(offs.Data()), n)
 		}
-		m.Heap = mapped(bytes.Data(), bytes.Len())
+		m.Heap = mapped(bytes.Data(), published(bytes))
 		return m, nil
 	}
 	f := v.heap.File()
-	m.Heap = mapped(f.Data(), f.Len())
+	m.Heap = mapped(f.Data(), published(f))
 	return m, nil
+}
+
+// published returns how many elements of a heap or dictionary file hold
+// published values: for a reader, what its writer published last (a value
+// set in place is published before a row points at it, with no new row
+// count to make a Refresh take it in), within what the reader maps.
+func published(f *colfile.File) int {
+	n := f.Len()
+	if live, ok := f.LiveLen(); ok && live > n {
+		n = live
+	}
+	_, size := f.Mapped()
+	return min(n, size/f.ElemSize())
 }
 
 // mapped returns the first n bytes at p, nil for none.
