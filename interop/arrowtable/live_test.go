@@ -31,7 +31,7 @@ func TestReaderBesideWriter(t *testing.T) {
 	if err := w.AppendRows(rows); err != nil {
 		t.Fatal(err)
 	}
-	const total = 6000
+	const total = 3000
 	for len(rows) < total {
 		rows = append(rows, randomRow(gen, len(rows)))
 	}
