@@ -13,7 +13,7 @@ FUZZTIME ?= 60s
 .PHONY: test torture torture-native torture-race torture-qemu torture-fuzz
 
 test:
-	$(GO) run ./internal/testrun -race -tags duckdb_arrow ./... ./bench/... ./interop/...
+	$(GO) run ./internal/testrun -race -tags duckdb_arrow ./... ./bench/... ./interop/... ./cmd/persist/...
 
 torture: torture-native torture-qemu torture-fuzz
 
