@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/mmapvec/persistence/interop/arrowtable"
 	"github.com/mmapvec/persistence/interop/tablesql"
 	"github.com/mmapvec/persistence/table"
@@ -126,5 +127,72 @@ func TestQueries(t *testing.T) {
 	slices.Sort(want)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("countries %v, want %v", got, want)
+	}
+}
+
+// QueryArrow gives a result as Arrow batches; Exec runs a statement over
+// the tables, here one that copies them into a DuckDB table.
+func TestQueryArrowAndExec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(seed(t), 3))
+	dir := t.TempDir() + "/events"
+	w, err := table.Open[event](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rows := make([]event, 3000)
+	for i := range rows {
+		rows[i] = makeEvent(rng, i)
+	}
+	if err := w.AppendRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t)
+	if err := db.Attach("events", w, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rr, err := db.QueryArrow(ctx, "SELECT TS, URL FROM events WHERE TS % 2 = 0 ORDER BY TS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Query(ctx, "SELECT 1"); !errors.Is(err, tablesql.ErrBusy) {
+		t.Fatalf("a query while an Arrow result is open: %v", err)
+	}
+	n := 0
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		ts := rec.Column(0).(*array.Int64)
+		url := rec.Column(1).(*array.String)
+		for j := range int(rec.NumRows()) {
+			want := rows[2*n]
+			if ts.Value(j) != want.TS || url.Value(j) != want.URL {
+				t.Fatalf("result row %d: %d %q, want %d %q", n, ts.Value(j), url.Value(j), want.TS, want.URL)
+			}
+			n++
+		}
+	}
+	if err := rr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rr.Release()
+	if n != len(rows)/2 {
+		t.Fatalf("%d result rows, want %d", n, len(rows)/2)
+	}
+
+	if _, err := db.Exec(ctx, "CREATE TABLE copy AS SELECT * FROM events"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Query(ctx, "SELECT count(*), sum(TS) FROM copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var count, sum int64
+	if !res.Next() || res.Scan(&count, &sum) != nil {
+		t.Fatal(res.Err())
+	}
+	if count != int64(len(rows)) || sum != int64(len(rows))*int64(len(rows)-1)/2 {
+		t.Fatalf("the copy: %d rows summing to %d", count, sum)
 	}
 }
