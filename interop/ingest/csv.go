@@ -34,7 +34,7 @@ func CSV(dir string, r io.ReadSeeker, opts *Options) (int, error) {
 	}
 	// The first batch decides a new table's types.
 	var first [][]string
-	for len(first) < o.batch() {
+	for len(first) < inferRows {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -57,7 +57,7 @@ func CSV(dir string, r io.ReadSeeker, opts *Options) (int, error) {
 		if _, err := cr.Read(); err != nil {
 			return csvError(err)
 		}
-		return readCSV(cr, p, s, o.batch())
+		return readCSV(cr, p, s, o.batch(cols))
 	})
 }
 
@@ -66,6 +66,9 @@ func newCSVReader(r io.Reader) *csv.Reader {
 	cr.ReuseRecord = false
 	return cr
 }
+
+// inferRows is the records whose values decide a new table's column types.
+const inferRows = 10000
 
 // csvError wraps a reader's error (bad quoting, a record of another
 // length than the header's) as bad input.
@@ -99,7 +102,8 @@ func inferCSV(name string, recs [][]string, i int) fileCol {
 
 // readCSV reads the records after the header in batches.
 func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) error {
-	b := newBatch(p, batchRows)
+	bs := [2]*batch{newBatch(p, batchRows), newBatch(p, batchRows)}
+	turn := 0
 	recs := make([][]string, 0, batchRows)
 	done := 0
 	for {
@@ -117,6 +121,8 @@ func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) error {
 			return csvError(readErr)
 		}
 		if len(recs) > 0 {
+			b := bs[turn%2]
+			turn++
 			b.reset(len(recs))
 			for k := range p.leaves {
 				for i, rec := range recs {

@@ -88,7 +88,7 @@ func csvOf(t *testing.T, dir string) string {
 }
 
 // exportFile writes the table in dir to a file, as Parquet or CSV.
-func exportFile(t *testing.T, dir, path string, opts *export.Options) {
+func exportFile(t testing.TB, dir, path string, opts *export.Options) {
 	tb, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
 	require.NoError(t, err)
 	defer tb.Close()

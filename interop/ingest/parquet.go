@@ -31,7 +31,7 @@ func Parquet(dir string, r io.ReaderAt, size int64, opts *Options) (int, error) 
 		return 0, err
 	}
 	return run(dir, cols, &o, int(f.NumRows()), func(p *plan, s *sink) error {
-		return readParquet(f, p, s, o.batch())
+		return readParquet(f, p, s, o.batch(cols))
 	})
 }
 
@@ -98,7 +98,8 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 // readParquet reads every row group of f in batches of at most batchRows
 // rows, converts them by p into a batch, and puts each into s.
 func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
-	b := newBatch(p, batchRows)
+	bs := [2]*batch{newBatch(p, batchRows), newBatch(p, batchRows)}
+	turn := 0
 	vals := make([]parquet.Value, batchRows)
 	done := 0
 	for _, rg := range f.RowGroups() {
@@ -115,6 +116,8 @@ func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
 		left := int(rg.NumRows())
 		for left > 0 {
 			n := min(left, batchRows)
+			b := bs[turn%2]
+			turn++
 			b.reset(n)
 			for k := range p.leaves {
 				v := vals[:n]
@@ -159,47 +162,77 @@ func readN(r parquet.ValueReader, v []parquet.Value) error {
 }
 
 // setParquet converts the values v of leaf k (rows from first in the
-// file) into the batch: a null is the zero value.
+// file) into the batch: a null is the zero value. Each kind has its own
+// loop; an integer narrower than its Parquet type is checked to fit.
 func (b *batch) setParquet(k int, v []parquet.Value, first int) error {
 	l := &b.p.leaves[k]
+	ne := binary.NativeEndian
+	size := b.p.size[k]
+	e := b.data[b.p.col[k]].Elems
+	if e != nil {
+		e = e[l.Off:]
+	}
 	for i := range v {
 		if v[i].IsNull() {
-			continue
-		}
-		switch l.Kind {
-		case "string", "symbol", "bytes":
-			b.setValue(k, i, string(v[i].ByteArray()))
-			continue
-		case "fixed":
-			val := v[i].ByteArray()
-			if len(val) != l.Size {
-				return fmt.Errorf("%w: column %q, row %d: %d bytes for [%d]byte", ErrInput, l.Name, first+i, len(val), l.Size)
+			if e != nil {
+				clear(e[i*size : i*size+l.Size])
+			} else {
+				b.setValue(k, i, "")
 			}
-			copy(b.at(k, i), val)
-			continue
-		case "float32":
-			binary.NativeEndian.PutUint32(b.at(k, i), math.Float32bits(v[i].Float()))
-			continue
-		case "float64":
-			binary.NativeEndian.PutUint64(b.at(k, i), math.Float64bits(v[i].Double()))
-			continue
-		case "bool":
+		}
+	}
+	switch l.Kind {
+	case "string", "symbol", "bytes":
+		for i := range v {
+			if !v[i].IsNull() {
+				b.setValue(k, i, string(v[i].ByteArray()))
+			}
+		}
+	case "fixed":
+		for i := range v {
+			if val := v[i].ByteArray(); !v[i].IsNull() {
+				if len(val) != l.Size {
+					return fmt.Errorf("%w: column %q, row %d: %d bytes for [%d]byte", ErrInput, l.Name, first+i, len(val), l.Size)
+				}
+				copy(e[i*size:], val)
+			}
+		}
+	case "float32":
+		for i := range v {
+			ne.PutUint32(e[i*size:], math.Float32bits(v[i].Float()))
+		}
+	case "float64":
+		for i := range v {
+			ne.PutUint64(e[i*size:], math.Float64bits(v[i].Double()))
+		}
+	case "bool":
+		for i := range v {
+			e[i*size] = 0
 			if v[i].Boolean() {
-				b.at(k, i)[0] = 1
+				e[i*size] = 1
 			}
-			continue
 		}
-		var x int64
-		if v[i].Kind() == parquet.Int32 {
-			x = int64(v[i].Int32())
-			if strings.HasPrefix(l.Kind, "u") {
+	case "int64", "uint64":
+		for i := range v {
+			ne.PutUint64(e[i*size:], uint64(v[i].Int64()))
+		}
+	case "int32", "uint32":
+		for i := range v {
+			ne.PutUint32(e[i*size:], uint32(v[i].Int32()))
+		}
+	default:
+		unsigned := strings.HasPrefix(l.Kind, "u")
+		for i := range v {
+			if v[i].IsNull() {
+				continue
+			}
+			x := int64(v[i].Int32())
+			if unsigned {
 				x = int64(uint32(v[i].Int32()))
 			}
-		} else {
-			x = v[i].Int64()
-		}
-		if err := putInt(b.at(k, i), l.Kind, x); err != nil {
-			return fmt.Errorf("%w: column %q, row %d: %w", ErrInput, l.Name, first+i, err)
+			if err := putInt(e[i*size:i*size+l.Size], l.Kind, x); err != nil {
+				return fmt.Errorf("%w: column %q, row %d: %w", ErrInput, l.Name, first+i, err)
+			}
 		}
 	}
 	return nil
