@@ -64,6 +64,7 @@ func Workloads(c Config) []*Workload {
 	ws = append(ws, CommitLatencyWorkload(c), OpenWorkload(c), MemoryWorkload(c))
 	ws = append(ws, ReadersAppendWorkload(c), ReaderLagWorkload(c), SnapshotWorkload(c), SchemaWorkload(c))
 	ws = append(ws, StringIngestWorkload(c), StringScanWorkload(c), SymbolCountWorkload(c))
+	ws = append(ws, ParquetExportWorkload(c), ParquetImportWorkload(c))
 	ws = append(ws, sqlWorkloads(c)...)
 	return ws
 }

@@ -90,9 +90,10 @@ commands:
            append the rows of a Parquet or CSV file (by extension, or
            -format parquet|csv) to the table DIR, its columns matched by
            name and type, or create DIR with the file's columns if it does
-           not exist. Rows go in batches of N (default 65536), each synced:
-           an interrupted import leaves whole batches; a bad file (checked
-           whole before anything is appended) leaves the table as it was
+           not exist. Rows go in batches of N (by default about 16 MiB of
+           elements), each synced: an interrupted import leaves whole
+           batches; a bad file (checked whole before anything is appended)
+           leaves the table as it was
   sql QUERY NAME=DIR... [--csv]
            run QUERY with DuckDB over the tables named on the command line
            (persist sql 'SELECT count(*) FROM events' events=/data/events),

@@ -29,8 +29,12 @@
 //
 // # Memory
 //
-// Parquet is written one row group at a time, each at most
-// [Options.RowGroupBytes] of values (64 MiB by default) before encoding,
-// in blocks of 4096 rows per column: an export holds one row group's
-// encoded pages and one block, whatever the table's size.
+// Parquet is written in row groups of at most [Options.RowGroupBytes] of
+// values (64 MiB by default) before encoding, in blocks of 4096 rows per
+// column. Up to GOMAXPROCS row groups (at most 4) are encoded at once,
+// each by its own goroutine, and committed to the file in order: an
+// export holds that many row groups' pages, whatever the table's size
+// (13 MiB of heap for 1M rows and for 4M with 4 MiB row groups on two
+// cores). A partitioned export writes each partition's row groups one at
+// a time.
 package export
