@@ -69,7 +69,7 @@ func CommitWorkloads(c Config) []*Workload {
 	for _, b := range slices.Sorted(maps.Keys(c.CommitBatches)) {
 		ws = append(ws, commitWorkload(b, c.CommitBatches[b]))
 	}
-	return ws
+	return append(ws, GroupCommitWorkload(c.CommitBatches[1]/4))
 }
 
 func commitWorkload(batch, n int) *Workload {
@@ -114,38 +114,75 @@ func commitWorkload(batch, n int) *Workload {
 			storeCase("SQLite tx", func(d string) (Committer, error) { return OpenSQLite(filepath.Join(d, "sqlite.db")) }),
 			storeCase("DuckDB appender Flush", func(d string) (Committer, error) { return OpenDuckDB(filepath.Join(d, "duck.db")) }),
 		},
-		Goals: []Goal{
-			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 50x bbolt", batch), "bbolt Update", 50),
-			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 20x SQLite", batch), "SQLite tx", 20),
-			FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ 2x DuckDB appender", batch), "DuckDB appender Flush", 2),
-		},
+		Goals: commitGoals(batch),
 	}
 }
 
-// CommitLatencyWorkload times one appended row made durable on an
-// eight-column table, against the floor of one page write and fdatasync.
+// commitGoals are the goals of Append + commit for a batch size: one row
+// per commit pays a device flush everywhere, so the ratios there measure
+// how many flushes and how much work besides each store spends.
+func commitGoals(batch int) []Goal {
+	goal := func(peer, what string, x float64) Goal {
+		return FasterThan(fmt.Sprintf("append+commit (batch %d) ≥ %gx %s", batch, x, what), peer, x)
+	}
+	switch batch {
+	case 1:
+		return []Goal{goal("bbolt Update", "bbolt", 1.5), goal("SQLite tx", "SQLite", 1.3)}
+	case 10_000:
+		return []Goal{goal("bbolt Update", "bbolt", 5), goal("SQLite tx", "SQLite", 15), goal("DuckDB appender Flush", "DuckDB appender", 3)}
+	}
+	return []Goal{goal("bbolt Update", "bbolt", 50), goal("SQLite tx", "SQLite", 20), goal("DuckDB appender Flush", "DuckDB appender", 2)}
+}
+
+// CommitLatencyWorkload times one small change made durable on an
+// eight-column table (a row appended, or a row set in place), against the
+// floor of one page write and fdatasync into a preallocated file.
 func CommitLatencyWorkload(c Config) *Workload {
 	var dir string
 	var wide *table.Table[Wide]
 	var page *PageSync
 	var i int64
-	const lib, peer = "table Append+Sync (8 columns)", "pwrite 4KiB + fdatasync"
+	const lib, set, peer = "table Append+Sync (8 columns)", "table SetRow+Sync (8 columns)", "pwrite 4KiB + fdatasync"
+	openWide := func() (err error) {
+		if err := freshDir(filepath.Join(dir, "table")); err != nil {
+			return err
+		}
+		if wide, err = OpenWideTable(filepath.Join(dir, "table")); err != nil {
+			return err
+		}
+		// The first Sync of an open is a checkpoint: leave it out.
+		for range 1000 {
+			i++
+			if err := wide.Append(Wide{i, i, i, i, i, i, i, i}); err != nil {
+				return err
+			}
+		}
+		return wide.Sync()
+	}
 	return &Workload{
 		Name: "Commit latency", Size: "1 row", Unit: PerOp, Lib: lib,
+		Notes: []string{
+			"A small Sync writes one record to the table's write-ahead log and fdatasyncs that one file; every few thousand Syncs (when the 8 MiB log is full) one of them checkpoints, flushing every column, and that cost is in the median's neighbours, not hidden.",
+		},
 		Setup: func() (err error) {
 			dir, err = TempDir("latency")
 			return err
 		},
 		Teardown: func() error { return os.RemoveAll(dir) },
 		Cases: []*Case{
-			{Name: lib, Units: 1,
-				Setup: func() (err error) {
-					wide, err = OpenWideTable(filepath.Join(dir, "table"))
-					return err
-				},
+			{Name: lib, Units: 1, Setup: openWide,
 				Run: func() error {
 					i++
 					if err := wide.Append(Wide{i, i, i, i, i, i, i, i}); err != nil {
+						return err
+					}
+					return wide.Sync()
+				},
+				Teardown: closer(&wide)},
+			{Name: set, Units: 1, Self: true, Setup: openWide,
+				Run: func() error {
+					i++
+					if err := wide.SetRow(int(i%int64(wide.Len())), Wide{i, i, i, i, i, i, i, i}); err != nil {
 						return err
 					}
 					return wide.Sync()
@@ -159,12 +196,16 @@ func CommitLatencyWorkload(c Config) *Workload {
 				Run:      func() error { return page.Commit() },
 				Teardown: closer(&page)},
 		},
-		Goals: []Goal{{
-			Text: "commit latency ≤ 3x one write+fdatasync", Peer: peer, Want: 1.0 / 3,
-			Eval: func(r *Result) (string, bool) {
-				x := r.Median(lib) / r.Median(peer)
-				return fmt.Sprintf("%.2fx (goal ≤ 3x: %s)", x, distance(3/x, 1)), x <= 3
-			},
-		}},
+		Goals: []Goal{latencyGoal(lib, peer), latencyGoal(set, peer)},
+	}
+}
+
+func latencyGoal(lib, peer string) Goal {
+	return Goal{
+		Text: lib + " ≤ 1.3x one write+fdatasync", Peer: peer, Want: 1 / 1.3,
+		Eval: func(r *Result) (string, bool) {
+			x := r.Median(lib) / r.Median(peer)
+			return fmt.Sprintf("%.2fx (goal ≤ 1.3x: %s)", x, distance(1.3/x, 1)), x <= 1.3
+		},
 	}
 }

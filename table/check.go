@@ -197,6 +197,9 @@ func checkDir(dir string, page *readersPage) *CheckReport {
 	}
 	checkEntries(r, dir, m, nil)
 	slot, haveCommit := checkCommit(r, dir, m, w)
+	if haveCommit {
+		slot = checkWAL(r, dir, m, slot)
+	}
 	facts := checkColumns(r, dir, m, w)
 	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w)
 	checkJournal(r, dir, m, slot, haveCommit, minCap, w)
@@ -408,6 +411,47 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWri
 	}
 	r.CommittedRows = int(min(s.rows, math.MaxInt))
 	return s, true
+}
+
+// checkWAL reads the Syncs logged since the commit slot and returns the
+// commit they end with: the state the files must hold (after a restart, once
+// an open applied them).
+func checkWAL(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot) commitSlot {
+	path := filepath.Join(dir, walFile)
+	f, err := fsutil.OpenRegular(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return slot
+	}
+	if err != nil {
+		r.fileProblem(walFile, err)
+		return slot
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > maxWALSize {
+		r.problem(walFile, ErrCorrupt, "%d bytes, more than a log ever holds", fi.Size())
+		return slot
+	}
+	var c walChain
+	if err == nil {
+		sizes, _ := walElemSizes(m)
+		c, err = scanWAL(ne, f, fi.Size(), slot.seq, m.Hash(), sizes)
+	}
+	if err != nil {
+		r.fileProblem(walFile, err)
+		return slot
+	}
+	if len(c.records) == 0 {
+		return slot
+	}
+	last := c.records[len(c.records)-1]
+	r.note("%s holds %d Syncs past the last checkpoint (seq %d to %d, %d rows)", walFile, len(c.records), c.records[0].seq, last.seq, last.rows)
+	if last.rows > math.MaxInt {
+		r.problem(walFile, ErrCorrupt, "record %d commits %d rows", last.seq, last.rows)
+		return slot
+	}
+	r.CommittedRows = int(last.rows)
+	return chainCommit(m, last, slot.hash)
 }
 
 // checkColumns reads each column file's header and reports what disagrees

@@ -1,6 +1,9 @@
 package table
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // groupCommit lets many goroutines append and wait for durability together:
 // one of them writes the log record for every row appended so far while the
@@ -53,8 +56,20 @@ func (t *Table[R]) AppendSync(rs ...R) error {
 // while the record is written, so that others append meanwhile.
 func (t *Table[R]) flushGroup() error {
 	g := &t.group
+	g.flushing = true
+	defer func() {
+		g.flushing = false
+		g.done.Broadcast()
+	}()
+	// The writers the last flush woke are about to append their next rows:
+	// let them, so that those ride this flush rather than wait for the next
+	// (alone, a writer finds nobody else to run and goes on at once).
+	for range 2 {
+		g.mu.Unlock()
+		runtime.Gosched()
+		g.mu.Lock()
+	}
 	upTo := g.ticket
-	defer g.done.Broadcast()
 	rec, ok := t.prepareLog(t.meta)
 	if !ok {
 		// A checkpoint flushes the column files that others would be
@@ -68,11 +83,9 @@ func (t *Table[R]) flushGroup() error {
 	// prepareLog wrote into the shared encoder: the record is copied, so
 	// that the next group can encode while this one is written.
 	rec.buf = append([]byte(nil), rec.buf...)
-	g.flushing = true
 	g.mu.Unlock()
 	err := t.writeLog(rec)
 	g.mu.Lock()
-	g.flushing = false
 	if err := t.finishLog(rec, err); err != nil {
 		return err
 	}

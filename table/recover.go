@@ -82,6 +82,10 @@ func (t *Table[R]) recover() error {
 	_, synced := chain.last(slot.seq, slot.rows)
 	t.recovery.CommittedRows = int(synced)
 	t.meta, t.walOff, t.walSlotIdx = chain.meta, chain.end, chain.slotIdx
+	t.logged, t.lastRows, t.lastLengths = len(chain.records), int(synced), slot.lengths
+	if live && len(chain.records) > 0 {
+		t.lastLengths = chainCommit(t.man, chain.records[len(chain.records)-1], t.hash).lengths
+	}
 	t.recovery.Source = SourceLive
 	if !live {
 		rows = int(slot.rows)

@@ -190,6 +190,8 @@ func (t *Table[R]) finishLog(rec loggedSync, err error) error {
 	crashpoint.Hit("table.sync.done")
 	t.seq, t.walOff, t.meta = rec.seq, rec.off+len(rec.buf), rec.meta
 	t.synced, t.syncedRows = rec.lens, rec.rows
+	t.logged++
+	t.lastRows, t.lastLengths = rec.rows, t.commitLengthsOf(rec.rows, rec.lens)
 	t.dirty = t.dirty[:0]
 	t.readers.synced(rec.rows)
 	return nil
@@ -200,6 +202,26 @@ func (t *Table[R]) finishLog(rec loggedSync, err error) error {
 // flushed in parallel, then COMMIT is written and flushed. The log's
 // records are then spent.
 func (t *Table[R]) checkpoint(meta []byte) error {
+	ncols := len(t.set.Columns())
+	lengths := make([]uint64, ncols+len(t.vars))
+	for i := range ncols {
+		lengths[i] = uint64(t.rows)
+	}
+	for i := range t.vars {
+		lengths[ncols+i] = uint64(t.vars[i].extent())
+	}
+	if err := t.checkpointAs(meta, t.rows, lengths); err != nil {
+		return err
+	}
+	t.checkpointNext = false
+	t.markSynced()
+	t.readers.synced(t.rows)
+	return nil
+}
+
+// checkpointAs writes the checkpoint of a table with rows rows and the
+// COMMIT lengths given: the present state, or (at Close) the last Sync's.
+func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 	seq := t.seq + 1
 	if t.wal == nil && meta != nil {
 		if err := t.createWAL(); err != nil {
@@ -226,20 +248,10 @@ func (t *Table[R]) checkpoint(meta []byte) error {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit")
-	ncols := len(t.set.Columns())
-	if t.lengths == nil {
-		t.lengths = make([]uint64, ncols+len(t.vars))
-	}
-	for i := range ncols {
-		t.lengths[i] = uint64(t.rows)
-	}
-	for i := range t.vars {
-		t.lengths[ncols+i] = uint64(t.vars[i].extent())
-	}
 	idx := 1 - t.slotIdx
-	s := commitSlot{seq: seq, rows: uint64(t.rows), hash: t.hash, lengths: t.lengths}
+	s := commitSlot{seq: seq, rows: uint64(rows), hash: t.hash, lengths: lengths}
 	t.slotBuf = encodeCommitInto(t.slotBuf, idx, s)
-	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(t.lengths)))); err != nil {
+	if _, err := t.commit.WriteAt(t.slotBuf, int64(idx*slotBytes(len(lengths)))); err != nil {
 		return t.fail(err)
 	}
 	crashpoint.Hit("table.sync.commit.written")
@@ -248,11 +260,21 @@ func (t *Table[R]) checkpoint(meta []byte) error {
 	}
 	crashpoint.Hit("table.sync.done")
 	t.seq, t.slotIdx, t.meta = s.seq, idx, meta
-	t.walOff = walRecordsAt
-	t.checkpointNext = false
-	t.markSynced()
-	t.readers.synced(t.rows)
+	t.walOff, t.logged = walRecordsAt, 0
+	t.lastRows, t.lastLengths = rows, slices.Clone(lengths)
 	return nil
+}
+
+// closeLog, at Close, makes the last Sync's state the columns' own: a
+// checkpoint of it (not of rows appended since, which Close does not
+// commit), so that the table's files alone describe it, for any tool and
+// for a reader after a restart. Nothing to do when no Sync was logged
+// since the last checkpoint.
+func (t *Table[R]) closeLog() error {
+	if t.logged == 0 || t.opts.ReadOnly || t.poison != nil || t.commit == nil || t.set == nil {
+		return nil
+	}
+	return t.checkpointAs(t.meta, t.lastRows, t.lastLengths)
 }
 
 // sync commits by a checkpoint, for the operations that rewrite or copy
@@ -314,6 +336,16 @@ func writeZeroFile(f *os.File, size int) error {
 		}
 	}
 	return nil
+}
+
+// commitLengthsOf returns the COMMIT lengths of a table with rows rows
+// whose files (in the log's order) have the lengths lens.
+func (t *Table[R]) commitLengthsOf(rows int, lens []int) []uint64 {
+	l := make([]uint64, len(t.walFiles))
+	for i, n := range lens {
+		l[i] = uint64(n)
+	}
+	return chainCommit(t.man, walRecord{rows: uint64(rows), lens: l}, t.hash).lengths
 }
 
 // isElemFile reports whether walFiles[i] holds the rows' elements (a

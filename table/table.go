@@ -87,8 +87,7 @@ type Table[R any] struct {
 	heapStage  []byte        // staging buffers for the values of a large AppendRows
 	spanStage  []varcol.Span // and their spans
 
-	// Sync's reusable buffers.
-	lengths []uint64
+	// Sync's reusable buffer.
 	slotBuf []byte
 
 	// The commit path (sync.go, wal.go, wal_open.go, group.go).
@@ -107,6 +106,9 @@ type Table[R any] struct {
 	dirtyAll       bool            // too many to log: the next Sync checkpoints
 	checkpointNext bool            // the next Sync checkpoints (the first of an open; a new view)
 	meta           []byte          // the meta of the last Sync
+	logged         int             // Syncs logged since the last checkpoint
+	lastRows       int             // the rows of the last Sync
+	lastLengths    []uint64        // and its COMMIT lengths
 	enc            walEncoder
 	group          groupCommit
 
@@ -156,9 +158,11 @@ func (t *Table[R]) Close() error {
 	if t.closed {
 		return nil
 	}
+	// The last Sync's state becomes the files' own before they close.
+	errs := []error{t.closeLog()}
 	t.closed = true
 	t.rows, t.minCap = 0, 0 // like the column views, which are empty after Close
-	errs := []error{t.closeFiles()}
+	errs = append(errs, t.closeFiles())
 	if t.lock != nil {
 		errs = append(errs, t.lock.Release())
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
+	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/crashpoint"
 )
@@ -20,9 +21,8 @@ const maxWALSize = 1 << 30
 // walTargets lists every file of the table in manifest order (each
 // column's element file, then its aux files), as the log's records number
 // them; a file this handle does not map is nil (a reader of some columns).
-func (t *Table[R]) walTargets() ([]*colfile.File, []int) {
+func (t *Table[R]) walTargets() []*colfile.File {
 	var files []*colfile.File
-	var elem []int
 	for _, c := range t.man.Columns {
 		var fs []*colfile.File
 		if col := t.colByName(c.Name); col != nil {
@@ -31,39 +31,56 @@ func (t *Table[R]) walTargets() ([]*colfile.File, []int) {
 				fs = append(fs, v.files()...)
 			}
 		}
-		layouts := append([]int{c.Layout.Size}, auxSizes(c.Kind)...)
-		for i, size := range layouts {
+		for i := range 1 + len(auxLayouts(c.Kind)) {
 			var f *colfile.File
 			if i < len(fs) {
 				f = fs[i]
 			}
 			files = append(files, f)
-			elem = append(elem, size)
 		}
 	}
-	return files, elem
+	return files
 }
 
-func auxSizes(kind string) []int {
-	var sizes []int
-	for _, l := range auxLayouts(kind) {
-		sizes = append(sizes, l.Size)
+// walElemSizes returns the element sizes of the files of manifest m in the
+// log's order, and which of them hold rows (the others are heaps and
+// dictionaries).
+func walElemSizes(m *persistence.Manifest) (sizes []int, rowFiles []bool) {
+	for _, c := range m.Columns {
+		sizes = append(sizes, c.Layout.Size)
+		rowFiles = append(rowFiles, true)
+		for _, l := range auxLayouts(c.Kind) {
+			sizes = append(sizes, l.Size)
+			rowFiles = append(rowFiles, false)
+		}
 	}
-	return sizes
+	return sizes, rowFiles
+}
+
+// chainCommit returns the commit that the chain's last record makes of
+// manifest m: its rows, and the extents of the variable-length columns.
+func chainCommit(m *persistence.Manifest, last walRecord, hash uint64) commitSlot {
+	out := commitSlot{seq: last.seq, rows: last.rows, hash: hash, lengths: make([]uint64, len(m.Columns), commitEntries(m))}
+	for i := range m.Columns {
+		out.lengths[i] = last.rows
+	}
+	fi := 0
+	for _, col := range m.Columns {
+		if col.Variable() {
+			out.lengths = append(out.lengths, last.lens[fi+1]) // the heap's frontier, the dictionary's count
+		}
+		fi += 1 + len(auxLayouts(col.Kind))
+	}
+	return out
 }
 
 // readWAL returns the records that follow the commit slot in the log, and
 // the meta of the last Sync. A table without a log (none was ever needed)
 // has an empty chain. A writer keeps the log open.
 func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
-	t.walFiles, t.walElem = t.walTargets()
-	t.walElemFile = make([]bool, len(t.walFiles))
+	t.walFiles = t.walTargets()
+	t.walElem, t.walElemFile = walElemSizes(t.man)
 	t.viewedFile = make([]bool, len(t.walFiles))
-	at := 0
-	for _, c := range t.man.Columns {
-		t.walElemFile[at] = true
-		at += 1 + len(auxLayouts(c.Kind))
-	}
 	t.checkpointNext = true // see checkpoint: what this open inherits is made durable whole
 	t.viewedFiles = nil
 	if t.wal != nil {
@@ -116,7 +133,6 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 		return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
 	}
 	ro := t.opts.ReadOnly
-	ncols := len(t.man.Columns)
 	for _, r := range c.records {
 		if r.rows > math.MaxInt {
 			return slot, bad(r, "row count %d", r.rows)
@@ -167,18 +183,7 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 			return slot, err
 		}
 	}
-	last := c.records[len(c.records)-1]
-	out := commitSlot{seq: last.seq, rows: last.rows, hash: t.hash, lengths: make([]uint64, ncols, commitEntries(t.man))}
-	for i := range ncols {
-		out.lengths[i] = last.rows
-	}
-	fi := 0
-	for _, col := range t.man.Columns {
-		if col.Variable() {
-			out.lengths = append(out.lengths, last.lens[fi+1]) // the heap's frontier, the dictionary's count
-		}
-		fi += 1 + len(auxLayouts(col.Kind))
-	}
+	out := chainCommit(t.man, c.records[len(c.records)-1], t.hash)
 	t.recovery.Replayed = len(c.records)
 	return out, nil
 }
