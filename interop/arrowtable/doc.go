@@ -25,6 +25,7 @@
 //	[N]byte                 FixedSizeBinary(N)  shared
 //	[N]T                    FixedSizeList(N, T) shared if T is
 //	struct                  Struct              fields copied
+//	complex64, complex128   Struct{real, imag}  copied
 //	string                  String (utf8)       offsets made, bytes shared
 //	[]byte                  Binary              offsets made, bytes shared
 //	table.Symbol            Dictionary(uint32 → String), codes shared
@@ -37,8 +38,7 @@
 // heap itself while the batch's values lie back to back in it, as rows
 // appended in order do, and are copied for a batch with values set by
 // SetRow or moved by a removal. A symbol's code is the dictionary index
-// (code 0 is ""). Complex numbers have no Arrow type: a table with them
-// is read with [Options.Columns] naming the others.
+// (code 0 is "").
 //
 // # Lifetime
 //

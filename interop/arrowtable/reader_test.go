@@ -40,6 +40,7 @@ type every struct {
 	Hist    [4]int16
 	M       [2][3]float32
 	Flags   [3]bool
+	Z       complex64
 	Pairs   [2]pair
 	Name    string
 	Raw     []byte
@@ -217,6 +218,8 @@ func checkRow(t *testing.T, rec arrow.RecordBatch, j int, want every, i int) {
 	for k := range got.Flags {
 		got.Flags[k] = flags.Value(j*3 + k)
 	}
+	z := col[*array.Struct](t, rec, "Z")
+	got.Z = complex(z.Field(0).(*array.Float32).Value(j), z.Field(1).(*array.Float32).Value(j))
 	pairs := col[*array.FixedSizeList](t, rec, "Pairs").ListValues().(*array.Struct)
 	for k := range got.Pairs {
 		got.Pairs[k] = pair{pairs.Field(0).(*array.Int8).Value(j*2 + k), pairs.Field(1).(*array.Int64).Value(j*2 + k)}

@@ -1,6 +1,7 @@
 package arrowtable_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/mmapvec/persistence"
@@ -33,6 +34,8 @@ func TestDataType(t *testing.T) {
 		{"nested", fixed[[2]hist], "fixed_size_list<item: struct<Count: uint16, Sum: fixed_size_list<item: int64, nullable>[2]>, nullable>[2]"},
 		{"string", kind(persistence.KindString), "utf8"},
 		{"bytes", kind(persistence.KindBytes), "binary"},
+		{"complex128", fixed[complex128], "struct<real: float64, imag: float64>"},
+		{"complexes", fixed[[2]complex64], "fixed_size_list<item: struct<real: float32, imag: float32>, nullable>[2]"},
 		{"symbol", kind(persistence.KindSymbol), "dictionary<values=utf8, indices=uint32, ordered=false>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,8 +51,11 @@ func TestDataType(t *testing.T) {
 }
 
 func TestDataTypeUnsupported(t *testing.T) {
-	if _, err := arrowtable.DataType(fixed[complex128]()); err == nil {
-		t.Fatal("complex128: no error")
+	if _, err := arrowtable.DataType(persistence.ColumnSpec{Name: "c", Layout: persistence.Layout{Size: 8, Align: 8}}); !errors.Is(err, arrowtable.ErrUnsupported) {
+		t.Fatalf("an element of no leaves: %v", err)
+	}
+	if _, err := arrowtable.DataType(persistence.ColumnSpec{Name: "c", Kind: "float128"}); !errors.Is(err, arrowtable.ErrUnsupported) {
+		t.Fatalf("an unknown kind: %v", err)
 	}
 }
 

@@ -32,6 +32,13 @@ func tree(l persistence.Layout) (*node, error) {
 			return nil, err
 		}
 		n.kind, n.size, n.offset = leaf.Kind, leaf.Size, leaf.Offset
+		if half, ok := complexParts[leaf.Kind]; ok {
+			// Arrow has no complex numbers: a struct of the two parts.
+			n.kind, n.fields = "struct", []*node{
+				{name: "real", kind: half, size: leaf.Size / 2, offset: leaf.Offset},
+				{name: "imag", kind: half, size: leaf.Size / 2, offset: leaf.Offset + leaf.Size/2},
+			}
+		}
 	}
 	if root == nil {
 		return nil, fmt.Errorf("%w: an element of no bytes", ErrUnsupported)
@@ -131,6 +138,9 @@ func steps(path string) []string {
 	}
 	return out
 }
+
+// complexParts gives the kind of each part of a complex number.
+var complexParts = map[string]string{"complex64": "float32", "complex128": "float64"}
 
 // scalarType is the Arrow type of a Go scalar kind.
 func scalarType(kind string) (arrow.DataType, bool) {
