@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -60,6 +61,9 @@ func Convert(src, dst string) (int, error) {
 	}
 	slot, _, _, err := readCommitOrder(bo, filepath.Join(src, commitFile), m, m.Hash())
 	if err != nil {
+		return 0, fmt.Errorf("table: convert %s: %w", src, err)
+	}
+	if err := checkForeignLog(bo, src, m, slot); err != nil {
 		return 0, fmt.Errorf("table: convert %s: %w", src, err)
 	}
 	rows := int(slot.rows)
@@ -139,4 +143,32 @@ func readForeignColumns(src string, m *persistence.Manifest, slot commitSlot, ro
 		}
 	}
 	return data, func(name string) uint64 { return extents[name] }, nil
+}
+
+// checkForeignLog refuses a table whose last Syncs are still only in its
+// log (its writer stopped without Close): the columns may lack them, and
+// only an open on a machine of the table's byte order applies them.
+func checkForeignLog(bo binary.ByteOrder, src string, m *persistence.Manifest, slot commitSlot) error {
+	f, err := openTableFile(filepath.Join(src, walFile), os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	sizes, _ := walElemSizes(m)
+	c, err := scanWAL(bo, f, min(fi.Size(), maxWALSize), slot.seq, slot.hash, sizes)
+	if err != nil {
+		return err
+	}
+	if n := len(c.records); n > 0 {
+		return fmt.Errorf("%w: its log holds %d Syncs past its last checkpoint (its writer did not Close); open it writable once on a machine of its byte order (%s), then convert it",
+			ErrNeedsRecovery, n, m.Arch.ByteOrder)
+	}
+	return nil
 }
