@@ -127,9 +127,33 @@
 //     stage the rows they move past the last row first (the files grow if
 //     they lack the room; later appends reuse it) and then copy them down:
 //     FORMAT.md tells why a shift in place could not be redone.
-//   - An OS crash or power loss keeps exactly what the last successful
-//     [Table.Sync] committed: Sync flushes every column, then writes and
-//     fdatasyncs the next COMMIT slot.
+//   - An OS crash or power loss keeps what the last successful
+//     [Table.Sync] committed: every row appended before it and none after,
+//     in every column, and every change in place made before it (through
+//     SetRow, SwapRemove, Truncate, Delete, DeleteFunc, or a column slice).
+//     A small Sync writes one record to the table's write-ahead log (WAL)
+//     and fdatasyncs that one file: one device flush. A large one (and the
+//     first of each open) is a checkpoint: every column is flushed, then
+//     the next COMMIT slot is written and flushed. Open after a restart
+//     applies the log's records to the columns. FORMAT.md, "WAL", has the
+//     layout and the designs weighed.
+//   - A change in place made after the last Sync and never synced is, after
+//     a power cut, old or new, per column and per page: writes through the
+//     shared mapping reach the file whenever the kernel writes a page back,
+//     and no log written at Sync can roll them back. After a kill -9 (same
+//     boot) it is simply there, as every store to the mapping is. Sync
+//     after changes in place that must land together.
+//   - [Table.AppendSync] is the append for many goroutines that each need
+//     their rows durable before going on: the rows appended while one flush
+//     runs share the next (group commit), so 16 writers cost about what one
+//     does. It may be called concurrently with itself only.
+//   - [Table.SyncMeta] commits a small blob (an ECS tick, an ingest offset)
+//     atomically with the rows; [Table.Meta] returns it after any crash.
+//     [Options.SavePoint] opens a table as of its last Sync, dropping what
+//     was appended after it even when only the process died.
+//   - Close checkpoints the last Sync if Syncs were logged since the last
+//     checkpoint (it commits nothing newer: rows appended after the last
+//     Sync stay what they were, kept by a kill -9, lost to a power cut).
 //   - Recovery can itself be interrupted and is finished by the next Open.
 //     Read-only opens never write: they compute the same view.
 //
@@ -217,7 +241,10 @@
 //     be read by other goroutines while one goroutine appends. Separate
 //     Tables (a writer and its readers) are independent.
 //   - Writes through column views (Set, or a slice) are in place and not
-//     journaled across columns; they become durable at the next Sync.
+//     journaled across columns; they become durable at the next Sync. Once
+//     a writable view of a column was handed out (Column, Col, Bind), every
+//     Sync also flushes that column's file, since a slice may have written
+//     anywhere in it: views cost a flush per viewed column per Sync.
 //   - Across an OS crash, a row changed in place since the last Sync may be
 //     found old or new per column: Sync after SetRow if that matters.
 //   - Tables are tied to the byte order and word size of the machine that
