@@ -70,7 +70,12 @@ func (t *Table[R]) SyncMeta(meta []byte) error {
 // Meta returns a copy of the meta committed with the last Sync (by
 // [Table.SyncMeta]), or nil if none was. After an open it is the meta of
 // the Sync the table was recovered to.
-func (t *Table[R]) Meta() []byte { return slices.Clone(t.meta) }
+func (t *Table[R]) Meta() []byte {
+	if len(t.meta) == 0 {
+		return nil
+	}
+	return slices.Clone(t.meta)
+}
 
 // commitNow is a Sync from the goroutine that owns the table: log or
 // checkpoint, at once.
