@@ -62,7 +62,7 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 	defer t.Close()
 	toStdout := file == "-"
 	if toStdout && (format == "parquet") {
-		return errors.New("Parquet goes to a file, not stdout")
+		return errors.New("a Parquet export goes to a file, not stdout")
 	}
 	update, finish := progress(stdout, "exporting")
 	if toStdout {

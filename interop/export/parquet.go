@@ -214,7 +214,7 @@ func (o *Options) rowsPerGroup(src *source) int {
 
 // parquetWriter writes blocks of rows to one Parquet file, leaf by leaf.
 type parquetWriter struct {
-	w      *parquet.Writer
+	w      *parquet.GenericWriter[any]
 	cols   []*parquet.ColumnWriter
 	leaves []Leaf
 	vals   []parquet.Value
@@ -231,7 +231,7 @@ func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, e
 			symbols = append(symbols, l.Name)
 		}
 	}
-	pw := parquet.NewWriter(w, schema(leaves), parquet.Compression(codec),
+	pw := parquet.NewGenericWriter[any](w, schema(leaves), parquet.Compression(codec),
 		parquet.CreatedBy("github.com/mmapvec/persistence", "", ""),
 		parquet.KeyValueMetadata(SymbolsKey, strings.Join(symbols, ",")))
 	return &parquetWriter{w: pw, cols: pw.ColumnWriters(), leaves: leaves, vals: make([]parquet.Value, 0, block)}, nil
