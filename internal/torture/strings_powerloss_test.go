@@ -95,20 +95,20 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		fdatasyncs int
 		syncErr    error
 	)
-	if model.CopyOnWrite {
-		fsutil.SetSyncHook(func(path string) {
-			if filepath.Dir(path) != dir {
-				return // a check's image
-			}
-			b, err := os.ReadFile(path)
-			syncMu.Lock()
-			defer syncMu.Unlock()
-			fsynced[filepath.Base(path)] = b
-			fdatasyncs++
-			syncErr = cmp.Or(syncErr, err)
-		})
-		defer fsutil.SetSyncHook(nil)
-	}
+	// A logged Sync flushes the log alone: every file, under either
+	// model, holds what its own last fdatasync left.
+	fsutil.SetSyncHook(func(path string) {
+		if filepath.Dir(path) != dir {
+			return // a check's image
+		}
+		name, b, err := readSynced(path)
+		syncMu.Lock()
+		defer syncMu.Unlock()
+		fsynced[name] = b
+		fdatasyncs++
+		syncErr = cmp.Or(syncErr, err)
+	})
+	defer fsutil.SetSyncHook(nil)
 	// Inside a Compact (after its Sync), durIno is the directory as its
 	// last fsync made it durable, each file by inode; its files are kept
 	// open so that no file made later takes the number of one removed.
@@ -212,8 +212,9 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 			if barriers != files {
 				failed = fmt.Errorf("table.sync.commit reached after %d of %d data barriers (columns, heaps, dictionaries)", barriers, files)
 			}
-			p := sSynced{files: readDir(t, dir), model: m.apply(op{kind: 'Y'})}
-			pending = &p
+			pending = &sSynced{files: readDir(t, dir), model: syncing(m, inFly)}
+		case "table.sync.log.written": // the record may reach the disk from now on
+			pending = &sSynced{files: readDir(t, dir), model: syncing(m, inFly)}
 		case "table.sync.done":
 			durable, pending = sSynced{files: readDir(t, dir), model: pending.model}, nil
 			clear(touched)
@@ -228,7 +229,7 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 				cut = true
 			}
 		}
-		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && (rng.IntN(2) == 0 || st.atPending == 0)) ||
+		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" || name == "table.sync.log.written") && (rng.IntN(2) == 0 || st.atPending == 0) ||
 			durIno != nil && rng.IntN(8) == 0 {
 			moment(name)
 		}
@@ -303,14 +304,14 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 		t.Errorf("no image opened at the sync in flight (%d) or at the last one (%d), or was drawn inside a Compact (%d): the test missed a case",
 			st.atPending, st.atDurable, st.inCompact)
 	}
-	if model.CopyOnWrite && fdatasyncs == 0 {
-		t.Errorf("the sync hook saw no fdatasync of a file in %s: the copy-on-write images used the commit's snapshots", dir)
+	if fdatasyncs == 0 {
+		t.Errorf("the sync hook saw no fdatasync of a file in %s: the images used the Syncs' snapshots", dir)
 	}
 }
 
 // sImage draws one image of the table's directory under model: each file
-// from its durable content (base's, or under [powerloss.Model.CopyOnWrite]
-// what its last fdatasync left, in fsynced) and what the page cache holds
+// from its durable content (what its last fdatasync left, in fsynced, or
+// base's for a file never flushed since) and what the page cache holds
 // (cached). It returns the files and what became of each.
 func sImage(rng *rand.Rand, model powerloss.Model, base sSynced, fsynced, cached dirImage, st *sPowerLoss) (map[string][]byte, map[string]powerloss.Loss) {
 	files, losses := map[string][]byte{}, map[string]powerloss.Loss{}
@@ -319,7 +320,7 @@ func sImage(rng *rand.Rand, model powerloss.Model, base sSynced, fsynced, cached
 		if !existed && rng.IntN(2) == 0 {
 			continue // created since the sync: its directory entry may be lost
 		}
-		if b, ok := fsynced[name]; ok && model.CopyOnWrite {
+		if b, ok := fsynced[name]; ok {
 			old = b // only this file's own fdatasync made its blocks durable
 		}
 		img, loss := powerloss.Image(rng, old, cached[name], model)
@@ -476,4 +477,13 @@ func shortAny(v any) any {
 		return fmt.Sprintf("%q...(%d bytes)", s[:40], len(s))
 	}
 	return v
+}
+
+// syncing is what the Sync in flight commits: the rows, or at Close (a
+// restart) the last Sync's, which its checkpoint makes the files'.
+func syncing(m smodel, inFly *op) smodel {
+	if inFly != nil && inFly.kind == 'B' {
+		return m.apply(*inFly)
+	}
+	return m.apply(op{kind: 'Y'})
 }

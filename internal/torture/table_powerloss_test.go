@@ -19,22 +19,27 @@ import (
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/internal/powerloss"
+	"github.com/mmapvec/persistence/table"
 )
 
 type tableSynced struct {
-	files dirImage
-	model tableModel
+	files  dirImage
+	model  tableModel
+	meta   []byte // what SyncMeta committed
+	logged bool   // a record in the log, not a checkpoint
 }
 
-// TestTablePowerLoss is TestVecPowerLoss for a table: at every Sync it keeps
-// the directory as the sync left it; at random moments it builds images of
-// every file from the last synced content plus a random subset of the
-// pages written since (a file created since may be missing), and opens
-// each in a new boot. Each must open with the rows of the last completed
-// Sync (or of the Sync in flight, once its commit slot is on disk, or with
-// an intent made on exactly those rows redone). Rows changed in place since
-// that Sync may be old or new per column (a documented caveat); every
-// other row must be exact.
+// TestTablePowerLoss is TestVecPowerLoss for a table: it keeps each file as
+// its last fdatasync left it (a logged Sync flushes the log alone, a
+// checkpoint every file); at random moments it builds images of every file
+// from that content plus a random subset of the pages written since (a
+// file created since may be missing; the record in flight in the log may be
+// torn sector by sector), and opens each in a new boot. Each must open with
+// the rows of the last completed Sync (or of the Sync in flight, once its
+// record or commit slot is on disk, or with an intent made on exactly those
+// rows redone), with Meta that Sync's. Rows changed in place since that
+// Sync may be old or new per column (a documented caveat); every other row
+// must be exact, rows changed through column slices before it included.
 func TestTablePowerLoss(t *testing.T) {
 	tablePowerLoss(t, powerloss.Model{Garbage: true, PowersafeOverwrite: true}, counts{short: 400, race: 500, def: 1000, long: 6000}.n())
 }
@@ -50,12 +55,14 @@ func TestTablePowerLossCopyOnWrite(t *testing.T) {
 }
 
 // tablePowerLoss runs the power-loss test of a table with the images made
-// under model. Under [powerloss.Model.CopyOnWrite] the durable content of a
-// file is what its own last fdatasync left (reported by the fsutil sync
-// hook), not what the directory held at the commit: a file that a Sync only
-// wrote back has lost what it wrote. Files never fdatasync'ed (the manifest,
-// made durable by rename, and the JOURNAL) keep the commit's snapshot. It
-// stops after want images.
+// under model. The durable content of a file is what its own last
+// fdatasync left (reported by the fsutil sync hook), not what the directory
+// held at the last Sync: a logged Sync flushes the log alone, and under
+// [powerloss.Model.CopyOnWrite] a file that was only written back has lost
+// what it wrote. Files never fdatasync'ed (the manifest, made durable by
+// rename, and the JOURNAL) keep the last Sync's snapshot. It stops after
+// want images, with every step of a checkpoint and of a logged Sync
+// interrupted at least once.
 func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 	track(t)
 	s := seed(t)
@@ -76,9 +83,11 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		pending *tableSynced
 		touched = map[int]bool{}
 		inFly   *op
-		st      powerLoss
+		st      = walLoss{at: map[string]int{}}
 		failed  error
 		inCheck bool
+		// nextMeta is the meta of the Sync in flight.
+		nextMeta []byte
 	)
 	// fsynced holds each file of dir as its last fdatasync left it, by
 	// name; the flushes run in parallel goroutines.
@@ -87,27 +96,26 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		fsynced = dirImage{}
 		syncErr error
 	)
-	if model.CopyOnWrite {
-		fsutil.SetSyncHook(func(path string) {
-			if filepath.Dir(path) != dir {
-				return // a check's image
-			}
-			b, err := os.ReadFile(path)
-			syncMu.Lock()
-			defer syncMu.Unlock()
-			fsynced[filepath.Base(path)] = b
-			syncErr = cmp.Or(syncErr, err)
-		})
-		defer fsutil.SetSyncHook(nil)
-	}
+	fsutil.SetSyncHook(func(path string) {
+		if filepath.Dir(path) != dir {
+			return // a check's image
+		}
+		name, b, err := readSynced(path)
+		syncMu.Lock()
+		defer syncMu.Unlock()
+		fsynced[name] = b
+		syncErr = cmp.Or(syncErr, err)
+	})
+	defer fsutil.SetSyncHook(nil)
 	var hook func(name string)
 	barriers := 0 // column data barriers since table.sync.flush
-	// done: want images, and both outcomes seen. A short run can draw no
-	// image that opens at the sync in flight (under copy-on-write only a
-	// transaction that caught the COMMIT page shows it): it goes on, up to
-	// four times want, until it has.
+	// done: want images, both outcomes seen, and a moment at every step of
+	// both kinds of Sync. A short run can draw no image that opens at the
+	// sync in flight (under copy-on-write only a transaction that caught
+	// the COMMIT page shows it): it goes on, up to four times want, until
+	// it has.
 	done := func() bool {
-		return st.images >= 4*want || st.images >= want && st.atPending > 0 && st.atDurable > 0
+		return st.images >= 4*want || st.images >= want && st.atPending > 0 && st.atDurable > 0 && st.walMissing() == ""
 	}
 	moment := func(at string) {
 		if failed != nil || done() {
@@ -120,6 +128,7 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		crashpoint.SetHook(nil)
 		defer crashpoint.SetHook(hook)
 		st.moments++
+		st.at[at]++
 		cached := readDir(t, dir)
 		syncMu.Lock()
 		if syncErr != nil {
@@ -154,15 +163,22 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		case "vec.flush", "vec.writeback.wait":
 			barriers++
 		}
+		// What the Sync in flight commits: the rows, or at Close (a
+		// restart) the last Sync's, which its checkpoint makes the files'.
+		next, meta := m.apply(op{kind: 'Y'}), nextMeta
+		if inFly != nil && inFly.kind == 'B' {
+			next, meta = m.apply(*inFly), durable.meta
+		}
 		switch name {
 		case "table.sync.commit": // data first: every column is durable
 			if barriers != 5 {
 				failed = fmt.Errorf("table.sync.commit reached after %d of 5 column barriers", barriers)
 			}
-			p := tableSynced{files: readDir(t, dir), model: m.apply(op{kind: 'Y'})}
-			pending = &p
+			pending = &tableSynced{files: readDir(t, dir), model: next, meta: meta}
+		case "table.sync.log.written": // the record may reach the disk from now on
+			pending = &tableSynced{files: readDir(t, dir), model: next, meta: meta, logged: true}
 		case "table.sync.done":
-			durable, pending = tableSynced{files: readDir(t, dir), model: pending.model}, nil
+			durable, pending = tableSynced{files: readDir(t, dir), model: pending.model, meta: pending.meta, logged: pending.logged}, nil
 			clear(touched)
 		}
 		// Column barriers run in parallel goroutines; a moment unhooks, and
@@ -170,9 +186,11 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		if name == "vec.flush" || name == "vec.writeback.wait" {
 			return
 		}
-		// The moment between the commit write and its fdatasync is the one
-		// that decides between two syncs: visit it more often.
-		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" && (rng.IntN(2) == 0 || st.atPending == 0)) {
+		// The moments between the commit or record write and its
+		// fdatasync are those that decide between two syncs: visit them
+		// more often, and every step of a Sync at least once.
+		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" || name == "table.sync.log.written") && (rng.IntN(2) == 0 || st.atPending == 0) ||
+			slices.Contains(walSteps, name) && st.at[name] == 0 {
 			moment(name)
 		}
 	}
@@ -189,12 +207,33 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		if rng.IntN(40) == 0 {
 			o = op{kind: 'B', boot: fmt.Sprintf("writer-%d", step)}
 		}
+		// A SetRow made through the column slices instead: from then on
+		// every Sync of this open flushes the columns too.
+		viaSlices := viewedLogFixed && o.kind == 'S' && rng.IntN(12) == 0
 		markTouched(touched, vecModel{n: m.n}, o, durable.model.committed)
 		inFly = &o
-		if tb, err = runTableOp(tb, dir, o); err != nil {
+		switch {
+		case viaSlices:
+			err = setRowViaSlices(tb, int(o.a), o.b)
+			st.sliceWrites++
+		case o.kind == 'Y' && rng.IntN(3) == 0:
+			nextMeta = durable.meta // a plain Sync keeps the meta
+			err = tb.Sync()
+		case o.kind == 'Y':
+			nextMeta = fmt.Appendf(nil, "step %d, %d rows", step, m.n)
+			err = tb.SyncMeta(nextMeta)
+		default:
+			tb, err = runTableOp(tb, dir, o)
+		}
+		if err != nil {
 			t.Fatalf("step %d %s: %v", step, o, err)
 		}
 		m.do(o)
+		if o.kind == 'B' {
+			if err := adoptReboot(tb, &m, durable.model, touched); err != nil {
+				t.Fatalf("step %d %s: %v (recovery: %s)", step, o, err, tb.Recovered())
+			}
+		}
 		inFly = nil
 		if tb.Len() != m.n {
 			t.Fatalf("step %d %s: the writer's table has %d rows, the model %d (recovery: %s)", step, o, tb.Len(), m.n, tb.Recovered())
@@ -212,13 +251,16 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		kind = fmt.Sprintf(" (copy-on-write: %d caught by a file-system transaction)", st.transactions)
 	}
 	t.Logf("%d power-loss images of a table%s from %d moments: %d opened at the last sync, %d at the sync in flight, %d with a redone intent; "+
-		"%d rows changed in place since the sync differed, %d of them mixed across columns (documented)",
-		st.images, kind, st.moments, st.atDurable, st.atPending, st.redone, st.touchedRows, st.tornRows)
+		"%d rows changed in place since the sync differed, %d of them mixed across columns (documented); %s",
+		st.images, kind, st.moments, st.atDurable, st.atPending, st.redone, st.touchedRows, st.tornRows, st.walFigures())
 	if st.atDurable == 0 || st.atPending == 0 {
 		t.Errorf("the images never opened at the sync in flight (%d) or at the last one (%d): the test missed a case", st.atPending, st.atDurable)
 	}
-	if model.CopyOnWrite && len(fsynced) == 0 {
-		t.Errorf("the sync hook saw no fdatasync of a file in %s: the copy-on-write images used the commit's snapshots", dir)
+	if miss := st.walMissing(); miss != "" {
+		t.Errorf("the test missed a case of the log: %s", miss)
+	}
+	if len(fsynced) == 0 {
+		t.Errorf("the sync hook saw no fdatasync of a file in %s: the images used the Syncs' snapshots", dir)
 	}
 }
 
@@ -226,7 +268,7 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 // and checks what it opens with. fsynced holds the files as their last
 // fdatasync left them, for [powerloss.Model.CopyOnWrite].
 func checkTableImage(t *testing.T, rng *rand.Rand, model powerloss.Model, writerBoot, imgRoot string, durable tableSynced, pending *tableSynced,
-	fsynced, cached dirImage, touched map[int]bool, cur tableModel, inFly *op, st *powerLoss) error {
+	fsynced, cached dirImage, touched map[int]bool, cur tableModel, inFly *op, st *walLoss) error {
 	base := durable
 	if pending != nil {
 		base = *pending
@@ -246,13 +288,16 @@ func checkTableImage(t *testing.T, rng *rand.Rand, model powerloss.Model, writer
 		if !existed && rng.IntN(2) == 0 {
 			continue // created since the sync: its directory entry may be lost
 		}
-		if b, ok := fsynced[name]; ok && model.CopyOnWrite {
+		if b, ok := fsynced[name]; ok {
 			// Only this file's own fdatasync made its blocks durable.
 			old = b
 		}
 		img, loss := powerloss.Image(rng, old, cached[name], model)
 		if loss.Transaction {
 			st.transactions++
+		}
+		if name == "WAL" {
+			st.walImage(cached[name], img, loss, pending)
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
 			return err
@@ -272,12 +317,13 @@ func checkTableImage(t *testing.T, rng *rand.Rand, model powerloss.Model, writer
 		return err
 	}
 	var m tableModel
+	meta := durable.meta
 	switch {
 	case len(got) == durable.model.committed && rec.CommittedRows == durable.model.committed:
 		m = durable.model
 		st.atDurable++
 	case pending != nil && rec.CommittedRows == pending.model.committed && len(got) == pending.model.committed:
-		m = pending.model
+		m, meta = pending.model, pending.meta
 		st.atPending++
 	case rec.Intent != "" && rec.CommittedRows == durable.model.committed:
 		// An intent written on exactly the committed rows was redone.
@@ -288,6 +334,14 @@ func checkTableImage(t *testing.T, rng *rand.Rand, model powerloss.Model, writer
 	}
 	if err := checkFiles(tb); err != nil {
 		return err
+	}
+	if rec.Replayed > 0 {
+		st.replayed++
+	}
+	// A Sync with no new rows keeps the meta: an image at either Sync
+	// opens with one of the two.
+	if got := tb.Meta(); string(got) != string(meta) && (pending == nil || string(got) != string(pending.meta) || pending.model.committed != durable.model.committed) {
+		return fmt.Errorf("Meta is %q, the sync wrote %q (recovery: %s)", got, meta, rec)
 	}
 	for i, r := range got {
 		if r == m.mem[i] {
@@ -414,4 +468,22 @@ func TestTableSetRowAfterSyncThenReboot(t *testing.T) {
 	if got.Len() != 150 {
 		t.Fatalf("after a clean reboot the table has %d rows, the last Sync returned with 150 (recovery: %s)", got.Len(), got.Recovered())
 	}
+}
+
+// adoptReboot takes the rows of the writer's table reopened in a new boot
+// into m. The open applied the log's records again: a row changed in place
+// since the last Sync is as that Sync left it if a record since the last
+// checkpoint holds it, else as changed; every other row is m's.
+func adoptReboot(tb *table.Table[trow], m *tableModel, synced tableModel, touched map[int]bool) error {
+	for i := range m.n {
+		r := tb.Row(i)
+		switch {
+		case r == m.mem[i]:
+		case touched[i] && i < len(synced.mem) && r == synced.mem[i]:
+			m.mem[i] = r
+		default:
+			return fmt.Errorf("reopened in a new boot, row %d is %+v (touched since the Sync: %v), want %+v", i, r, touched[i], m.mem[i])
+		}
+	}
+	return nil
 }
