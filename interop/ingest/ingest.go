@@ -13,9 +13,14 @@
 // in one error, before anything is written. Into a new table, each file
 // column becomes a table column: Parquet's types map back as the export
 // package maps them (a dictionary-encoded STRING written by export is a
-// table.Symbol again, any other STRING a string), and CSV's columns are
+// table.Symbol again, any other STRING a string; TIMESTAMP, TIME and DATE
+// are the integers they are stored as), and CSV's columns are
 // int64, float64, bool or string, whichever all the values of the first
-// 10000 records parse as.
+// 10000 records parse as. A new table's column names are the file's,
+// which must be valid column names (letters, digits, '_', '-' and '.').
+// A null in an optional Parquet column imports as the zero value; nested
+// and repeated Parquet columns, and logical types a table has no column
+// for (DECIMAL, UUID, ...), are refused with [ErrSchema].
 //
 // # Safety
 //

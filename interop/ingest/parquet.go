@@ -60,9 +60,14 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 				bits = 64
 			}
 			if lt != nil {
-				if it, ok := lt.Value.(*format.IntType); ok {
-					bits, signed = int(it.BitWidth), it.IsSigned
-				} else if lt.Value != nil {
+				switch v := lt.Value.(type) {
+				case nil:
+				case *format.IntType:
+					bits, signed = int(v.BitWidth), v.IsSigned
+				case *format.TimestampType, *format.TimeType, *format.DateType:
+					// Their integers as stored: Unix time in the file's unit,
+					// as a table stores times.
+				default:
 					return nil, fmt.Errorf("%w: column %q has the logical type %s, which no table column holds", ErrSchema, c.name, lt)
 				}
 			}
