@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -183,3 +185,25 @@ func TestInfoCheckJSON(t *testing.T) {
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// TestLiveExport exports, as its own process, a table that a writer in
+// another process keeps appending to: a prefix of whole rows.
+func TestLiveExport(t *testing.T) {
+	dir, _ := startWriter(t, false)
+	file := filepath.Join(t.TempDir(), "live.csv")
+	code, out, errOut := runBinary(t, "export", dir, file)
+	require.Equal(t, 0, code, errOut)
+	t.Logf("%s", out)
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"N", "Half", "Name", "Tags.0", "Tags.1", "Tags.2"}, recs[0])
+	require.GreaterOrEqual(t, len(recs)-1, 1000)
+	for i, rec := range recs[1:] {
+		want := liveRowOf(int64(i))
+		require.Equal(t, []string{strconv.Itoa(i), strconv.FormatFloat(want.Half, 'g', -1, 64), hex.EncodeToString(want.Name[:]),
+			strconv.Itoa(int(want.Tags[0])), strconv.Itoa(int(want.Tags[1])), strconv.Itoa(int(want.Tags[2]))}, rec, "row %d", i)
+	}
+}
