@@ -1,13 +1,17 @@
 package export_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,4 +122,26 @@ func TestJSONLinesAndCSV(t *testing.T) {
 	require.Len(t, recs, 11)
 	require.Equal(t, "Tag", recs[0][12])
 	require.Equal(t, "746400000000", recs[4][12]) // row 3: 't', 'a'+3
+}
+
+func TestParquetCompressions(t *testing.T) {
+	dir := t.TempDir()
+	newEvery(t, filepath.Join(dir, "t"), 3000)
+	tb := openAny(t, filepath.Join(dir, "t"))
+	for _, c := range []struct{ option, codec string }{{"", "SNAPPY"}, {"snappy", "SNAPPY"}, {"zstd", "ZSTD"}, {"gzip", "GZIP"}, {"none", "UNCOMPRESSED"}} {
+		var b bytes.Buffer
+		n, err := export.Parquet(tb, &b, &export.Options{Compression: c.option})
+		require.NoError(t, err)
+		require.Equal(t, 3000, n)
+		f, err := parquet.OpenFile(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		require.NoError(t, err)
+		require.EqualValues(t, 3000, f.NumRows())
+		for _, rg := range f.Metadata().RowGroups {
+			for _, cc := range rg.Columns {
+				require.Equal(t, c.codec, cc.MetaData.Codec.String(), "compression %q", c.option)
+			}
+		}
+	}
+	_, err := export.Parquet(tb, io.Discard, &export.Options{Compression: "lzma"})
+	require.ErrorIs(t, err, export.ErrOption)
 }
