@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence/interop/export"
@@ -144,4 +143,26 @@ func TestParquetCompressions(t *testing.T) {
 	}
 	_, err := export.Parquet(tb, io.Discard, &export.Options{Compression: "lzma"})
 	require.ErrorIs(t, err, export.ErrOption)
+}
+
+func TestEmptyTable(t *testing.T) {
+	dir := t.TempDir()
+	newEvery(t, filepath.Join(dir, "t"), 0)
+	tb := openAny(t, filepath.Join(dir, "t"))
+	var b bytes.Buffer
+	n, err := export.Parquet(tb, &b, nil)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	f, err := parquet.OpenFile(bytes.NewReader(b.Bytes()), int64(b.Len()))
+	require.NoError(t, err)
+	require.Zero(t, f.NumRows())
+	require.Len(t, f.Schema().Fields(), 22)
+	n, err = export.ParquetDir(tb, filepath.Join(dir, "parts"), &export.Options{PartitionBy: "Land"})
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.DirExists(t, filepath.Join(dir, "parts"))
+	var c strings.Builder
+	_, err = export.CSV(tb, &c, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(c.String(), "\n"))
 }

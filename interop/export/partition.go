@@ -71,6 +71,9 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 	if len(leaves) == 0 {
 		return 0, fmt.Errorf("%w: partition column %q is the only column", ErrOption, kl.Name)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil { // an empty table is an empty dataset
+		return 0, fmt.Errorf("export: %w", err)
+	}
 
 	type part struct {
 		f    *os.File
