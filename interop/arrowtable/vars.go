@@ -96,7 +96,7 @@ func (b *builder) symbolData(dt *arrow.DictionaryType, m table.ColumnMemory, lo,
 		return nil, fmt.Errorf("%w: column %q: code %d past the %d entries of its dictionary", ErrCorrupt, m.Spec.Name, top, len(m.Ends))
 	}
 	if d.arr == nil || int(top) > d.size {
-		nd, err := newDict(m)
+		nd, err := newDict(m, b.mem)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func (b *builder) symbolData(dt *arrow.DictionaryType, m table.ColumnMemory, lo,
 }
 
 // newDict makes the dictionary array of a symbol column's memory.
-func newDict(m table.ColumnMemory) (dict, error) {
+func newDict(m table.ColumnMemory, mem memory.Allocator) (dict, error) {
 	n := len(m.Ends)
 	end := uint64(0)
 	if n > 0 {
@@ -123,7 +123,7 @@ func newDict(m table.ColumnMemory) (dict, error) {
 	if end > math.MaxInt32 || end > uint64(len(m.Heap)) {
 		return dict{}, fmt.Errorf("%w: column %q: a dictionary of %d bytes (Arrow's offsets address 2 GiB, the heap holds %d)", ErrUnsupported, m.Spec.Name, end, len(m.Heap))
 	}
-	offsets := memory.NewResizableBuffer(memory.DefaultAllocator)
+	offsets := memory.NewResizableBuffer(mem)
 	offsets.Resize(4 * (n + 2))
 	offs := arrow.Int32Traits.CastFromBytes(offsets.Bytes())
 	offs[0], offs[1] = 0, 0

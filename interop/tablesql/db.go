@@ -95,9 +95,11 @@ func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) e
 	if d.closed {
 		return ErrClosed
 	}
-	if _, err := arrowtable.NewReader(t, opts); err != nil { // its columns' types, now
+	r, err := arrowtable.NewReader(t, opts) // its columns and their types, now
+	if err != nil {
 		return fmt.Errorf("tablesql: %s: %w", name, err)
 	}
+	r.Release()
 	d.tables = slices.DeleteFunc(d.tables, func(a attached) bool { return a.name == name })
 	d.tables = append(d.tables, attached{name: name, t: t, opts: opts})
 	return nil
