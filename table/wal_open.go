@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"unsafe"
 
 	"github.com/mmapvec/persistence"
@@ -14,9 +15,9 @@ import (
 	"github.com/mmapvec/persistence/internal/crashpoint"
 )
 
-// maxWALSize bounds the log an open reads: a larger file is not one this
-// library wrote.
-const maxWALSize = 1 << 30
+// maxWALSize bounds the log an open reads (and so what it allocates for a
+// record): a larger file is not one this library wrote.
+const maxWALSize = 64 << 20
 
 // walTargets lists every file of the table in manifest order (each
 // column's element file, then its aux files), as the log's records number
@@ -190,10 +191,12 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 
 // verifyWAL checks that the files hold what the chain's records wrote, as
 // the last record to write each element left it (later records overwrite
-// earlier ones: rows set again, swapped in, cut and appended again).
+// earlier ones: rows set again, swapped in, cut and appended again). The
+// records are read newest first, and each file's elements already checked
+// are kept as sorted, disjoint ranges.
 func (t *Table[R]) verifyWAL(c walChain) error {
 	last := c.records[len(c.records)-1]
-	covered := make([][][2]uint64, len(t.walFiles)) // element ranges a later record wrote
+	checked := make([]ranges, len(t.walFiles))
 	for k := len(c.records) - 1; k >= 0; k-- {
 		r := c.records[k]
 		for _, w := range r.writes {
@@ -203,46 +206,42 @@ func (t *Table[R]) verifyWAL(c walChain) error {
 			}
 			lo, hi := w.at, min(w.at+w.count, last.lens[w.file])
 			es := uint64(f.ElemSize())
-			for _, gap := range uncovered(covered[w.file], lo, hi) {
+			for _, gap := range checked[w.file].add(lo, hi) {
 				got := fileElems(f, int(gap[0]), int(gap[1]-gap[0]))
 				if string(got) != string(w.data[(gap[0]-w.at)*es:(gap[1]-w.at)*es]) {
 					return t.needsReplay(r)
 				}
-			}
-			if lo < hi {
-				covered[w.file] = append(covered[w.file], [2]uint64{lo, hi})
 			}
 		}
 	}
 	return nil
 }
 
-// uncovered returns the parts of [lo, hi) that no range of covered holds.
-func uncovered(covered [][2]uint64, lo, hi uint64) [][2]uint64 {
-	gaps := [][2]uint64{{lo, hi}}
-	for _, c := range covered {
-		var next [][2]uint64
-		for _, g := range gaps {
-			if c[1] <= g[0] || c[0] >= g[1] {
-				next = append(next, g)
-				continue
-			}
-			if g[0] < c[0] {
-				next = append(next, [2]uint64{g[0], c[0]})
-			}
-			if c[1] < g[1] {
-				next = append(next, [2]uint64{c[1], g[1]})
-			}
-		}
-		gaps = next
+// ranges is a set of element ranges [lo, hi), sorted and disjoint.
+type ranges [][2]uint64
+
+// add adds [lo, hi) and returns the parts of it that were not in the set.
+func (rs *ranges) add(lo, hi uint64) [][2]uint64 {
+	if lo >= hi {
+		return nil
 	}
-	var out [][2]uint64
-	for _, g := range gaps {
-		if g[0] < g[1] {
-			out = append(out, g)
+	s := *rs
+	i := sort.Search(len(s), func(i int) bool { return s[i][1] >= lo }) // the first that ends at or past lo
+	var gaps [][2]uint64
+	at, nlo, nhi, j := lo, lo, hi, i
+	for ; j < len(s) && s[j][0] <= hi; j++ {
+		if s[j][0] > at {
+			gaps = append(gaps, [2]uint64{at, s[j][0]})
 		}
+		at = max(at, s[j][1])
+		nlo, nhi = min(nlo, s[j][0]), max(nhi, s[j][1])
 	}
-	return out
+	if at < hi {
+		gaps = append(gaps, [2]uint64{at, hi})
+	}
+	// Ranges i to j-1 touch [lo, hi): one range, their union, takes their place.
+	*rs = append(s[:i], append([][2]uint64{{nlo, nhi}}, s[j:]...)...)
+	return gaps
 }
 
 func (t *Table[R]) needsReplay(r walRecord) error {
