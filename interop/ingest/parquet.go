@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -105,7 +107,15 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
 	bs := [2]*batch{newBatch(p, batchRows), newBatch(p, batchRows)}
 	turn := 0
-	vals := make([]parquet.Value, batchRows)
+	// The leaves of a batch are read and converted by up to GOMAXPROCS
+	// goroutines, each with its own values and its own share of leaves:
+	// each reads its own column chunks and writes its leaves' bytes.
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(p.leaves)))
+	vals := make([][]parquet.Value, workers)
+	for w := range vals {
+		vals[w] = make([]parquet.Value, batchRows)
+	}
+	errs := make([]error, workers)
 	done := 0
 	for _, rg := range f.RowGroups() {
 		chunks := rg.ColumnChunks()
@@ -124,16 +134,27 @@ func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
 			b := bs[turn%2]
 			turn++
 			b.reset(n)
-			for k := range p.leaves {
-				v := vals[:n]
-				if err := readN(readers[p.src[k]], v); err != nil {
-					closeAll()
-					return fmt.Errorf("%w: column %q, rows from %d: %w", ErrInput, p.leaves[k].Name, done, err)
-				}
-				if err := b.setParquet(k, v, done); err != nil {
-					closeAll()
-					return err
-				}
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					errs[w] = nil
+					for k := w; k < len(p.leaves); k += workers {
+						v := vals[w][:n]
+						if err := readN(readers[p.src[k]], v); err != nil {
+							errs[w] = fmt.Errorf("%w: column %q, rows from %d: %w", ErrInput, p.leaves[k].Name, done, err)
+							return
+						}
+						if err := b.setParquet(k, v, done); err != nil {
+							errs[w] = err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				closeAll()
+				return err
 			}
 			if err := s.put(b); err != nil {
 				closeAll()
