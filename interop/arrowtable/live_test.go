@@ -124,8 +124,8 @@ func TestChangesInPlace(t *testing.T) {
 	if got := col[*array.Int64](t, first, "I64").Value(10); got != -12345 {
 		t.Errorf("the shared I64 buffer shows %d after SetRow, want -12345", got)
 	}
-	// The dictionary of the first batch is the one of when it was made:
-	// its code for row 10 is past it until a batch is made again.
+	// The first batch keeps the dictionary of when it was made; a batch
+	// made after the SetRow carries the value it added.
 	for range 2 { // to the batch of rows 800 to 1199
 		if !rd.Next() {
 			t.Fatal(rd.Err())
