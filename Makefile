@@ -39,4 +39,5 @@ torture-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzTableDir$$' -fuzztime=$(FUZZTIME) ./table/
 	$(GO) test -run='^$$' -fuzz='^FuzzReaders$$' -fuzztime=$(FUZZTIME) ./table/
 	$(GO) test -run='^$$' -fuzz='^FuzzStrings$$' -fuzztime=$(FUZZTIME) ./table/
+	$(GO) test -run='^$$' -fuzz='^FuzzWAL$$' -fuzztime=$(FUZZTIME) ./table/
 	$(GO) test -run='^$$' -fuzz='^FuzzManifest$$' -fuzztime=$(FUZZTIME) .

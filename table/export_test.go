@@ -1,6 +1,10 @@
 package table
 
-import "github.com/mmapvec/persistence/internal/twoslot"
+import (
+	"hash/crc32"
+
+	"github.com/mmapvec/persistence/internal/twoslot"
+)
 
 // Internals for the package's own tests and fuzz targets.
 var (
@@ -75,3 +79,42 @@ func Columns[R any](t *Table[R]) []ColumnState {
 // BreakLog closes the table's write-ahead log under it, so that the next
 // logged Sync fails as a failed write or fdatasync would.
 func BreakLog[R any](t *Table[R]) { _ = t.wal.Close() }
+
+// The write-ahead log's records as a logged Sync lays them out, for fuzz
+// targets that must reach the code behind the checksum.
+var (
+	WALRecordsAt = walRecordsAt
+	// EncodeWALRecord is the record of a logged Sync: sequence number
+	// seq, manifest hash, the table's rows and every file's length after
+	// it (in the log's file order), the user's meta and the runs of
+	// elements written.
+	EncodeWALRecord = func(seq, hash, rows uint64, lens []uint64, meta []byte, writes []WALWrite) []byte {
+		var e walEncoder
+		e.begin(seq, hash, rows, lens, meta)
+		for _, w := range writes {
+			e.add(w.File, w.At, w.Count, w.Data)
+		}
+		return e.end()
+	}
+	// FixWALRecordCRCs recomputes, as the writer does, the checksum of
+	// each record of the chain at the start of b (a log's record area)
+	// whose size field fits in b.
+	FixWALRecordCRCs = func(b []byte) {
+		for p := 0; p+walHeader+walTrailer <= len(b); {
+			size := ne.Uint64(b[p+8:])
+			if size < walHeader+walTrailer || size%8 != 0 || size > uint64(len(b)-p) {
+				return
+			}
+			end := p + int(size) - walTrailer
+			ne.PutUint32(b[end:], crc32.Checksum(b[p:end], castagnoli))
+			p += int(size)
+		}
+	}
+)
+
+// WALWrite is a run of elements of one file in a log record.
+type WALWrite struct {
+	File      int
+	At, Count uint64
+	Data      []byte
+}
