@@ -210,7 +210,7 @@ func SQLGroupByWorkload(c Config) *Workload {
 	n := c.ScanRows
 	var s *sqlScan
 	return &Workload{
-		Name: "SQL GROUP BY", Size: "rows=" + sizeName(n), Unit: PerRow, Lib: sqlLib, Reps: 3,
+		Name: "SQL GROUP BY", Size: "rows=" + sizeName(n), Unit: PerRow, Lib: sqlLib,
 		Notes: []string{"`" + sqlGroupBy + "` over rows of an int32 key (1000 groups), an int64 and a float64, both on DuckDB's default threads (2 here). " +
 			"The live table is a reader beside the writer that appended the rows, attached to an in-memory DuckDB with interop/tablesql: each query takes the reader's count (a Refresh inside Consistent) " +
 			"and DuckDB scans Arrow batches of 64k rows whose buffers are the column files' mappings. " +
