@@ -137,3 +137,31 @@ func writeWAL(tb testing.TB, dir string, recs []byte) {
 		tb.Fatal(err)
 	}
 }
+
+// TestWALLiveChainPastFiles: a log whose chain claims more rows than the
+// column files hold, opened in the writer's boot (when records are not
+// applied) and closed. The open must refuse it or keep the table as the
+// files hold it: the table must open again once the log is removed. Found
+// by FuzzWAL.
+func TestWALLiveChainPastFiles(t *testing.T) {
+	t.Skip("bug: an open in the writer's boot takes the chain's row count unchecked (recover.go), and Close's checkpoint (sync.go closeLog) commits it to COMMIT although the files hold fewer rows: the table no longer opens")
+	dir := fuzzTable(t)
+	d := copyTable(t, dir)
+	writeWAL(t, d, walSeedsOf(t, dir)["grown"])
+	tb, err := table.Open[fuzzRow](d, nil)
+	if err != nil {
+		if !typedOpenErr(err) {
+			t.Fatalf("untyped error %T: %v", err, err)
+		}
+	} else if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(d, "WAL")); err != nil {
+		t.Fatal(err)
+	}
+	tb, err = table.Open[fuzzRow](d, nil)
+	if err != nil {
+		t.Fatalf("with the log removed, the table does not open: %v", err)
+	}
+	tb.Close()
+}
