@@ -77,6 +77,8 @@ func (t *Table[R]) recover() error {
 		if slot, err = t.replayWAL(chain, slot); err != nil {
 			return err
 		}
+	} else if err := t.checkChain(chain, false); err != nil {
+		return err
 	}
 	t.seq, _ = chain.last(slot.seq, slot.rows)
 	_, synced := chain.last(slot.seq, slot.rows)

@@ -118,56 +118,67 @@ func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
 	return c, nil
 }
 
-// replayWAL applies the chain's records to the files, in order, and returns
-// the commit they end with: the table as of the last Sync. A reader, which
-// writes nothing, instead checks that the files already hold every record
-// (they do once the page cache reached the disk), and otherwise fails with
-// [ErrNeedsRecovery]. A record whose numbers do not fit the table is
-// corrupt: every length must be backed by the file or by the record's own
-// writes, so no record grows a file past what it carries.
-func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
-	if len(c.records) == 0 {
-		return slot, nil
-	}
+// checkChain checks what the chain's records mean against the table,
+// before any of it is used: every element file holds the row count, every
+// write ends within its file's length, and every length lies within its
+// file, or (replay: the records are about to be applied) is reached by the
+// record's own writes, so that no record grows a file past the bytes it
+// carries. In the writer's boot the files hold every record already. A
+// record that fails is corrupt, for a reader too.
+func (t *Table[R]) checkChain(c walChain, replay bool) error {
 	path := filepath.Join(t.dir, walFile)
-	bad := func(r walRecord, why string, args ...any) error {
-		return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
-	}
-	ro := t.opts.ReadOnly
 	for _, r := range c.records {
-		if r.rows > math.MaxInt {
-			return slot, bad(r, "row count %d", r.rows)
+		bad := func(why string, args ...any) error {
+			return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
 		}
-		// The element files hold the rows; the others their extents.
-		fi := 0
-		for _, col := range t.man.Columns {
-			if r.lens[fi] != r.rows {
-				return slot, bad(r, "column %q has %d rows, the table %d", col.Name, r.lens[fi], r.rows)
+		if r.rows > math.MaxInt {
+			return bad("row count %d", r.rows)
+		}
+		for i, l := range r.lens {
+			if t.walElemFile[i] && l != r.rows {
+				return bad("file %d holds %d rows, the table %d", i, l, r.rows)
 			}
-			fi += 1 + len(auxLayouts(col.Kind))
 		}
 		reach := make([]uint64, len(r.lens))
 		for _, w := range r.writes {
 			if w.at+w.count > r.lens[w.file] {
-				return slot, bad(r, "a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
+				return bad("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
 			}
 			reach[w.file] = max(reach[w.file], w.at+w.count)
 		}
+		for i, f := range t.walFiles {
+			if f != nil && r.lens[i] > uint64(f.Cap()) && (!replay || r.lens[i] > reach[i]) {
+				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], f.Cap())
+			}
+		}
+	}
+	return nil
+}
+
+// replayWAL applies the chain's records to the files, in order, and returns
+// the commit they end with: the table as of the last Sync. A reader, which
+// writes nothing, instead checks that the files already hold every record
+// (they do once the page cache reached the disk), and otherwise fails with
+// [ErrNeedsRecovery].
+func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
+	if len(c.records) == 0 {
+		return slot, nil
+	}
+	if err := t.checkChain(c, true); err != nil {
+		return slot, err
+	}
+	ro := t.opts.ReadOnly
+	for _, r := range c.records {
 		crashpoint.Hit("table.recover.replay")
 		for i, f := range t.walFiles {
-			if f == nil {
+			if f == nil || r.lens[i] <= uint64(f.Cap()) {
 				continue
 			}
-			if r.lens[i] > uint64(f.Cap()) {
-				if r.lens[i] > reach[i] {
-					return slot, bad(r, "%s has %d elements, the file holds %d", f.Path(), r.lens[i], f.Cap())
-				}
-				if ro {
-					return slot, t.needsReplay(r)
-				}
-				if err := f.EnsureCap(int(r.lens[i])); err != nil {
-					return slot, fmt.Errorf("table: %s: replay the log: %w", t.dir, err)
-				}
+			if ro {
+				return slot, t.needsReplay(r)
+			}
+			if err := f.EnsureCap(int(r.lens[i])); err != nil {
+				return slot, fmt.Errorf("table: %s: replay the log: %w", t.dir, err)
 			}
 		}
 		if ro {
@@ -184,9 +195,8 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 			return slot, err
 		}
 	}
-	out := chainCommit(t.man, c.records[len(c.records)-1], t.hash)
 	t.recovery.Replayed = len(c.records)
-	return out, nil
+	return chainCommit(t.man, c.records[len(c.records)-1], t.hash), nil
 }
 
 // verifyWAL checks that the files hold what the chain's records wrote, as
