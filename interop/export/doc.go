@@ -30,7 +30,7 @@
 // # Memory
 //
 // Parquet is written in row groups of at most [Options.RowGroupBytes] of
-// values (64 MiB by default) before encoding, in blocks of 4096 rows per
+// values (64 MiB by default) before encoding, in blocks of 16384 rows per
 // column. Up to GOMAXPROCS row groups (at most 4) are encoded at once,
 // each by its own goroutine, and committed to the file in order: an
 // export holds that many row groups' pages, whatever the table's size

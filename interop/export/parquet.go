@@ -36,7 +36,7 @@ type Options struct {
 
 const (
 	defaultRowGroupBytes = 64 << 20
-	block                = 4096 // rows read per step of every column
+	block                = 16384 // rows read per step of every column
 )
 
 func (o *Options) codec() (compress.Codec, error) {
