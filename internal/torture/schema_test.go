@@ -359,6 +359,7 @@ type schemaPowerLoss struct {
 	dir      string
 	imgRoot  string
 	durable  inoDir
+	logging  bool       // the Sync in flight is logged
 	pins     []*os.File // durable's files, kept open
 	allowed  []outcome  // the states an image may open in
 	hashes   map[uint64]int
@@ -509,8 +510,18 @@ func (pl *schemaPowerLoss) point(name string) {
 		// disk, its commit may follow.
 		pl.setDurable()
 		pl.allowed = append(pl.allowed, outcome{pl.onDisk, pl.rows})
+	case "table.sync.log.written":
+		// A logged Sync: its record may reach the disk from now on; the
+		// column files are not flushed.
+		pl.logging = true
+		pl.allowed = append(pl.allowed, outcome{pl.onDisk, pl.rows})
 	case "table.sync.done":
-		pl.setDurable()
+		if pl.logging {
+			pl.durable["WAL"] = readInoDir(t, pl.dir)["WAL"] // flushed alone
+		} else {
+			pl.setDurable()
+		}
+		pl.logging = false
 		pl.allowed = []outcome{{pl.onDisk, pl.rows}}
 	case "table.schema.record":
 		// The record is durable (renamed, the directory synced); the

@@ -446,6 +446,7 @@ func TestTableStringsCrashPoints(t *testing.T) {
 	for _, want := range []string{"table.create.columns", "table.create.commit", "table.create.rename", "table.append",
 		"table.appendrows.column", "table.intent.write", "table.intent.written", "table.intent.clear", "table.setrow.applied",
 		"table.swapremove.moved", "table.sync.flush", "table.sync.commit", "table.sync.commit.written", "table.sync.done",
+		"table.wal.create", "table.sync.log", "table.sync.log.written",
 		"table.recover.lengths", "table.recover.redo", "table.recover.clear", "vec.grow.allocate", "vec.grow.map", "vec.flush",
 		"table.compact.build", "table.compact.record", "table.compact.switch", "table.compact.cut", "table.schema.finish"} {
 		if reached[want] == 0 {

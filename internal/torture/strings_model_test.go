@@ -185,6 +185,10 @@ type smodel struct {
 	n, committed   int
 	boot           string
 	nextID         uint64
+	// synced is the rows of the last Sync: an open after a restart applies
+	// the log, which puts a row changed in place since back as that Sync
+	// left it, if a record since the last checkpoint holds it.
+	synced []sval
 }
 
 func (m smodel) clone() smodel {
@@ -255,6 +259,7 @@ func (m *smodel) do(o op) {
 	case 'Y', 'C': // Compact syncs first, and keeps the rows
 		m.committed = m.n
 		m.touched = nil
+		m.synced = slices.Clone(m.mem[:m.n])
 	case 'B':
 		// A restart resets each value written since the last Sync that
 		// points past what the Sync committed; which ones, the model does
@@ -505,6 +510,9 @@ func checkRestart(got []sval, rec table.Recovery, states []smodel, touched map[i
 		reset := false
 		for _, s := range states {
 			cands = append(cands, s.cands(i)...)
+			if i < len(s.synced) {
+				cands = append(cands, s.synced[i])
+			}
 			reset = reset || s.reset[i]
 		}
 		// Empty where a restart before this one may have reset it.

@@ -102,6 +102,10 @@ type model[T rowType] struct {
 	committed int
 	boot      string
 	nextID    uint64
+	// synced is the rows of the last Sync: a table's open after a restart
+	// applies its log, which puts a row changed in place since back as
+	// that Sync left it, if a record since the last checkpoint holds it.
+	synced []T
 }
 
 func (m model[T]) clone() model[T] {
@@ -141,6 +145,7 @@ func (m *model[T]) do(o op) {
 		m.n = int(o.a)
 	case 'Y':
 		m.committed = m.n
+		m.synced = append(m.synced[:0:0], m.mem[:m.n]...)
 	case 'B':
 		m.boot = o.boot
 		m.n = m.committed
