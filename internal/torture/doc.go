@@ -19,6 +19,9 @@
 //	schema_test.go                                  power-loss images across schema changes, and
 //	                                                damaged histories and SCHEMA records
 //	golden_test.go                                  files written on other architectures
+//	wal_test.go, wal_kill9_test.go                  the commit log: its power-loss figures, a
+//	                                                logged Sync beside writable views; group
+//	                                                commit and save points after kill -9
 //
 // with what they share in workload_test.go (the steps and the model of what
 // a Vec or table must hold), vec_test.go and table_test.go (the element and
