@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,4 +34,21 @@ func TestSQL(t *testing.T) {
 	code, _, errOut = runBinary(t, "sql", "SELECT 1", trades)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "NAME=DIR")
+}
+
+// TestLiveSQL queries, as its own process, a table that a writer in
+// another process keeps appending to: the rows of one published count.
+func TestLiveSQL(t *testing.T) {
+	dir, _ := startWriter(t, false)
+	for range 3 {
+		code, out, errOut := runBinary(t, "sql", "--csv", "SELECT count(*), min(N), max(N), sum(N) - 2 * sum(Half) FROM t", "t="+dir)
+		require.Equal(t, 0, code, errOut)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Len(t, lines, 2, out)
+		f := strings.Split(lines[1], ",")
+		n, err := strconv.Atoi(f[0])
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, 1000)
+		require.Equal(t, []string{"0", strconv.Itoa(n - 1), "0"}, f[1:], "rows 0..n-1, each whole")
+	}
 }
