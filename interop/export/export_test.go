@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence/interop/export"
@@ -138,6 +139,13 @@ func TestParquetCompressions(t *testing.T) {
 		for _, rg := range f.Metadata().RowGroups {
 			for _, cc := range rg.Columns {
 				require.Equal(t, c.codec, cc.MetaData.Codec.String(), "compression %q", c.option)
+				// A symbol column is dictionary-encoded; a string column is not.
+				switch cc.MetaData.PathInSchema[0] {
+				case "Land":
+					require.Contains(t, cc.MetaData.Encoding, format.RLEDictionary)
+				case "S":
+					require.NotContains(t, cc.MetaData.Encoding, format.RLEDictionary)
+				}
 			}
 		}
 	}
