@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -40,6 +43,7 @@ type cut struct {
 	what  string // the batch the Sync committed
 	dir   string // the table in the image: "table", or a snapshot of it
 	rows  []rec
+	meta  string // the table's Meta, as the last SyncMeta committed it
 }
 
 // Sizes of the workload. prefill rows are appended, synced and truncated
@@ -65,9 +69,12 @@ func TestRealFS(t *testing.T) {
 				t.Skipf("realfs: %s: skipped: %s", fs.name, why)
 			}
 			start := time.Now()
-			ok, total := syncThenCut(t, fs)
-			t.Logf("realfs: %s: %d of %d Sync-then-cut images opened at their Sync (%v)",
-				fs.name, ok, total, time.Since(start).Round(time.Millisecond))
+			ok, total, logged := syncThenCut(t, fs)
+			t.Logf("realfs: %s: %d of %d Sync-then-cut images opened at their Sync, %d of them cut after a logged Sync or an AppendSync group (%v)",
+				fs.name, ok, total, logged, time.Since(start).Round(time.Millisecond))
+			if logged == 0 {
+				t.Errorf("realfs: %s: no image was cut after a logged Sync: the test missed the log", fs.name)
+			}
 			if ok != total {
 				t.Errorf("realfs: %s: %d of %d images lost rows a returned Sync had committed", fs.name, total-ok, total)
 			}
@@ -78,7 +85,7 @@ func TestRealFS(t *testing.T) {
 // syncThenCut makes fs in an image, runs the workload on it with a copy of
 // the image after each Sync, and then opens every copy as after a reboot.
 // It returns how many copies held exactly their Sync's rows, of how many.
-func syncThenCut(t *testing.T, fs fileSystem) (ok, total int) {
+func syncThenCut(t *testing.T, fs fileSystem) (ok, total, logged int) {
 	work := t.TempDir() // removed after the unmounts, which are registered later
 	image := filepath.Join(work, "image")
 	if err := makeImage(fs, image); err != nil {
@@ -97,6 +104,11 @@ func syncThenCut(t *testing.T, fs fileSystem) (ok, total int) {
 	}
 
 	cuts := workload(t, fs, filepath.Join(mnt, "table"), image, work)
+	for _, c := range cuts {
+		if strings.Contains(c.what, "[logged]") {
+			logged++
+		}
+	}
 	// The copies are opened once the original is gone: no second mounted
 	// file system with the same UUID (XFS and btrfs refuse or special-case
 	// one), and one loop device at a time.
@@ -118,7 +130,7 @@ func syncThenCut(t *testing.T, fs fileSystem) (ok, total int) {
 		// each once checked.
 		os.Remove(c.image)
 	}
-	return ok, len(cuts)
+	return ok, len(cuts), logged
 }
 
 // workload commits batches of 1, 10 and 100 rows, with rows changed in
@@ -134,7 +146,19 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 		want []rec           // the rows as the writer sees them
 		gen  = map[int]int{} // writes to each row index so far
 		cuts []cut
+		meta string // as the last SyncMeta committed it
+		// Logged Syncs and checkpoints, counted at their first step.
+		logs, checkpoints atomic.Int64
 	)
+	crashpoint.SetHook(func(name string) {
+		switch name {
+		case "table.sync.log":
+			logs.Add(1)
+		case "table.sync.flush":
+			checkpoints.Add(1)
+		}
+	})
+	t.Cleanup(func() { crashpoint.SetHook(nil) })
 	put := func(i int) rec {
 		gen[i]++
 		return version(i, gen[i])
@@ -171,17 +195,80 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 	cutNow := func(what string) {
 		// The power goes now: nothing more reaches the device than what
 		// it was handed before Sync returned.
-		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what, dir: "table", rows: slices.Clone(want)}
+		c := cut{image: filepath.Join(work, fmt.Sprintf("cut-%02d", len(cuts))), what: what, dir: "table", rows: slices.Clone(want), meta: meta}
 		if err := copyImage(image, c.image); err != nil {
 			t.Fatalf("realfs: %s: %v", fs.name, err)
 		}
 		cuts = append(cuts, c)
 	}
+	// kind says how the commit since l logs and c checkpoints went.
+	kind := func(l, c int64) string {
+		switch {
+		case checkpoints.Load() > c:
+			return " [checkpoint]"
+		case logs.Load() > l:
+			return " [logged]"
+		}
+		return " [no commit]"
+	}
 	syncAndCut := func(what string) {
-		if err := tb.Sync(); err != nil {
+		l, c := logs.Load(), checkpoints.Load()
+		// Every third Sync carries meta, which the cut must open with.
+		var err error
+		if len(cuts)%3 == 2 {
+			next := fmt.Sprintf("cut %d", len(cuts))
+			if err = tb.SyncMeta([]byte(next)); err == nil {
+				meta = next
+			}
+		} else {
+			err = tb.Sync()
+		}
+		if err != nil {
 			t.Fatalf("realfs: %s: Sync after %s: %v", fs.name, what, err)
 		}
-		cutNow(what)
+		cutNow(what + kind(l, c))
+	}
+	// groupAndCut appends rows from many goroutines with AppendSync and
+	// cuts the image once every call returned: each row is durable then.
+	groupAndCut := func(writers, each int) {
+		l, c := logs.Load(), checkpoints.Load()
+		n := len(want)
+		sent := map[rec]bool{}
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for g := range writers {
+			rs := make([]rec, each)
+			for k := range rs {
+				rs[k] = version(n+g*each+k, 1<<9) // a version no other write makes
+				sent[rs[k]] = true
+			}
+			wg.Go(func() {
+				for _, r := range rs {
+					if err := tb.AppendSync(r); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("realfs: %s: AppendSync: %v", fs.name, err)
+		}
+		// The calls' rows in the order the table took them.
+		for i := n; i < tb.Len(); i++ {
+			r := tb.Row(i)
+			if !sent[r] {
+				t.Fatalf("realfs: %s: row %d after AppendSync is %+v, which no call appended", fs.name, i, r)
+			}
+			delete(sent, r)
+			want = append(want, r)
+		}
+		if len(sent) > 0 {
+			t.Fatalf("realfs: %s: %d rows of returned AppendSync calls are not in the table", fs.name, len(sent))
+		}
+		cutNow(fmt.Sprintf("%d goroutines appending %d rows each with AppendSync, no Sync after it%s", writers, each, kind(l, c)))
 	}
 	// A snapshot, on the same file system (where btrfs and XFS share its
 	// blocks with the table's), is committed once Snapshot returns: the
@@ -223,6 +310,23 @@ func workload(t *testing.T, fs fileSystem, dir, image, work string) []cut {
 	}
 	appendRows(growBy)
 	syncAndCut(fmt.Sprintf("appending %d rows (every column grows)", growBy))
+	groupAndCut(8, 25)
+	// Writes through a column slice: the next Sync (a checkpoint, the
+	// first after a writable view) and every later one make them durable.
+	col, err := table.Column[int64](tb, "A")
+	if err != nil {
+		t.Fatalf("realfs: %s: %v", fs.name, err)
+	}
+	for j, i := range []int{0, 7, len(want) - 1} {
+		v := want[i].A ^ int64(j+1)<<40
+		col.Slice()[i], want[i].A = v, v
+	}
+	syncAndCut("writing 3 rows of column A through its slice")
+	col.Slice()[3] ^= 1 << 41
+	want[3].A ^= 1 << 41
+	appendRows(10)
+	syncAndCut("writing a row of column A through its slice, appending 10 rows")
+	groupAndCut(8, 5)
 	for i := range 50 {
 		setRow(i * 3) // garbage in the string heap
 	}
@@ -276,6 +380,9 @@ func checkCut(t *testing.T, fs fileSystem, c cut, mnt string) error {
 	}
 	defer tb.Close()
 	rec := tb.Recovered()
+	if got := string(tb.Meta()); c.dir == "table" && got != c.meta {
+		return fmt.Errorf("opened with Meta %q, the last SyncMeta committed %q (recovery: %s)", got, c.meta, rec)
+	}
 	if tb.Len() != len(c.rows) {
 		return fmt.Errorf("opened with %d rows, the Sync committed %d (recovery: %s)", tb.Len(), len(c.rows), rec)
 	}
