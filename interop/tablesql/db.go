@@ -8,8 +8,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -46,16 +46,11 @@ type attached struct {
 func Open(config map[string]string) (*DB, error) {
 	dsn := ""
 	if len(config) > 0 {
-		keys := make([]string, 0, len(config))
-		for k := range config {
-			keys = append(keys, k)
+		q := url.Values{}
+		for k, v := range config {
+			q.Set(k, v)
 		}
-		slices.Sort(keys)
-		var q []string
-		for _, k := range keys {
-			q = append(q, k+"="+config[k])
-		}
-		dsn = "?" + strings.Join(q, "&")
+		dsn = "?" + q.Encode()
 	}
 	c, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {

@@ -196,3 +196,28 @@ func TestQueryArrowAndExec(t *testing.T) {
 		t.Fatalf("the copy: %d rows summing to %d", count, sum)
 	}
 }
+
+// Open passes its configuration to DuckDB.
+func TestOpenConfig(t *testing.T) {
+	db, err := tablesql.Open(map[string]string{"threads": "1", "memory_limit": "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Query(context.Background(), "SELECT current_setting('threads'), current_setting('memory_limit')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var threads int64
+	var limit string
+	if !res.Next() || res.Scan(&threads, &limit) != nil {
+		t.Fatal(res.Err())
+	}
+	if threads != 1 || limit == "" {
+		t.Fatalf("threads %d, memory_limit %q", threads, limit)
+	}
+	if _, err := tablesql.Open(map[string]string{"no_such_setting": "1"}); err == nil {
+		t.Fatal("an unknown setting: no error")
+	}
+}
