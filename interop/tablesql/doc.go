@@ -25,7 +25,8 @@
 // # Caveats
 //
 //   - One query at a time: close a query's rows (or release its Arrow
-//     reader) before the next, which fails with [ErrBusy] until then.
+//     reader) before the next, which fails with [ErrBusy] until then, and
+//     before [DB.Close].
 //     While a query runs, DuckDB's threads read the attached tables: use
 //     them from no other goroutine until its rows are closed.
 //   - A query reads each attached table once, as one stream of batches: a
