@@ -26,6 +26,9 @@
 // table.Symbol the same dictionary-encoded, []byte BYTE_ARRAY. Every
 // column is REQUIRED: a table has no nulls. CSV and JSON Lines write the
 // same flat columns; their value forms are told at [CSV] and [JSONLines].
+// A Parquet file's metadata records the table columns its flat columns
+// come from ([ColumnsKey]) and which hold symbols ([SymbolsKey]), so that
+// the ingest package makes the same columns again.
 //
 // # Memory
 //

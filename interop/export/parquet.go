@@ -2,6 +2,7 @@ package export
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 
+	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -59,6 +61,11 @@ func (o *Options) rows() int {
 	}
 	return o.Rows
 }
+
+// ColumnsKey is the key of a Parquet file's metadata that holds, as JSON,
+// the table columns (persistence.ColumnSpec) the file's flat columns come
+// from: an import into a new table makes them again, nested values and all.
+const ColumnsKey = "persistence.columns"
 
 // SymbolsKey is the key of a Parquet file's metadata that lists, joined
 // by commas, the columns that hold table.Symbol values: an import into a
@@ -136,7 +143,7 @@ func Parquet[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	pw, err := newParquetWriter(w, src.leaves, &o)
+	pw, err := newParquetWriter(w, src.cols, src.leaves, &o)
 	if err != nil {
 		return 0, err
 	}
@@ -220,8 +227,12 @@ type parquetWriter struct {
 	vals   []parquet.Value
 }
 
-func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, error) {
+func newParquetWriter(w io.Writer, cols []persistence.ColumnSpec, leaves []Leaf, o *Options) (*parquetWriter, error) {
 	codec, err := o.codec()
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(cols)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +244,8 @@ func newParquetWriter(w io.Writer, leaves []Leaf, o *Options) (*parquetWriter, e
 	}
 	pw := parquet.NewGenericWriter[any](w, schema(leaves), parquet.Compression(codec),
 		parquet.CreatedBy("github.com/mmapvec/persistence", "", ""),
-		parquet.KeyValueMetadata(SymbolsKey, strings.Join(symbols, ",")))
+		parquet.KeyValueMetadata(SymbolsKey, strings.Join(symbols, ",")),
+		parquet.KeyValueMetadata(ColumnsKey, string(meta)))
 	return &parquetWriter{w: pw, cols: pw.ColumnWriters(), leaves: leaves, vals: make([]parquet.Value, 0, block)}, nil
 }
 

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/mmapvec/persistence"
 
 	"github.com/mmapvec/persistence/table"
 )
@@ -68,6 +71,7 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 		return 0, fmt.Errorf("%w: partition column %q holds %s values; partition by a bool, integer, string or symbol column", ErrOption, kl.Name, kl.Kind)
 	}
 	leaves := append(append([]Leaf(nil), src.leaves[:key]...), src.leaves[key+1:]...)
+	cols := slices.DeleteFunc(slices.Clone(src.cols), func(c persistence.ColumnSpec) bool { return c.Name == kl.Column })
 	if len(leaves) == 0 {
 		return 0, fmt.Errorf("%w: partition column %q is the only column", ErrOption, kl.Name)
 	}
@@ -126,7 +130,7 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 			if err != nil {
 				return i, errors.Join(fmt.Errorf("export: %w", err), closeAll())
 			}
-			w, err := newParquetWriter(f, leaves, &o)
+			w, err := newParquetWriter(f, cols, leaves, &o)
 			if err != nil {
 				return i, errors.Join(err, f.Close(), closeAll())
 			}

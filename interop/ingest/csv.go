@@ -49,7 +49,7 @@ func CSV(dir string, r io.ReadSeeker, opts *Options) (int, error) {
 		cols[i] = inferCSV(name, first, i)
 		cols[i].text = true
 	}
-	return run(dir, cols, &o, -1, func(p *plan, s *sink) error {
+	return run(dir, cols, nil, &o, -1, func(p *plan, s *sink) error {
 		if _, err := r.Seek(start, io.SeekStart); err != nil {
 			return err
 		}

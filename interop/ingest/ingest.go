@@ -10,8 +10,12 @@
 // column of the same name (compared without case); a missing column, a
 // column the table lacks, and a type that differs are each a
 // [*MismatchError] naming the column and both types, all of them joined
-// in one error, before anything is written. Into a new table, each file
-// column becomes a table column: Parquet's types map back as the export
+// in one error, before anything is written. Into a new table, a file the
+// export package wrote gives back the table columns it came from (their
+// names, kinds and layouts are in its metadata, export.ColumnsKey), nested
+// values and all, so that a table exported and imported holds the same
+// rows in the same columns. Otherwise each file column becomes a table
+// column: Parquet's types map back as the export
 // package maps them (a dictionary-encoded STRING written by export is a
 // table.Symbol again, any other STRING a string; TIMESTAMP, TIME and DATE
 // are the integers they are stored as), and CSV's columns are
@@ -328,13 +332,26 @@ func (s *sink) appendSync(b *batch) error {
 // columns, check the whole input with pass(nil) into an existing table,
 // then append with pass(appender). pass reads the input from its start
 // each time it is called.
-func run(dir string, file []fileCol, o *Options, total int, pass func(p *plan, s *sink) error) (int, error) {
+func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options, total int, pass func(p *plan, s *sink) error) (int, error) {
 	_, err := os.Stat(dir)
 	created := false
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if err := create(dir, file, o); err != nil {
-			return 0, err
+		made := false
+		if nested != nil {
+			if made, err = createNested(dir, nested, o); err != nil {
+				return 0, err
+			}
+			if !made {
+				if err := os.RemoveAll(dir); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if !made {
+			if err := create(dir, file, o); err != nil {
+				return 0, err
+			}
 		}
 		created = true
 	case err != nil:

@@ -32,7 +32,8 @@ func Parquet(dir string, r io.ReaderAt, size int64, opts *Options) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	return run(dir, cols, &o, int(f.NumRows()), func(p *plan, s *sink) error {
+	meta, _ := f.Lookup(export.ColumnsKey)
+	return run(dir, cols, tableColumns(meta, cols), &o, int(f.NumRows()), func(p *plan, s *sink) error {
 		return readParquet(f, p, s, o.batch(cols))
 	})
 }
