@@ -117,6 +117,13 @@ func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
 	if n := t.showRows(st.rows, st.committed); n != t.rows {
 		return st, t.follow(n, true)
 	}
+	if t.vars != nil {
+		// A row set in place may point at a value past what this reader
+		// maps of a heap or dictionary: map what grew.
+		if err := t.followVars(t.rows, t.rows); err != nil {
+			return st, fmt.Errorf("%w: %s: %w", ErrCorrupt, t.dir, err)
+		}
+	}
 	return st, nil
 }
 

@@ -54,16 +54,6 @@ type walWrite struct {
 
 func pad8(n int) int { return (n + 7) &^ 7 }
 
-// walRecordSize is the size of a record with nfiles files, meta bytes of
-// meta and writes of the given data sizes.
-func walRecordSize(nfiles, meta int, data ...int) int {
-	n := walHeader + 8*nfiles + pad8(meta) + walTrailer
-	for _, d := range data {
-		n += walWriteHeader + pad8(d)
-	}
-	return n
-}
-
 // walEncoder builds a record in place in buf: header, lengths and meta
 // first (begin), then each write (add), then the CRC (end).
 type walEncoder struct {

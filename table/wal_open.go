@@ -127,6 +127,14 @@ func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
 // record that fails is corrupt, for a reader too.
 func (t *Table[R]) checkChain(c walChain, replay bool) error {
 	path := filepath.Join(t.dir, walFile)
+	// What each file holds once the records before are applied: a record
+	// may keep a length an earlier one grew the file to.
+	holds := make([]uint64, len(t.walFiles))
+	for i, f := range t.walFiles {
+		if f != nil {
+			holds[i] = uint64(f.Cap())
+		}
+	}
 	for _, r := range c.records {
 		bad := func(why string, args ...any) error {
 			return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
@@ -147,9 +155,13 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 			reach[w.file] = max(reach[w.file], w.at+w.count)
 		}
 		for i, f := range t.walFiles {
-			if f != nil && r.lens[i] > uint64(f.Cap()) && (!replay || r.lens[i] > reach[i]) {
-				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], f.Cap())
+			if f == nil || r.lens[i] <= holds[i] {
+				continue
 			}
+			if !replay || r.lens[i] > reach[i] {
+				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], holds[i])
+			}
+			holds[i] = r.lens[i]
 		}
 	}
 	return nil
