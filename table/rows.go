@@ -10,7 +10,10 @@ import (
 // grow makes room for n rows in every column.
 func (t *Table[R]) grow(n int) error {
 	err := t.set.Grow(n)
-	t.minCap = t.fastCap()
+	if t.pre != nil && err == nil {
+		t.pre.nudge(t.rows) // the pages past the old capacity
+	}
+	t.minCap = t.fastLimit()
 	t.codec.Refresh() // grown files are mapped at new places
 	if err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
@@ -60,6 +63,10 @@ func (t *Table[R]) appendChecked(r *R) error {
 		if err := t.grow(n + 1); err != nil {
 			return err
 		}
+	}
+	if n >= t.pretouchLimit() {
+		t.pre.nudge(n)
+		t.minCap = t.fastLimit()
 	}
 	if t.vars != nil {
 		err := t.storeVars(unsafe.Pointer(r), func(v *varCol) unsafe.Pointer { return elemAt(v, n) })
@@ -114,6 +121,10 @@ func (t *Table[R]) AppendRows(rs []R) error {
 		t.codec.PutColumns(n, rs)
 	}
 	t.publish(n+len(rs), "table.appendrows.column")
+	if t.rows >= t.pretouchLimit() {
+		t.pre.nudge(t.rows)
+		t.minCap = t.fastLimit()
+	}
 	return nil
 }
 

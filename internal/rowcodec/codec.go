@@ -101,11 +101,17 @@ func move(dst, src unsafe.Pointer, size uintptr) {
 // exist.
 func (m *Codec[R]) Put(at int, r *R) {
 	src := unsafe.Pointer(r)
-	for _, i := range m.own {
-		f := &m.fields[i]
+	// The 8-byte fields first, as bare (data, offset) pairs: Append's hot
+	// path is these stores and little else.
+	off := uintptr(at) * 8
+	for _, w := range m.words {
+		*(*uint64)(unsafe.Add(w.data, off)) = *(*uint64)(unsafe.Add(src, w.off))
+	}
+	for _, k := range m.rest {
+		f := &m.fields[k]
 		dst := unsafe.Add(f.data, uintptr(at)*f.size)
-		if f.size == 8 { // the common case, without a call
-			*(*uint64)(dst) = *(*uint64)(unsafe.Add(src, f.off))
+		if f.size == 4 {
+			*(*uint32)(dst) = *(*uint32)(unsafe.Add(src, f.off))
 			continue
 		}
 		move(dst, unsafe.Add(src, f.off), f.size)
