@@ -74,6 +74,8 @@ func BenchmarkAppend(b *testing.B) {
 		_ = tb.Truncate(0)
 		b.ReportAllocs()
 		b.SetBytes(32)
+		cpu := cpuTime()
+		defer func() { b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op") }()
 		i := int64(0)
 		for b.Loop() {
 			if tb.Len() == window {
