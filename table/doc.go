@@ -127,8 +127,9 @@
 // window, never per row. It costs the same CPU time as the faults it takes
 // off the appending goroutine, on another core; pages it touched but no
 // row reached yet are zeros that a Sync writes back once, and spare
-// capacity afterwards. [Options.NoPretouch] turns it off; readers never
-// run one.
+// capacity afterwards (its window starts at a few pages per column and
+// grows as rows arrive, so a writer that syncs every few rows has few
+// such pages). [Options.NoPretouch] turns it off; readers never run one.
 //
 // # Durability
 //

@@ -17,8 +17,11 @@ import (
 // syscall), only a channel send every quarter window.
 //
 // Pages it touches past the rows hold zeros and are dirty: a Sync writes
-// them back once (at most a window per column), and Close leaves them as
-// spare capacity.
+// them back once, and Close leaves them as spare capacity. So the window
+// starts at a few pages per column and doubles at every nudge up to its
+// full size: a writer that syncs every few rows, whose Syncs would
+// otherwise write back a whole window of zeros, keeps a small one, and a
+// bulk appender reaches the full window within a few nudges.
 
 const (
 	// pretouchBudget bounds the bytes kept touched ahead, over all columns,
@@ -26,14 +29,18 @@ const (
 	pretouchBudget = 4 << 20
 	pretouchMin    = 64 << 10
 	pretouchMax    = 1 << 20
+	// pretouchStart is each column's window at first.
+	pretouchStart = 16 << 10
 	// pretouchChunk is what one column is given before the next one's turn.
 	pretouchChunk = 64 << 10
 )
 
 type pretoucher struct {
 	files   []*colfile.File
-	window  int          // rows kept touched past the end
+	window  int          // rows to keep touched past the end; grows to full (writer's)
+	full    int          // the window's full size, in rows
 	rows    atomic.Int64 // the row count as of the last nudge
+	target  atomic.Int64 // and the row up to which to touch
 	next    int          // the row count at which the writer nudges next (writer's)
 	wake    chan struct{}
 	stop    chan struct{}
@@ -60,7 +67,8 @@ func (t *Table[R]) startPretouch() {
 	per := min(max(pretouchBudget/len(files), pretouchMin), pretouchMax)
 	p := &pretoucher{
 		files:   files,
-		window:  max(per/widest, 1),
+		window:  max(min(pretouchStart, per)/widest, 1),
+		full:    max(per/widest, 1),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -95,6 +103,8 @@ func (t *Table[R]) pretouchLimit() int {
 func (p *pretoucher) nudge(n int) {
 	p.next = n + max(p.window/4, 1)
 	p.rows.Store(int64(n))
+	p.target.Store(int64(n + p.window))
+	p.window = min(2*p.window, p.full)
 	select {
 	case p.wake <- struct{}{}:
 	default: // a nudge is pending: it will read the latest count
@@ -111,7 +121,7 @@ func (p *pretoucher) run() {
 		}
 		// The columns a chunk at a time each, round robin, so that none
 		// waits for the others' whole windows.
-		n := int(p.rows.Load())
+		n, target := int(p.rows.Load()), int(p.target.Load())
 		for more := true; more; {
 			more = false
 			for i, f := range p.files {
@@ -121,7 +131,7 @@ func (p *pretoucher) run() {
 				default:
 				}
 				from := max(p.touched[i], n)
-				to := min(from+max(pretouchChunk/f.ElemSize(), 1), n+p.window)
+				to := min(from+max(pretouchChunk/f.ElemSize(), 1), target)
 				if from >= to {
 					continue
 				}

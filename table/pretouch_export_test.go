@@ -22,13 +22,14 @@ func PretouchWait[R any](t *Table[R], n int, d time.Duration) bool {
 }
 
 // PretouchWindow is how many rows past the end t's pretoucher keeps
-// touched (0 without one).
+// touched at most (0 without one).
 func PretouchWindow[R any](t *Table[R]) int {
 	if t.pre == nil {
 		return 0
 	}
-	return t.pre.window
+	return t.pre.full
 }
 
-// Reserve grows t's columns to hold n rows.
+// Reserve grows t's columns to hold n rows; it nudges the pretoucher, as
+// every growth does.
 func Reserve[R any](t *Table[R], n int) error { return t.grow(n) }

@@ -35,7 +35,9 @@ func TestPretouchSparesFaults(t *testing.T) {
 	require.Greater(t, without, int64(pages/8), "appends into new pages without the pretoucher")
 
 	on := mustOpen[Event](t, filepath.Join(t.TempDir(), "t"), nil)
-	require.NoError(t, table.Reserve(on, rows))
+	for range 16 { // each nudge doubles the window, up to its full size
+		require.NoError(t, table.Reserve(on, rows))
+	}
 	require.GreaterOrEqual(t, table.PretouchWindow(on), rows, "the window covers the rows appended")
 	require.True(t, table.PretouchWait(on, rows, time.Minute), "the pretoucher touched the window")
 	with := appendFaults(on, rows)
