@@ -114,6 +114,23 @@
 // (the components an entity-component system works on) with one error
 // check.
 //
+// # Appends
+//
+// Append writes a row with plain stores into the mapped columns and
+// publishes it with a few more: no allocation, no syscall. The first store
+// into each new page of a column would take a page fault (the kernel
+// allocates the page-cache page), which costs as much as dozens of appends;
+// so a writer runs one goroutine that faults in, writable, the pages just
+// past its columns' ends before Append reaches them, and sleeps in between.
+// It changes no byte (an atomic add of 0 per page), runs only while the
+// table is open, and is woken by Append's checked path a few times per
+// window, never per row. It costs the same CPU time as the faults it takes
+// off the appending goroutine, on another core; pages it touched but no
+// row reached yet are zeros that a Sync writes back once, and spare
+// capacity afterwards (its window starts at a few pages per column and
+// grows as rows arrive, so a writer that syncs every few rows has few
+// such pages). [Options.NoPretouch] turns it off; readers never run one.
+//
 // # Durability
 //
 //   - A crash of the process (panic, kill -9) keeps every completed Append

@@ -180,7 +180,8 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		return nil // minCap 0: every append takes the checked path, which refuses it
 	}
 	if !o.ReadOnly {
-		t.minCap = t.fastCap() // read-only: 0, so appends take the checked path
+		t.startPretouch()
+		t.minCap = t.fastLimit() // read-only: 0, so appends take the checked path
 	}
 	external := make([]bool, len(cols))
 	for i, c := range cols {

@@ -10,7 +10,10 @@ import (
 // grow makes room for n rows in every column.
 func (t *Table[R]) grow(n int) error {
 	err := t.set.Grow(n)
-	t.minCap = t.fastCap()
+	if t.pre != nil && err == nil {
+		t.pre.nudge(t.rows) // the pages past the old capacity
+	}
+	t.minCap = t.fastLimit()
 	t.codec.Refresh() // grown files are mapped at new places
 	if err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
@@ -61,6 +64,10 @@ func (t *Table[R]) appendChecked(r *R) error {
 			return err
 		}
 	}
+	if n >= t.pretouchLimit() {
+		t.pre.nudge(n)
+		t.minCap = t.fastLimit()
+	}
 	if t.vars != nil {
 		err := t.storeVars(unsafe.Pointer(r), func(v *varCol) unsafe.Pointer { return elemAt(v, n) })
 		if err != nil {
@@ -74,12 +81,16 @@ func (t *Table[R]) appendChecked(r *R) error {
 }
 
 // Batches of at least stageRows rows are written with pwrite from a
-// staging buffer of stageBytes (sized to stay in cache with its input
-// block) instead of through the mapping: a page fault per 4 KiB page costs
-// more than the kernel's copy.
+// staging buffer instead of through the mapping: a page fault per 4 KiB
+// page costs more than the kernel's copy. Rows go through two halves of
+// rowStageBytes, one gathered while the other is written (rowcodec
+// WriteRows); a half of 1 MiB gives each column's pwrite a few hundred KiB,
+// which the kernel takes in large folios, and a column's values
+// (varcols.go) go through stageBytes.
 const (
-	stageRows  = 4096
-	stageBytes = 256 << 10
+	stageRows     = 4096
+	stageBytes    = 256 << 10
+	rowStageBytes = 2 << 20
 )
 
 // AppendRows adds rows, column by column: each column receives one strided
@@ -102,7 +113,7 @@ func (t *Table[R]) AppendRows(rs []R) error {
 	staged := len(rs) >= stageRows
 	if staged {
 		if t.stage == nil {
-			t.stage = make([]byte, max(stageBytes, t.codec.PackedSize()))
+			t.stage = make([]byte, max(rowStageBytes, 2*t.codec.PackedSize()))
 		}
 		// Nothing is published until every column holds the rows: on an
 		// error the table is unchanged.
@@ -114,6 +125,10 @@ func (t *Table[R]) AppendRows(rs []R) error {
 		t.codec.PutColumns(n, rs)
 	}
 	t.publish(n+len(rs), "table.appendrows.column")
+	if t.rows >= t.pretouchLimit() {
+		t.pre.nudge(t.rows)
+		t.minCap = t.fastLimit()
+	}
 	return nil
 }
 

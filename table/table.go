@@ -51,6 +51,11 @@ type Options struct {
 	// a row that would add one more fails with [ErrSymbolLimit] and is not
 	// written. 0 means [DefaultMaxSymbols]; at most 2^32-1.
 	MaxSymbols int
+	// NoPretouch stops a writer from running the goroutine that faults in
+	// the pages just past its columns' ends before Append reaches them
+	// (see the package doc, "Appends"): appends then take a page fault per
+	// new page of each column, and no other goroutine runs.
+	NoPretouch bool
 }
 
 // Table is a persistent struct-of-arrays table of rows of type R: each
@@ -71,8 +76,9 @@ type Table[R any] struct {
 	schema schema   // R's columns as this table stores them (none for Any)
 	vars   []varCol // the variable-length columns, in manifest order (varcols.go)
 
-	rows   int // the row count, as set.Len (read on the hot paths)
-	minCap int // set.MinCap, or 0 when appends must take the checked path
+	rows   int         // the row count, as set.Len (read on the hot paths)
+	minCap int         // set.MinCap, or 0 when appends must take the checked path
+	pre    *pretoucher // faults in the pages ahead of the writer (pretouch.go)
 
 	readers *readersPage // the page shared with readers (nil for a legacy reader)
 	inPlace int          // depth of the writer's changes in place (readers see them as one)
@@ -171,6 +177,7 @@ func (t *Table[R]) Close() error {
 
 // closeFiles closes every file but the lock, in reverse order of opening.
 func (t *Table[R]) closeFiles() error {
+	t.stopPretouch() // before any mapping is fenced
 	var errs []error
 	errs = append(errs, t.journal.close(), t.readers.close())
 	if t.wal != nil {

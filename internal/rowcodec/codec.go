@@ -5,6 +5,7 @@ package rowcodec
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/colset"
@@ -101,11 +102,17 @@ func move(dst, src unsafe.Pointer, size uintptr) {
 // exist.
 func (m *Codec[R]) Put(at int, r *R) {
 	src := unsafe.Pointer(r)
-	for _, i := range m.own {
-		f := &m.fields[i]
+	// The 8-byte fields first, as bare (data, offset) pairs: Append's hot
+	// path is these stores and little else.
+	off := uintptr(at) * 8
+	for _, w := range m.words {
+		*(*uint64)(unsafe.Add(w.data, off)) = *(*uint64)(unsafe.Add(src, w.off))
+	}
+	for _, k := range m.rest {
+		f := &m.fields[k]
 		dst := unsafe.Add(f.data, uintptr(at)*f.size)
-		if f.size == 8 { // the common case, without a call
-			*(*uint64)(dst) = *(*uint64)(unsafe.Add(src, f.off))
+		if f.size == 4 {
+			*(*uint32)(dst) = *(*uint32)(unsafe.Add(src, f.off))
 			continue
 		}
 		move(dst, unsafe.Add(src, f.off), f.size)
@@ -147,32 +154,116 @@ func gather(dst, src unsafe.Pointer, n int, stride, size uintptr) {
 	}
 }
 
-// WriteRows is [Codec.PutColumns], through pwrite: rows
-// are taken in blocks that fit the staging buffer stage; for each block,
-// every field is gathered into its part of stage and written to its column
-// file at [at, at+len(rs)). The block is read from memory once and then hit
-// in cache for each column, and the kernel copies into the page cache
-// without a page fault per page. Lengths are not changed.
+// WriteRows is [Codec.PutColumns], through pwrite: rows are taken in
+// blocks that fit half the staging buffer stage; each block's fields are
+// gathered into its half, column after column, and written to their column
+// files at [at, at+len(rs)). The kernel copies into the page cache without a
+// page fault per page. A batch of more than one block is a pipeline of two
+// goroutines: this one gathers a block into one half while the other
+// writes the block before from the other half, so that on two cores the
+// batch costs about its writes alone. Lengths are not changed; on an error,
+// some blocks may have been written.
 func (m *Codec[R]) WriteRows(at int, rs []R, stage []byte) error {
-	block := len(stage) / m.rowSize
+	half := len(stage) / 2
+	block := half / m.rowSize
 	if block == 0 {
-		return fmt.Errorf("rowcodec: staging buffer of %d bytes is smaller than one row (%d)", len(stage), m.rowSize)
+		return fmt.Errorf("rowcodec: staging buffer of %d bytes is smaller than two rows (%d each)", len(stage), m.rowSize)
 	}
-	stride := unsafe.Sizeof(rs[0])
-	for start := 0; start < len(rs); start += block {
-		n := min(block, len(rs)-start)
-		pos := 0
-		for _, k := range m.own {
-			f := &m.fields[k]
-			chunk := stage[pos : pos+n*int(f.size)]
-			pos += len(chunk)
-			gather(unsafe.Pointer(&chunk[0]), unsafe.Add(unsafe.Pointer(&rs[start]), f.off), n, stride, f.size)
-			if err := f.col.File().WriteAt(chunk, at+start); err != nil {
-				return fmt.Errorf("column %q: %w", f.col.Name(), err)
+	if len(rs) <= block {
+		m.gatherBlock(stage, rs)
+		return m.writeBlock(stage, at, len(rs))
+	}
+	type job struct {
+		buf      []byte
+		at, rows int
+	}
+	jobs := make(chan job, 1)
+	free := make(chan []byte, 2)
+	free <- stage[:half]
+	free <- stage[half : 2*half]
+	done := make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
+		var err error
+		for j := range jobs {
+			if err == nil {
+				if err = m.writeBlock(j.buf, j.at, j.rows); err != nil {
+					failed.Store(true)
+				}
 			}
+			free <- j.buf
+		}
+		done <- err
+	}()
+	for start := 0; start < len(rs) && !failed.Load(); start += block {
+		n := min(block, len(rs)-start)
+		buf := <-free
+		m.gatherBlock(buf, rs[start:start+n])
+		jobs <- job{buf, at + start, n}
+	}
+	close(jobs)
+	return <-done
+}
+
+// gatherBlock gathers the own fields of rs into buf, one run per column in
+// column order.
+func (m *Codec[R]) gatherBlock(buf []byte, rs []R) {
+	if len(rs) == 0 {
+		return
+	}
+	n, stride := len(rs), unsafe.Sizeof(rs[0])
+	// Rows of 8-byte fields only (the usual case) are gathered in one pass,
+	// row by row: the block is read once, in order, rather than once per
+	// column.
+	if len(m.rest) == 0 && len(m.own) <= maxFused {
+		var offs [maxFused]uintptr
+		for i, k := range m.own {
+			offs[i] = m.fields[k].off
+		}
+		gatherWords(unsafe.Pointer(&buf[0]), unsafe.Pointer(&rs[0]), n, stride, offs[:len(m.own)])
+		return
+	}
+	pos := 0
+	for _, k := range m.own {
+		f := &m.fields[k]
+		gather(unsafe.Pointer(&buf[pos]), unsafe.Add(unsafe.Pointer(&rs[0]), f.off), n, stride, f.size)
+		pos += n * int(f.size)
+	}
+}
+
+// writeBlock writes the runs that gatherBlock put in buf for rows rows to
+// their columns at element at.
+func (m *Codec[R]) writeBlock(buf []byte, at, rows int) error {
+	pos := 0
+	for _, k := range m.own {
+		f := &m.fields[k]
+		chunk := buf[pos : pos+rows*int(f.size)]
+		pos += len(chunk)
+		if err := f.col.File().WriteAt(chunk, at); err != nil {
+			return fmt.Errorf("column %q: %w", f.col.Name(), err)
 		}
 	}
 	return nil
+}
+
+// maxFused is the most columns gatherWords writes in one pass.
+const maxFused = 16
+
+// gatherWords copies, from each of n records stride bytes apart at src,
+// the 8-byte fields at offs into len(offs) runs of n words at dst, one after
+// another: one pass over the records for all the columns.
+func gatherWords(dst, src unsafe.Pointer, n int, stride uintptr, offs []uintptr) {
+	var outs [maxFused]unsafe.Pointer
+	for i := range offs {
+		outs[i] = unsafe.Add(dst, i*n*8)
+	}
+	for j := range n {
+		row := unsafe.Add(src, uintptr(j)*stride)
+		at := uintptr(j) * 8
+		for i, off := range offs {
+			*(*uint64)(unsafe.Add(outs[i], at)) = *(*uint64)(unsafe.Add(row, off))
+		}
+	}
 }
 
 // Get reads row i from the columns into r; fields of R without a column
