@@ -5,7 +5,7 @@ import (
 	"github.com/mmapvec/persistence/table"
 )
 
-// Table is the library contender: a table of Row with live views of the two
+// Table is the library contender: a table of Row with live, read-only views of the two
 // columns the scans read.
 type Table struct {
 	*table.Table[Row]
@@ -18,12 +18,12 @@ func OpenTable(dir string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := table.Column[int64](t, "ID")
+	ids, err := table.ReadColumn[int64](t, "ID")
 	if err != nil {
 		t.Close()
 		return nil, err
 	}
-	values, err := table.Column[float64](t, "Value")
+	values, err := table.ReadColumn[float64](t, "Value")
 	if err != nil {
 		t.Close()
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unsafe"
 
 	"github.com/mmapvec/persistence/column"
 	"github.com/mmapvec/persistence/internal/colset"
@@ -116,19 +115,20 @@ func viewElem(t reflect.Type) (reflect.Type, bool) {
 // newView makes a *column.Of[T] of type ptr for c, whose layout the caller
 // has checked against T. A type argument known only at run time cannot
 // instantiate colset.NewView, so the view is built as what every Of[T] is:
-// one *colset.Column field (viewShapeOK checks that this still holds).
+// a *colset.Column field, then the read-only flag, left false (viewShapeOK
+// checks that this still holds).
 func newView(ptr reflect.Type, c *colset.Column) reflect.Value {
 	if !viewShapeOK(ptr.Elem()) {
-		panic(fmt.Sprintf("table: %s is no longer a struct of one *colset.Column; update newView", ptr.Elem()))
+		panic(fmt.Sprintf("table: %s is no longer a *colset.Column and a bool; update newView", ptr.Elem()))
 	}
 	v := reflect.New(ptr.Elem())
 	*(**colset.Column)(v.UnsafePointer()) = c
 	return v
 }
 
-// viewShapeOK reports whether column.Of[T] is still a struct of one
-// *colset.Column, the shape newView writes.
+// viewShapeOK reports whether column.Of[T] is still a *colset.Column
+// followed by the read-only flag, the shape newView writes.
 func viewShapeOK(t reflect.Type) bool {
-	return t.NumField() == 1 && t.Field(0).Type == reflect.TypeFor[*colset.Column]() &&
-		t.Size() == unsafe.Sizeof((*colset.Column)(nil))
+	return t.NumField() == 2 && t.Field(0).Type == reflect.TypeFor[*colset.Column]() && t.Field(0).Offset == 0 &&
+		t.Field(1).Type.Kind() == reflect.Bool
 }

@@ -29,6 +29,27 @@ func Column[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
 	return view[T](c)
 }
 
+// ReadColumn is [Column] for reading only: its slices come from a
+// read-only mapping of the file, so a store through one faults (the
+// program dies with SIGSEGV) and Set panics. A column that only such views
+// reach costs a Sync nothing beyond its rows: a writable view makes every
+// Sync flush the column's whole file, since a slice may have written
+// anywhere in it. Use it for scans, exporters and any code that only reads.
+func ReadColumn[T any, R any](t *Table[R], field string) (*column.Of[T], error) {
+	if err := t.check(false); err != nil {
+		return nil, err
+	}
+	c, err := t.column(field)
+	if err != nil {
+		return nil, err
+	}
+	v, err := colset.NewReadOnlyView[T](c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoColumn, err)
+	}
+	return (*column.Of[T])(v), nil
+}
+
 // spec returns the manifest's column for field (the column name, the Go
 // field name, or the column name in any case) that this table maps.
 func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
@@ -44,6 +65,15 @@ func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
 // values: the elements of a variable-length column are offsets and codes
 // that only the table may write.
 func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
+	col, err := t.column(field)
+	if err == nil {
+		t.viewed(col) // writable: every Sync flushes it from now on
+	}
+	return col, err
+}
+
+// column is fixedColumn for a read-only view, which writes nothing.
+func (t *Table[R]) column(field string) (*colset.Column, error) {
 	c, ok := t.spec(field)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
@@ -55,9 +85,7 @@ func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
 		}
 		return nil, fmt.Errorf("%w: column %q holds %s values; view it with %s", ErrNoColumn, c.Name, c.Kind, how)
 	}
-	col := t.colByName(c.Name)
-	t.viewed(col)
-	return col, nil
+	return t.colByName(c.Name), nil
 }
 
 // varColumn returns the variable-length column for field, of one of kinds.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -253,4 +254,54 @@ func TestAppendSyncFailurePoisons(t *testing.T) {
 	}
 	require.ErrorIs(t, tb.Sync(), table.ErrPoisoned)
 	require.ErrorIs(t, tb.Append(walRowOf(99)), table.ErrPoisoned)
+}
+
+// TestReadColumn: a read-only view sees every append and change, survives
+// growth, refuses Set, and costs a logged Sync no flush of its column (a
+// writable view does).
+func TestReadColumn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	ids, err := table.ReadColumn[uint64](tb, "ID")
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(walRowOf(0)))
+	require.NoError(t, tb.Sync()) // the checkpoint of the open
+	before := ids.Slice()
+	for i := 1; i < 5000; i++ { // grows every file several times
+		require.NoError(t, tb.Append(walRowOf(i)))
+	}
+	require.NoError(t, tb.SetRow(0, walRowOf(77)))
+	s := ids.Slice()
+	require.Len(t, s, 5000)
+	require.Equal(t, uint64(77), s[0])
+	require.Equal(t, uint64(77), before[0], "a slice taken before growth still shows the file")
+	require.Equal(t, uint64(4999), s[4999])
+	require.PanicsWithValue(t, `column "ID": Set through a read-only view (table.ReadColumn)`, func() { ids.Set(1, 5) })
+	// A store through the slice faults: the mapping is PROT_READ.
+	onFault := debug.SetPanicOnFault(true)
+	require.Panics(t, func() { s[1] = 5 })
+	debug.SetPanicOnFault(onFault)
+	require.Equal(t, uint64(1), s[1])
+
+	seen := countPoints(func() {
+		require.NoError(t, tb.Append(walRowOf(5000)))
+		require.NoError(t, tb.Sync())
+	})
+	require.Equal(t, 1, seen["table.sync.log"])
+	require.Zero(t, seen["vec.flush"], "a read-only view makes a logged Sync flush nothing but the log")
+
+	_, err = table.Column[uint64](tb, "ID") // writable: the next Sync checkpoints, later ones flush ID
+	require.NoError(t, err)
+	seen = countPoints(func() { require.NoError(t, tb.Sync()) })
+	require.Equal(t, 1, seen["table.sync.commit"])
+	seen = countPoints(func() {
+		require.NoError(t, tb.Append(walRowOf(5001)))
+		require.NoError(t, tb.Sync())
+	})
+	require.Equal(t, 1, seen["table.sync.log"])
+	require.Equal(t, 1, seen["vec.flush"], "the writable view's column is flushed at every Sync")
+	require.NoError(t, tb.Close())
+	require.Nil(t, ids.Slice(), "empty after Close")
 }

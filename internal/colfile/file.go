@@ -84,10 +84,11 @@ type File struct {
 	// its page-cache pages: a write through either is seen through both.
 	base     unsafe.Pointer // page 0 of the current mapping
 	data     atomic.Pointer[byte]
-	dataLen  atomic.Int64   // bytes from data that the mapping covers; see Mapped
-	touched  unsafe.Pointer // the data pointer Touch last saw (Touch's own)
-	mapped   int            // bytes mapped at base
-	old      []mapping      // earlier mappings, unmapped at Close
+	dataLen  atomic.Int64    // bytes from data that the mapping covers; see Mapped
+	touched  unsafe.Pointer  // the data pointer Touch last saw (Touch's own)
+	mapped   int             // bytes mapped at base
+	old      []mapping       // earlier mappings, unmapped at Close
+	ro       readOnlyMapping // the read-only views' mapping (MapReadOnly)
 	fileSize int
 	capacity int
 

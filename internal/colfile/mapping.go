@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -36,6 +37,18 @@ func (r *File) mapWhole() error {
 		}
 		return &os.PathError{Op: "mmap", Path: r.path, Err: err}
 	}
+	if r.ro.on {
+		// The read-only views' own mapping follows at the same size, mapped
+		// first so that a failure leaves both as they were.
+		roAddr, err := mapShared(int(r.f.Fd()), size, false)
+		if err != nil {
+			_ = unmap(addr, size)
+			return &os.PathError{Op: "mmap", Path: r.path, Err: err}
+		}
+		r.ro.old = append(r.ro.old, mapping{r.ro.base, r.ro.size})
+		r.ro.base, r.ro.size = roAddr, size
+		r.ro.data.Store((*byte)(unsafe.Add(roAddr, headerSize)))
+	}
 	if r.base != nil {
 		r.old = append(r.old, mapping{r.base, uintptr(r.mapped)})
 	}
@@ -51,6 +64,10 @@ func (r *File) unmapAll() error {
 	var errs []error
 	if r.base != nil {
 		r.old = append(r.old, mapping{r.base, uintptr(r.mapped)})
+	}
+	if r.ro.on {
+		r.old = append(append(r.old, r.ro.old...), mapping{r.ro.base, r.ro.size})
+		r.ro = readOnlyMapping{}
 	}
 	for _, m := range r.old {
 		errs = append(errs, quarantine.add(m))
@@ -110,4 +127,46 @@ func (q *closedRanges) drain() bool {
 	had := len(q.ranges) > 0
 	q.ranges, q.bytes = nil, 0
 	return had
+}
+
+// readOnlyMapping is a writable file's second mapping, PROT_READ, for views
+// that promise not to write: a store through one faults. A writer's Sync
+// must flush whatever writable slices may have written; what read-only
+// views reach needs no such care (table.ReadColumn).
+type readOnlyMapping struct {
+	on   bool
+	base unsafe.Pointer
+	size uintptr
+	data atomic.Pointer[byte]
+	old  []mapping // earlier ones, kept until Close as the writable ones are
+}
+
+// MapReadOnly gives a writable file its read-only mapping (once; growth
+// maps it again with the other). A read-only file's one mapping is already
+// read-only.
+func (r *File) MapReadOnly() error {
+	if err := r.Check(false); err != nil {
+		return err
+	}
+	if r.readOnly || r.ro.on {
+		return nil
+	}
+	size := uintptr(r.mapped)
+	addr, err := mapShared(int(r.f.Fd()), size, false)
+	if err != nil {
+		return &os.PathError{Op: "mmap", Path: r.path, Err: err}
+	}
+	r.ro.on, r.ro.base, r.ro.size = true, addr, size
+	r.ro.data.Store((*byte)(unsafe.Add(addr, headerSize)))
+	return nil
+}
+
+// ReadOnlyData is [File.Data] through the read-only mapping (the file's
+// own mapping if the file is read-only); nil before MapReadOnly and after
+// Close. It may be called from any goroutine.
+func (r *File) ReadOnlyData() unsafe.Pointer {
+	if r.readOnly {
+		return r.Data()
+	}
+	return unsafe.Pointer(r.ro.data.Load())
 }

@@ -14,6 +14,7 @@ import (
 // its methods, so that users reach the column only through them.
 type View[T any] struct {
 	col *Column
+	ro  bool // slices come from the file's read-only mapping
 }
 
 // NewView returns a typed view of c. T must have exactly the column's
@@ -30,6 +31,20 @@ func NewView[T any](c *Column) (*View[T], error) {
 	return &View[T]{col: c}, nil
 }
 
+// NewReadOnlyView is [NewView] whose slices come from the file's read-only
+// mapping: a store through one faults, and Set panics.
+func NewReadOnlyView[T any](c *Column) (*View[T], error) {
+	v, err := NewView[T](c)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.file.MapReadOnly(); err != nil {
+		return nil, err
+	}
+	v.ro = true
+	return v, nil
+}
+
 // Name returns the column's name.
 func (v *View[T]) Name() string { return v.col.name }
 
@@ -44,6 +59,9 @@ func (v *View[T]) Slice() []T {
 	n := v.col.Len()
 	if n == 0 {
 		return nil // also after Close
+	}
+	if v.ro {
+		return unsafe.Slice((*T)(v.col.file.ReadOnlyData()), n)
 	}
 	return unsafe.Slice((*T)(v.col.file.Data()), n)
 }
@@ -66,6 +84,9 @@ func (v *View[T]) Set(i int, x T) {
 	}
 	if v.col.file.ReadOnly() {
 		panic(fmt.Sprintf("column %q: Set on a read-only table", v.col.name))
+	}
+	if v.ro {
+		panic(fmt.Sprintf("column %q: Set through a read-only view (table.ReadColumn)", v.col.name))
 	}
 	s[i] = x
 }
