@@ -32,7 +32,7 @@ import (
 // changed in place than maxDirty, is checkpointed instead (writing the
 // columns once costs less than writing them twice).
 const (
-	maxLogged = 256 << 10
+	maxLogged = 2 << 20
 	maxDirty  = 1 << 14
 )
 
