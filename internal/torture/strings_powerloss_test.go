@@ -344,7 +344,7 @@ func checkSImage(files map[string][]byte, losses map[string]powerloss.Loss, writ
 	}
 	defer os.RemoveAll(dir)
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		if err := writeImage(filepath.Join(dir, name), b); err != nil {
 			return err
 		}
 	}

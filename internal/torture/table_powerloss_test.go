@@ -299,7 +299,7 @@ func checkTableImage(t *testing.T, rng *rand.Rand, model powerloss.Model, writer
 		if name == "WAL" {
 			st.walImage(cached[name], img, loss, pending)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
+		if err := writeImage(filepath.Join(dir, name), img); err != nil {
 			return err
 		}
 	}
