@@ -166,24 +166,30 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 	return loggedSync{buf: buf, seq: t.seq + 1, rows: rows, lens: lens, meta: meta, off: t.walOff}, true
 }
 
-// writeLog writes the record and flushes the log, and the files slices may
-// have written, in parallel. It touches no field of the table: a group
-// commit runs it while others append.
+// writeLog flushes the files slices may have written (in parallel), then
+// writes the record and flushes the log: data before commit, since the
+// record claims those files' lengths without their bytes. It touches no
+// field of the table: a group commit runs it while others append.
 func (t *Table[R]) writeLog(rec loggedSync) error {
+	if n := len(t.viewedFiles); n > 0 {
+		errs := make(chan error, n)
+		for _, f := range t.viewedFiles {
+			go func() { errs <- f.Flush() }()
+		}
+		var err error
+		for range n {
+			err = errors.Join(err, <-errs)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	crashpoint.Hit("table.sync.log")
 	if _, err := t.wal.WriteAt(rec.buf, int64(rec.off)); err != nil {
 		return err
 	}
 	crashpoint.Hit("table.sync.log.written")
-	errs := make(chan error, len(t.viewedFiles))
-	for _, f := range t.viewedFiles {
-		go func() { errs <- f.Flush() }()
-	}
-	err := fsutil.DataSync(t.wal)
-	for range t.viewedFiles {
-		err = errors.Join(err, <-errs)
-	}
-	return err
+	return fsutil.DataSync(t.wal)
 }
 
 // finishLog makes a written record the table's last Sync, or poisons the

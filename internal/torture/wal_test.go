@@ -160,7 +160,7 @@ func setRowViaSlices(tb *table.Table[trow], i int, val uint64) error {
 // viewedLogFixed turns on SetRow through column slices in the power-loss
 // test of a table once a logged Sync flushes the files of writable views
 // before its record can reach the disk (TestTableLoggedSyncViewsFirst).
-const viewedLogFixed = false
+const viewedLogFixed = true
 
 // TestTableLoggedSyncViewsFirst: once a writable column view was handed
 // out, a logged Sync commits that column's rows by the lengths in its
