@@ -417,29 +417,13 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWri
 // commit they end with: the state the files must hold (after a restart, once
 // an open applied them).
 func checkWAL(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot) commitSlot {
-	path := filepath.Join(dir, walFile)
-	f, err := fsutil.OpenRegular(path, os.O_RDONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return slot
-	}
+	c, f, _, err := openChain(ne, dir, os.O_RDONLY, m, slot.seq, m.Hash())
 	if err != nil {
 		r.fileProblem(walFile, err)
 		return slot
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err == nil && fi.Size() > maxWALSize {
-		r.problem(walFile, ErrCorrupt, "%d bytes, more than a log ever holds", fi.Size())
-		return slot
-	}
-	var c walChain
-	if err == nil {
-		sizes, _ := walElemSizes(m)
-		c, err = scanWAL(ne, f, fi.Size(), slot.seq, m.Hash(), sizes)
-	}
-	if err != nil {
-		r.fileProblem(walFile, err)
-		return slot
+	if f != nil {
+		f.Close()
 	}
 	if len(c.records) == 0 {
 		return slot

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -149,22 +148,12 @@ func readForeignColumns(src string, m *persistence.Manifest, slot commitSlot, ro
 // log (its writer stopped without Close): the columns may lack them, and
 // only an open on a machine of the table's byte order applies them.
 func checkForeignLog(bo binary.ByteOrder, src string, m *persistence.Manifest, slot commitSlot) error {
-	f, err := openTableFile(filepath.Join(src, walFile), os.O_RDONLY)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	c, f, _, err := openChain(bo, src, os.O_RDONLY, m, slot.seq, slot.hash)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	sizes, _ := walElemSizes(m)
-	c, err := scanWAL(bo, f, min(fi.Size(), maxWALSize), slot.seq, slot.hash, sizes)
-	if err != nil {
-		return err
+	if f != nil {
+		f.Close()
 	}
 	if n := len(c.records); n > 0 {
 		return fmt.Errorf("%w: its log holds %d Syncs past its last checkpoint (its writer did not Close); open it writable once on a machine of its byte order (%s), then convert it",

@@ -155,12 +155,10 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 		}
 	}
 	buf := t.enc.end()
-	if t.walOff+len(buf) > t.walSize || t.wal == nil {
-		if t.wal == nil && len(buf) <= walDefaultSize-walRecordsAt {
-			if err := t.createWAL(); err == nil {
-				return loggedSync{buf: buf, seq: t.seq + 1, rows: rows, lens: lens, meta: meta, off: t.walOff}, true
-			}
-		}
+	if t.wal == nil && len(buf) <= walDefaultSize-walRecordsAt && t.createWAL() != nil {
+		return loggedSync{}, false // a checkpoint needs no log
+	}
+	if t.wal == nil || t.walOff+len(buf) > t.walSize {
 		return loggedSync{}, false
 	}
 	return loggedSync{buf: buf, seq: t.seq + 1, rows: rows, lens: lens, meta: meta, off: t.walOff}, true
@@ -213,15 +211,7 @@ func (t *Table[R]) finishLog(rec loggedSync, err error) error {
 // flushed in parallel, then COMMIT is written and flushed. The log's
 // records are then spent.
 func (t *Table[R]) checkpoint(meta []byte) error {
-	ncols := len(t.set.Columns())
-	lengths := make([]uint64, ncols+len(t.vars))
-	for i := range ncols {
-		lengths[i] = uint64(t.rows)
-	}
-	for i := range t.vars {
-		lengths[ncols+i] = uint64(t.vars[i].extent())
-	}
-	if err := t.checkpointAs(meta, t.rows, lengths); err != nil {
+	if err := t.checkpointAs(meta, t.rows, commitLengths(t.man, t.rows, t.extentOf)); err != nil {
 		return err
 	}
 	t.checkpointNext = false

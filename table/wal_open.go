@@ -1,6 +1,7 @@
 package table
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -88,34 +89,49 @@ func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
 		_ = t.wal.Close() // files mapped again (Compact): the log too
 		t.wal = nil
 	}
-	path := filepath.Join(t.dir, walFile)
 	flag := os.O_RDWR
 	if t.opts.ReadOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := openTableFile(path, flag)
+	c, f, size, err := openChain(ne, t.dir, flag, t.man, slot.seq, t.hash)
+	if err != nil {
+		return c, prefixed(err)
+	}
+	if f == nil || t.opts.ReadOnly {
+		if f != nil {
+			err = f.Close()
+		}
+		return c, err
+	}
+	t.wal, t.walSize = f, int(size)
+	return c, nil
+}
+
+// openChain opens the log of the table in dir with flag and reads, in byte
+// order bo, the chain that follows the commit (seq, hash) of manifest m. A
+// table without a log (none was ever needed) has an empty chain and no
+// file; otherwise the caller closes f. It serves an open, Check and Convert.
+func openChain(bo binary.ByteOrder, dir string, flag int, m *persistence.Manifest, seq, hash uint64) (c walChain, f *os.File, size int64, err error) {
+	path := filepath.Join(dir, walFile)
+	f, err = openTableFile(path, flag)
 	if errors.Is(err, fs.ErrNotExist) {
-		return walChain{end: walRecordsAt, slotIdx: 1}, nil
+		return walChain{end: walRecordsAt, slotIdx: 1}, nil, 0, nil
 	}
 	if err != nil {
-		return walChain{}, prefixed(err)
+		return walChain{}, nil, 0, err
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() > maxWALSize {
 		err = fmt.Errorf("%w: %s: %d bytes, more than a log ever holds", ErrCorrupt, path, fi.Size())
 	}
-	var c walChain
 	if err == nil {
-		c, err = scanWAL(ne, f, fi.Size(), slot.seq, t.hash, t.walElem)
+		sizes, _ := walElemSizes(m)
+		c, err = scanWAL(bo, f, fi.Size(), seq, hash, sizes)
 	}
 	if err != nil {
-		return c, errors.Join(prefixed(err), f.Close())
+		return c, nil, 0, errors.Join(err, f.Close())
 	}
-	if t.opts.ReadOnly {
-		return c, f.Close()
-	}
-	t.wal, t.walSize = f, int(fi.Size())
-	return c, nil
+	return c, f, fi.Size(), nil
 }
 
 // checkChain checks what the chain's records mean against the table,
