@@ -8,9 +8,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -87,6 +89,11 @@ func openSQLScan(n int, native bool) (s *sqlScan, err error) {
 	if err = s.db.Attach("t", s.r, nil); err != nil {
 		return s, err
 	}
+	// The same table in batches of 64k rows whatever its size, to measure
+	// what a batch costs.
+	if err = s.db.Attach("t64k", s.r, &arrowtable.Options{MaxBatches: math.MaxInt32}); err != nil {
+		return s, err
+	}
 	if native {
 		err = s.loadNative()
 	}
@@ -154,8 +161,13 @@ func (s *sqlScan) check(rows interface {
 }
 
 // live runs the query over the live table.
-func (s *sqlScan) live() error {
-	rows, err := s.db.Query(context.Background(), sqlGroupBy)
+func (s *sqlScan) live() error { return s.liveFrom("t") }
+
+// live64k runs the query over the view read in 64k-row batches.
+func (s *sqlScan) live64k() error { return s.liveFrom("t64k") }
+
+func (s *sqlScan) liveFrom(view string) error {
+	rows, err := s.db.Query(context.Background(), strings.Replace(sqlGroupBy, "FROM t ", "FROM "+view+" ", 1))
 	if err != nil {
 		return err
 	}
@@ -213,7 +225,7 @@ func SQLGroupByWorkload(c Config) *Workload {
 		Name: "SQL GROUP BY", Size: "rows=" + sizeName(n), Unit: PerRow, Lib: sqlLib,
 		Notes: []string{"`" + sqlGroupBy + "` over rows of an int32 key (1000 groups), an int64 and a float64, both on DuckDB's default threads (2 here). " +
 			"The live table is a reader beside the writer that appended the rows, attached to an in-memory DuckDB with interop/tablesql: each query takes the reader's count (a Refresh inside Consistent) " +
-			"and DuckDB scans Arrow batches of 64k rows whose buffers are the column files' mappings. " +
+			"and DuckDB scans Arrow batches whose buffers are the column files' mappings (tablesql.Batches() of them: 16 here, of 1M rows at 16M rows). " +
 			"DuckDB's own table holds the same rows, loaded with its appender before timing; its scan reads its compressed row groups with the optimizer's pushdowns on, " +
 			"which tablesql turns off for its scans (an Arrow stream cannot apply them)."},
 		Setup: func() (err error) {
@@ -248,7 +260,8 @@ func allocated(f func() error) (alloc, kept float64, err error) {
 func SQLHeapWorkload(c Config) *Workload {
 	big, small := c.ScanRows, max(c.ScanRows/8, 1)
 	var sb, ss *sqlScan
-	batches := func(n int) int { return (n + arrowtable.DefaultBatchRows - 1) / arrowtable.DefaultBatchRows }
+	batches64k := func(n int) int { return (n + arrowtable.DefaultBatchRows - 1) / arrowtable.DefaultBatchRows }
+	batches := func(n int) int { return min(batches64k(n), tablesql.Batches()) }
 	perQuery := func(s **sqlScan) func() (float64, error) {
 		return func() (float64, error) {
 			a, _, err := allocated(func() error { return (*s).live() })
@@ -256,12 +269,12 @@ func SQLHeapWorkload(c Config) *Workload {
 		}
 	}
 	perBatch := func() (float64, error) {
-		a, _, err := allocated(sb.live)
+		a, _, err := allocated(sb.live64k)
 		if err != nil {
 			return 0, err
 		}
-		b, _, err := allocated(ss.live)
-		if d := batches(big) - batches(small); d > 0 {
+		b, _, err := allocated(ss.live64k)
+		if d := batches64k(big) - batches64k(small); d > 0 {
 			return (a - b) / float64(d), err
 		}
 		return 0, err
@@ -277,10 +290,11 @@ func SQLHeapWorkload(c Config) *Workload {
 	return &Workload{
 		Name: "SQL bridge heap", Size: bigName + ", " + smallName, Unit: Bytes, Lib: lib, Reps: 3, FiguresOnly: true,
 		Notes: []string{"The Go heap that one `" + sqlGroupBy + "` over the live table allocates (runtime.MemStats.TotalAlloc) at two table sizes, " +
-			"what each more Arrow batch of 64k rows adds (the difference of the two over the difference of their batch counts), " +
+			"what each more Arrow batch adds (read in batches of 64k rows: the difference of the two over the difference of their batch counts), " +
 			"and what is still allocated after the query and a collection; against it, what the same query over DuckDB's own table allocates (database/sql reading the 1000 result rows, most of the fixed part). " +
 			"The columns are shared with the mapping, so no row is copied: a query allocates a fixed part (the views' registration, the query, its result) " +
-			"and, per batch, only the batch's Arrow arrays and their C-interface export, whatever the rows hold. " +
+			"and, per batch, only the batch's Arrow arrays and their C-interface export, whatever the rows hold; tablesql reads such a table in at most tablesql.Batches() batches (16 here), " +
+			"so past 1M rows the batch count, and with it the heap, no longer grows with the rows. " +
 			"DuckDB's own memory (its hash table, its vectors) is C++'s, not Go's, and is not counted."},
 		Setup: func() (err error) {
 			if sb, err = openSQLScan(big, false); err != nil {

@@ -104,6 +104,19 @@ func (b *builder) values(buf []byte, p places, size int) *memory.Buffer {
 	return out
 }
 
+// dense reports whether instances of n lying size bytes apart are Arrow
+// buffers as they are (see fixedData): no bools, no struct fields, no
+// padding.
+func (n *node) dense(size int) bool {
+	switch n.kind {
+	case "bool", "struct":
+		return false
+	case "array":
+		return n.stride*n.count == size && n.elem.dense(n.stride)
+	}
+	return n.size == size
+}
+
 func bitutilBytes(n int) int { return (n + 7) / 8 }
 
 // builder makes the arrays of one batch: it allocates the buffers that

@@ -3,6 +3,7 @@ package arrowtable
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -39,6 +40,13 @@ type Options struct {
 	// Allocator allocates the buffers that are copies (memory.DefaultAllocator
 	// if nil).
 	Allocator memory.Allocator
+	// MaxBatches, if above 0, caps the number of batches when every column
+	// read is shared with the mapping (scalars but bools, [N]byte and
+	// arrays of them, symbol codes): their batches then grow past
+	// BatchRows, which only bounds copies, so that a consumer's cost per
+	// batch stays the same whatever the rows. Ignored when a column is
+	// copied (strings' offsets, bools, struct fields).
+	MaxBatches int
 }
 
 // Reader gives a table's rows as Arrow record batches: an
@@ -81,6 +89,9 @@ func NewReader(t Table, opts *Options) (*Reader, error) {
 	if o.BatchRows < 0 {
 		return nil, fmt.Errorf("arrowtable: BatchRows %d is negative", o.BatchRows)
 	}
+	if o.MaxBatches < 0 {
+		return nil, fmt.Errorf("arrowtable: MaxBatches %d is negative", o.MaxBatches)
+	}
 	if o.BatchRows == 0 {
 		o.BatchRows = DefaultBatchRows
 	}
@@ -120,7 +131,22 @@ func NewReader(t Table, opts *Options) (*Reader, error) {
 	if err := t.Consistent(func() error { r.rows = t.Len(); return nil }); err != nil {
 		return nil, err
 	}
+	if o.MaxBatches > 0 && r.rows > r.batch*o.MaxBatches && !slices.ContainsFunc(r.cols, column.copied) {
+		r.batch = (r.rows + o.MaxBatches - 1) / o.MaxBatches
+	}
 	return r, nil
+}
+
+// copied reports whether a batch holds a copy of the column's rows rather
+// than the mapping's bytes.
+func (c column) copied() bool {
+	switch c.spec.Kind {
+	case persistence.KindString, persistence.KindBytes:
+		return true // offsets are made from the spans
+	case persistence.KindSymbol:
+		return false // codes are shared; the dictionary is made once
+	}
+	return !c.tree.dense(c.spec.Layout.Size)
 }
 
 // Rows returns the number of rows the reader reads.

@@ -362,3 +362,47 @@ func TestColumns(t *testing.T) {
 		t.Fatalf("a column that is not: %v", err)
 	}
 }
+
+// TestMaxBatches checks that MaxBatches caps the batches of a reader whose
+// columns are all the mapping's bytes, and of no other.
+func TestMaxBatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(seed(t), 5))
+	dir, want := makeTable(t, rng, 1000)
+	tb := openAny(t, dir, nil)
+	for _, tc := range []struct {
+		cols    []string
+		batches int
+	}{
+		{[]string{"I64", "ID", "Hist", "M", "Country"}, 3}, // shared: capped
+		{[]string{"I64", "Name"}, 16},                      // offsets are copies
+		{[]string{"I64", "OK"}, 16},                        // bools are packed
+		{[]string{"I64", "Pos"}, 16},                       // struct fields are gathered
+	} {
+		r, err := arrowtable.NewReader(tb, &arrowtable.Options{Columns: tc.cols, BatchRows: 64, MaxBatches: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches, rows := 0, 0
+		for r.Next() {
+			rec := r.RecordBatch()
+			ints := col[*array.Int64](t, rec, "I64")
+			for j := range int(rec.NumRows()) {
+				if got := ints.Value(j); got != want[rows+j].I64 {
+					t.Fatalf("%v: row %d: I64 %d, want %d", tc.cols, rows+j, got, want[rows+j].I64)
+				}
+			}
+			batches++
+			rows += int(rec.NumRows())
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+		if batches != tc.batches || rows != len(want) {
+			t.Errorf("%v: %d batches of %d rows in all, want %d of %d", tc.cols, batches, rows, tc.batches, len(want))
+		}
+	}
+	if _, err := arrowtable.NewReader(tb, &arrowtable.Options{MaxBatches: -1}); err == nil {
+		t.Error("MaxBatches -1 accepted")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -83,7 +84,10 @@ func Open(config map[string]string) (*DB, error) {
 // Attach makes t queryable as the view name. Each query reads t as it is
 // when the query starts (see arrowtable.NewReader): for a reader beside a
 // writer, the rows the writer published last. opts chooses the columns
-// and the batch size; nil reads every column.
+// and the batch size; nil reads every column. Unless opts sets MaxBatches,
+// a table whose columns are all shared with the mapping is read in at
+// most [Batches] batches, so that the Go heap a query allocates does not
+// grow with the rows.
 func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -95,10 +99,22 @@ func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) e
 		return fmt.Errorf("tablesql: %s: %w", name, err)
 	}
 	r.Release()
+	o := arrowtable.Options{MaxBatches: Batches()}
+	if opts != nil {
+		o = *opts
+		if o.MaxBatches == 0 {
+			o.MaxBatches = Batches()
+		}
+	}
 	d.tables = slices.DeleteFunc(d.tables, func(a attached) bool { return a.name == name })
-	d.tables = append(d.tables, attached{name: name, t: t, opts: opts})
+	d.tables = append(d.tables, attached{name: name, t: t, opts: &o})
 	return nil
 }
+
+// Batches returns the most batches a query reads an attached table in
+// when its columns are all shared with the mapping: enough for each of
+// DuckDB's threads (one per CPU by default) to take several.
+func Batches() int { return max(16, 4*runtime.GOMAXPROCS(0)) }
 
 // Rows is the result of [DB.Query]: database/sql rows, whose Close also
 // lets the next query run.
