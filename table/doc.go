@@ -150,8 +150,9 @@
 //     SetRow, SwapRemove, Truncate, Delete, DeleteFunc, or a column slice).
 //     A small Sync writes one record to the table's write-ahead log (WAL)
 //     and fdatasyncs that one file: one device flush. A large one (and the
-//     first of each open) is a checkpoint: every column is flushed, then
-//     the next COMMIT slot is written and flushed. Open after a restart
+//     first of each open, and the one that finds the log full: it holds
+//     [Options.LogSize] bytes of records) is a checkpoint: every column is
+//     flushed, then the next COMMIT slot is written and flushed. Open after a restart
 //     applies the log's records to the columns. FORMAT.md, "WAL", has the
 //     layout and the designs weighed.
 //   - A change in place made after the last Sync and never synced is, after

@@ -19,6 +19,9 @@ var (
 	ErrCorrupt = errs.ErrCorrupt
 	// ErrNotTable: the directory holds files but no table.
 	ErrNotTable = errors.New("table: not a table directory")
+
+	// ErrOptions reports an Options field out of its range.
+	ErrOptions = errors.New("table: invalid options")
 	// ErrNeedsRecovery: a read-only open found an interrupted SetRow,
 	// SwapRemove, Truncate, Delete or DeleteFunc that only a writable open
 	// can finish.

@@ -62,6 +62,9 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		// no name at all (a rename fails): refuse it before either.
 		return fmt.Errorf("%w: the directory name is empty", ErrNotTable)
 	}
+	if n := o.LogSize; n != 0 && (n < MinLogSize || n > MaxLogSize) {
+		return fmt.Errorf("%w: LogSize %d is outside [%d, %d] (0 for %d)", ErrOptions, n, MinLogSize, MaxLogSize, DefaultLogSize)
+	}
 	fresh := newManifest(cols, rowSize, o)
 	fi, err := os.Stat(dir)
 	switch {

@@ -155,7 +155,7 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 		}
 	}
 	buf := t.enc.end()
-	if t.wal == nil && len(buf) <= walDefaultSize-walRecordsAt && t.createWAL() != nil {
+	if t.wal == nil && len(buf) <= t.logSize()-walRecordsAt && t.createWAL() != nil {
 		return loggedSync{}, false // a checkpoint needs no log
 	}
 	if t.wal == nil || t.walOff+len(buf) > t.walSize {
@@ -309,7 +309,8 @@ func (t *Table[R]) createWAL() error {
 	if err != nil {
 		return err
 	}
-	err = writeZeroFile(f, walDefaultSize)
+	size := t.logSize()
+	err = writeZeroFile(f, size)
 	if err == nil {
 		err = fsutil.DataSync(f)
 	}
@@ -325,8 +326,17 @@ func (t *Table[R]) createWAL() error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, walDefaultSize, walRecordsAt, 1
+	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 1
 	return nil
+}
+
+// logSize is the size of a log this table makes: its meta slots, then
+// Options.LogSize bytes of records.
+func (t *Table[R]) logSize() int {
+	if t.opts.LogSize > 0 {
+		return walRecordsAt + t.opts.LogSize
+	}
+	return walRecordsAt + DefaultLogSize
 }
 
 func writeZeroFile(f *os.File, size int) error {

@@ -56,6 +56,13 @@ type Options struct {
 	// (see the package doc, "Appends"): appends then take a page fault per
 	// new page of each column, and no other goroutine runs.
 	NoPretouch bool
+	// LogSize is the bytes of records the write-ahead log holds (see the
+	// package doc, "Durability"): a Sync whose record does not fit in what
+	// is left of it checkpoints instead, flushing every column. 0 means
+	// [DefaultLogSize]; from [MinLogSize] to [MaxLogSize], else the open
+	// fails with [ErrOptions]. It sizes the log when the table first needs
+	// one; an existing log keeps its size.
+	LogSize int
 }
 
 // Table is a persistent struct-of-arrays table of rows of type R: each

@@ -16,18 +16,25 @@ import (
 // which the records are spent. FORMAT.md, "WAL", has the layout and the
 // routes weighed.
 const (
+	// DefaultLogSize is the bytes of records a write-ahead log holds when
+	// [Options.LogSize] is 0; MinLogSize and MaxLogSize bound the option.
+	DefaultLogSize = 8 << 20
+	MinLogSize     = 64 << 10
+	MaxLogSize     = maxWALSize - walRecordsAt
+)
+
+const (
 	walFile = "WAL"
 	walTemp = "WAL.new" // the log being made (createWAL)
 
-	walSlotBytes   = 32 << 10             // one meta slot
-	walRecordsAt   = 2 * walSlotBytes     // the first record
-	walDefaultSize = walRecordsAt + 8<<20 // preallocated, pre-zeroed
-	walSlotMagic   = "PWALMET1"           // a meta slot
-	walRecordMagic = 0x31524c57           // "WLR1" read natively
-	walHeader      = 48                   // fixed part of a record
-	walTrailer     = 8                    // CRC-32C, then 4 zero bytes
-	walWriteHeader = 24                   // file, zero, at, count
-	walSlotFixed   = 40                   // magic, seq, hash, meta length, zero
+	walSlotBytes   = 32 << 10         // one meta slot
+	walRecordsAt   = 2 * walSlotBytes // the first record
+	walSlotMagic   = "PWALMET1"       // a meta slot
+	walRecordMagic = 0x31524c57       // "WLR1" read natively
+	walHeader      = 48               // fixed part of a record
+	walTrailer     = 8                // CRC-32C, then 4 zero bytes
+	walWriteHeader = 24               // file, zero, at, count
+	walSlotFixed   = 40               // magic, seq, hash, meta length, zero
 	MaxSyncMeta    = walSlotBytes - walSlotFixed - 8
 )
 

@@ -305,3 +305,42 @@ func TestReadColumn(t *testing.T) {
 	require.NoError(t, tb.Close())
 	require.Nil(t, ids.Slice(), "empty after Close")
 }
+
+// TestLogSize checks that Options.LogSize sizes the log, that a full log
+// makes a Sync checkpoint and start over, and that sizes out of range are
+// refused.
+func TestLogSize(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	for _, n := range []int{-1, 1, table.MinLogSize - 1, table.MaxLogSize + 1} {
+		_, err := table.Open[walRow](dir, &table.Options{LogSize: n})
+		require.ErrorIs(t, err, table.ErrOptions, "LogSize %d", n)
+		require.NoDirExists(t, dir, "a refused open makes nothing")
+	}
+	tb, err := table.Open[walRow](dir, &table.Options{LogSize: table.MinLogSize})
+	require.NoError(t, err)
+	defer tb.Close()
+	logged, checkpoints := 0, 0
+	for i := range 400 {
+		require.NoError(t, tb.Append(walRowOf(i)))
+		seen := countPoints(func() { require.NoError(t, tb.Sync()) })
+		logged += seen["table.sync.log"]
+		checkpoints += seen["table.sync.commit"]
+	}
+	fi, err := os.Stat(filepath.Join(dir, "WAL"))
+	require.NoError(t, err)
+	require.EqualValues(t, 64<<10+table.MinLogSize, fi.Size(), "two 32 KiB meta slots, then LogSize bytes of records")
+	// Each record holds a row of about 100 bytes and its header: a
+	// 64 KiB log fills every few hundred Syncs.
+	require.Greater(t, logged, 100)
+	require.Greater(t, checkpoints, 1, "a full log makes the next Sync a checkpoint")
+	require.NoError(t, tb.Close())
+	bootid.Override("after-restart")
+	defer bootid.Override("")
+	tb, err = table.Open[walRow](dir, &table.Options{LogSize: table.DefaultLogSize})
+	require.NoError(t, err)
+	defer tb.Close()
+	require.Equal(t, 400, tb.Len())
+	for i := range 400 {
+		require.Equal(t, walRowOf(i), tb.Row(i))
+	}
+}

@@ -39,7 +39,10 @@ func (r trow) torn() bool { return r != mkTRow(r.ID, r.V) }
 type tableModel = model[trow]
 
 func openTable(dir string, ro bool) (*table.Table[trow], error) {
-	return table.Open[trow](dir, &table.Options{ReadOnly: ro})
+	// The smallest log: a power-loss image copies the log at each of its
+	// fdatasyncs, and a full log (a checkpoint at the next Sync) comes
+	// every few dozen Syncs instead of never.
+	return table.Open[trow](dir, &table.Options{ReadOnly: ro, LogSize: table.MinLogSize})
 }
 
 // runTableOp performs o on tb; for 'B' it returns the reopened table.
