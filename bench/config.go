@@ -66,6 +66,7 @@ func Workloads(c Config) []*Workload {
 	ws = append(ws, StringIngestWorkload(c), StringScanWorkload(c), SymbolCountWorkload(c))
 	ws = append(ws, ParquetExportWorkload(c), ParquetImportWorkload(c))
 	ws = append(ws, sqlWorkloads(c)...)
+	ws = append(ws, CowRouteWorkloads(c)...)
 	return ws
 }
 
