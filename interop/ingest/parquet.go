@@ -83,6 +83,14 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 		case parquet.Double:
 			c.kind, c.size = "float64", 8
 		case parquet.FixedLenByteArray:
+			// Only plain bytes: a DECIMAL, UUID, FLOAT16 or INTERVAL would
+			// import as bytes that no longer say what they are.
+			if lt != nil && lt.Value != nil {
+				return nil, fmt.Errorf("%w: column %q has the logical type %s, which no table column holds", ErrSchema, c.name, lt)
+			}
+			if ct := t.ConvertedType(); ct != nil {
+				return nil, fmt.Errorf("%w: column %q has the converted type %v, which no table column holds", ErrSchema, c.name, *ct)
+			}
 			c.kind, c.size = "fixed", t.Length()
 		case parquet.ByteArray:
 			c.kind = "bytes"
