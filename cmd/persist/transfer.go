@@ -109,6 +109,13 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 
 // importCmd appends the rows of file to the table in dir.
 func importCmd(stdout io.Writer, dir, file, format string, batch int) error {
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(file)) {
+		case ".parquet", ".pq", ".csv":
+		default:
+			return fmt.Errorf("%s: name it .parquet or .csv, or give -format", file)
+		}
+	}
 	format, err := formatOf(file, format)
 	if err != nil {
 		return err

@@ -141,8 +141,8 @@ func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) (err error) {
 				for i, rec := range recs {
 					if err := b.setText(k, i, rec[p.src[k]]); err != nil {
 						l := &p.leaves[k]
-						bad[k] = fmt.Errorf("%w: column %q is %s in the table; record %d holds %q: %w",
-							ErrInput, l.Name, fileCol{kind: l.Kind, size: l.Size}.typeName(), done+i+1, short(rec[p.src[k]]), err)
+						bad[k] = fmt.Errorf("%w: column %q, record %d: %q is no %s: %w",
+							ErrInput, l.Name, done+i+1, short(rec[p.src[k]]), fileCol{kind: l.Kind, size: l.Size}.typeName(), err)
 						if !checking {
 							return nil // bad[k] is the error, joined on return
 						}

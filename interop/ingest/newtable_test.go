@@ -123,9 +123,9 @@ func TestCSVMismatchPerColumn(t *testing.T) {
 	_, err = importFile(dst, file, nil)
 	require.ErrorIs(t, err, ingest.ErrInput)
 	msg := err.Error()
-	require.Contains(t, msg, `column "id" is int64 in the table; record 2 holds "x"`)
-	require.Contains(t, msg, `column "price" is float64 in the table; record 3 holds "cheap"`)
-	require.Contains(t, msg, `column "ok" is bool in the table; record 3 holds "maybe"`)
+	require.Contains(t, msg, `column "id", record 2: "x" is no int64`)
+	require.Contains(t, msg, `column "price", record 3: "cheap" is no float64`)
+	require.Contains(t, msg, `column "ok", record 3: "maybe" is no bool`)
 	require.NotContains(t, msg, `"name"`)
 	require.Equal(t, before, csvOf(t, dst))
 }
