@@ -32,7 +32,8 @@
 //
 // # Safety
 //
-// Rows are appended in batches (Options.BatchRows), each through
+// Rows are appended in batches of Options.BatchRows rows (the last may
+// be shorter; a Parquet batch takes rows across row groups), each through
 // [table.Appender.Append] and then [table.Appender.Sync]: a crash, or a
 // kill, leaves the table as before the import or with whole batches
 // appended, never a torn row. A bad input (a value that does not fit its
