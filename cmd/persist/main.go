@@ -83,9 +83,9 @@ commands:
            Lines, by FILE's extension (.parquet, .csv, .jsonl, .ndjson) or
            -format parquet|csv|jsonl; FILE "-" is stdout (CSV and JSON
            Lines). Parquet is snappy-compressed unless -compression zstd,
-           gzip or none; with -partition-by, FILE is a new directory of
-           Hive-style partitions COLUMN=VALUE/part-0.parquet. Nested
-           values are flattened into a column per scalar ("pos.0")
+           gzip, lz4, brotli or none; with -partition-by, FILE is a new
+           directory of Hive-style partitions COLUMN=VALUE/part-0.parquet.
+           Nested values are flattened into a column per scalar ("pos.0")
   import DIR FILE [-format F] [-batch N]
            append the rows of a Parquet or CSV file (by extension, or
            -format parquet|csv) to the table DIR, its columns matched by
@@ -190,7 +190,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	case "export":
 		fs.StringVar(&xo.format, "format", "", "parquet, csv or jsonl")
-		fs.StringVar(&xo.compression, "compression", "", "snappy, zstd, gzip or none")
+		fs.StringVar(&xo.compression, "compression", "", "snappy, zstd, gzip, lz4, brotli or none")
 		fs.StringVar(&xo.partitionBy, "partition-by", "", "a column to partition by")
 	case "import":
 		fs.StringVar(&xo.format, "format", "", "parquet or csv")
