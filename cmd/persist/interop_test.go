@@ -214,3 +214,17 @@ func TestLiveExport(t *testing.T) {
 			strconv.Itoa(int(want.Tags[0])), strconv.Itoa(int(want.Tags[1])), strconv.Itoa(int(want.Tags[2]))}, rec, "row %d", i)
 	}
 }
+
+// TestImportIntoEmptyDir: a directory made beforehand, empty, takes the
+// new table.
+func TestImportIntoEmptyDir(t *testing.T) {
+	src := newTrades(t, 40)
+	file := filepath.Join(t.TempDir(), "trades.parquet")
+	code, _, errOut := runBinary(t, "export", src, file)
+	require.Equal(t, 0, code, errOut)
+	dst := t.TempDir()
+	code, out, errOut := runBinary(t, "import", dst, file)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "imported 40 rows")
+	require.Equal(t, tradesIn(t, src), tradesIn(t, dst))
+}

@@ -18,7 +18,7 @@
 //	                     write the rows as Parquet, CSV or JSON Lines
 //	persist import DIR FILE
 //	                     append the rows of a Parquet or CSV file, creating
-//	                     the table if DIR does not exist
+//	                     the table if DIR does not exist or is empty
 //	persist sql QUERY NAME=DIR...
 //	                     run a SQL query (DuckDB) over live tables
 //	persist snapshot SRC DST
@@ -90,10 +90,10 @@ commands:
            append the rows of a Parquet or CSV file (by extension, or
            -format parquet|csv) to the table DIR, its columns matched by
            name and type, or create DIR with the file's columns if it does
-           not exist. Rows go in batches of N (by default about 16 MiB of
-           elements), each synced: an interrupted import leaves whole
-           batches; a bad file (checked whole before anything is appended)
-           leaves the table as it was
+           not exist or is empty. Rows go in batches of N (by default
+           about 16 MiB of elements), each synced: an interrupted import
+           leaves whole batches; a bad file (checked whole before anything
+           is appended) leaves the table as it was
   sql QUERY NAME=DIR... [--csv]
            run QUERY with DuckDB over the tables named on the command line
            (persist sql 'SELECT count(*) FROM events' events=/data/events),
