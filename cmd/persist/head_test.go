@@ -114,7 +114,9 @@ func TestShapes(t *testing.T) {
 		{persistence.Layout{Size: 3, Leaves: []persistence.Leaf{{Path: "[]", Kind: "uint8", Size: 1, Dims: []persistence.Dim{{Count: 3, Stride: 1}}}}},
 			[]byte("hi\x00"), `"hi"`},
 		{persistence.Layout{Size: 3, Leaves: []persistence.Leaf{{Path: "[]", Kind: "uint8", Size: 1, Dims: []persistence.Dim{{Count: 3, Stride: 1}}}}},
-			[]byte("\x00hi"), `""`},
+			[]byte("\x00hi"), "0x006869"}, // bytes after a NUL are not padding
+		{persistence.Layout{Size: 3, Leaves: []persistence.Leaf{{Path: "[]", Kind: "uint8", Size: 1, Dims: []persistence.Dim{{Count: 3, Stride: 1}}}}},
+			[]byte("\x00\x00\x00"), `""`},
 		{persistence.Layout{Size: 3, Leaves: []persistence.Leaf{{Path: "[]", Kind: "uint8", Size: 1, Dims: []persistence.Dim{{Count: 3, Stride: 1}}}}},
 			[]byte("a\nb"), "0x610a62"},
 		// Leaves that describe no shape: the bytes in hex.

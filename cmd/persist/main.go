@@ -15,10 +15,10 @@
 //	persist check DIR    compare every file's own numbers; exit status 1 with
 //	                     each problem listed if anything is wrong
 //	persist export DIR FILE
-//	                     write the rows as Parquet, CSV or JSON Lines
+//	                     write the rows as Parquet, CSV, JSON Lines or Arrow IPC
 //	persist import DIR FILE
 //	                     append the rows of a Parquet or CSV file, creating
-//	                     the table if DIR does not exist
+//	                     the table if DIR does not exist or is empty
 //	persist sql QUERY NAME=DIR...
 //	                     run a SQL query (DuckDB) over live tables
 //	persist snapshot SRC DST
@@ -79,21 +79,24 @@ commands:
            "notes", ...}), exit status 1 all the same
   export DIR FILE [-format F] [-compression C] [-partition-by COLUMN]
            write the table's rows (a prefix: those it has when the export
-           starts, beside a writer too) to FILE as Parquet, CSV or JSON
-           Lines, by FILE's extension (.parquet, .csv, .jsonl, .ndjson) or
-           -format parquet|csv|jsonl; FILE "-" is stdout (CSV and JSON
-           Lines). Parquet is snappy-compressed unless -compression zstd,
-           gzip or none; with -partition-by, FILE is a new directory of
-           Hive-style partitions COLUMN=VALUE/part-0.parquet. Nested
-           values are flattened into a column per scalar ("pos.0")
+           starts, beside a writer too) to FILE as Parquet, CSV, JSON
+           Lines or Arrow IPC, by FILE's extension (.parquet, .csv, .jsonl,
+           .ndjson, .arrow for an IPC file, .arrows for an IPC stream) or
+           -format parquet|csv|jsonl|arrow|arrows; FILE "-" is stdout (CSV,
+           JSON Lines and IPC streams). Parquet is snappy-compressed
+           unless -compression zstd, gzip, lz4, brotli or none; with
+           -partition-by, FILE is a new directory of Hive-style partitions
+           COLUMN=VALUE/part-0.parquet. Nested values are flattened into a
+           column per scalar ("pos.0") in Parquet, CSV and JSON Lines, and
+           kept as Arrow structs and fixed-size lists in Arrow
   import DIR FILE [-format F] [-batch N]
            append the rows of a Parquet or CSV file (by extension, or
            -format parquet|csv) to the table DIR, its columns matched by
            name and type, or create DIR with the file's columns if it does
-           not exist. Rows go in batches of N (by default about 16 MiB of
-           elements), each synced: an interrupted import leaves whole
-           batches; a bad file (checked whole before anything is appended)
-           leaves the table as it was
+           not exist or is empty. Rows go in batches of N (by default
+           about 16 MiB of elements), each synced: an interrupted import
+           leaves whole batches; a bad file (checked whole before anything
+           is appended) leaves the table as it was
   sql QUERY NAME=DIR... [--csv]
            run QUERY with DuckDB over the tables named on the command line
            (persist sql 'SELECT count(*) FROM events' events=/data/events),
@@ -189,8 +192,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "info", "check":
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	case "export":
-		fs.StringVar(&xo.format, "format", "", "parquet, csv or jsonl")
-		fs.StringVar(&xo.compression, "compression", "", "snappy, zstd, gzip or none")
+		fs.StringVar(&xo.format, "format", "", "parquet, csv, jsonl, arrow or arrows")
+		fs.StringVar(&xo.compression, "compression", "", "snappy, zstd, gzip, lz4, brotli or none")
 		fs.StringVar(&xo.partitionBy, "partition-by", "", "a column to partition by")
 	case "import":
 		fs.StringVar(&xo.format, "format", "", "parquet or csv")

@@ -24,11 +24,18 @@ func sqlCmd(w io.Writer, query string, named []string, asCSV bool) error {
 		return err
 	}
 	defer db.Close()
+	seen := map[string]bool{}
 	for _, nd := range named {
 		name, dir, ok := strings.Cut(nd, "=")
 		if !ok || name == "" || dir == "" {
 			return fmt.Errorf("%q: name each table NAME=DIR", nd)
 		}
+		// SQL names are alike but for case: a second table of a name
+		// would hide the first.
+		if seen[strings.ToLower(name)] {
+			return fmt.Errorf("%q: the name %s is given twice", nd, name)
+		}
+		seen[strings.ToLower(name)] = true
 		t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
 		if err != nil {
 			return err

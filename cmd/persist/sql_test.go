@@ -34,6 +34,9 @@ func TestSQL(t *testing.T) {
 	code, _, errOut = runBinary(t, "sql", "SELECT 1", trades)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "NAME=DIR")
+	code, _, errOut = runBinary(t, "sql", "SELECT count(*) FROM t", "t="+trades, "T="+other)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "given twice")
 }
 
 // TestLiveSQL queries, as its own process, a table that a writer in

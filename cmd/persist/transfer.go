@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/mmapvec/persistence/interop/arrowtable"
 	"github.com/mmapvec/persistence/interop/export"
 	"github.com/mmapvec/persistence/interop/ingest"
 	"github.com/mmapvec/persistence/table"
@@ -29,17 +32,52 @@ func formatOf(file, given string) (string, error) {
 			f = "csv"
 		case ".jsonl", ".ndjson":
 			f = "jsonl"
+		case ".arrow", ".feather", ".ipc":
+			f = "arrow"
+		case ".arrows":
+			f = "arrows"
 		default:
-			return "", fmt.Errorf("%s: name it .parquet, .csv or .jsonl, or give -format", file)
+			return "", fmt.Errorf("%s: name it .parquet, .csv, .jsonl, .arrow or .arrows, or give -format", file)
 		}
 	}
 	switch f {
-	case "parquet", "csv", "jsonl":
+	case "parquet", "csv", "jsonl", "arrow", "arrows":
 		return f, nil
 	case "ndjson", "json":
 		return "jsonl", nil
 	}
-	return "", fmt.Errorf("-format %s: parquet, csv or jsonl", given)
+	return "", fmt.Errorf("-format %s: parquet, csv, jsonl, arrow or arrows", given)
+}
+
+// writeIPC writes the table's rows as an Arrow IPC file, or with stream
+// as an IPC stream, a record batch at a time (see arrowtable), and
+// returns the rows written.
+func writeIPC(t *table.Table[table.Any], w io.Writer, stream bool, update func(done, total int)) (int, error) {
+	total := t.Len()
+	r, err := arrowtable.NewReader(t, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Release()
+	var iw interface {
+		Write(arrow.RecordBatch) error
+		Close() error
+	}
+	if stream {
+		iw = ipc.NewWriter(w, ipc.WithSchema(r.Schema()), ipc.WithDictionaryDeltas(true))
+	} else if iw, err = ipc.NewFileWriter(w, ipc.WithSchema(r.Schema())); err != nil {
+		return 0, err
+	}
+	rows := 0
+	for r.Next() {
+		b := r.RecordBatch()
+		if err := iw.Write(b); err != nil {
+			return rows, errors.Join(err, iw.Close())
+		}
+		rows += int(b.NumRows())
+		update(rows, max(total, rows))
+	}
+	return rows, errors.Join(r.Err(), iw.Close())
 }
 
 // exportCmd writes the table in dir to file.
@@ -61,8 +99,11 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 	}
 	defer t.Close()
 	toStdout := file == "-"
-	if toStdout && (format == "parquet") {
+	if toStdout && format == "parquet" {
 		return errors.New("a Parquet export goes to a file, not stdout")
+	}
+	if toStdout && format == "arrow" {
+		return errors.New("an Arrow IPC file goes to a file, not stdout; -format arrows writes a stream")
 	}
 	update, finish := progress(stdout, "exporting")
 	if toStdout {
@@ -93,6 +134,8 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 		rows, err = export.Parquet(t, w, opts)
 	case "csv":
 		rows, err = export.CSV(t, w, opts)
+	case "arrow", "arrows":
+		rows, err = writeIPC(t, w, format == "arrows", update)
 	default:
 		rows, err = export.JSONLines(t, w, opts)
 	}
@@ -109,6 +152,13 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 
 // importCmd appends the rows of file to the table in dir.
 func importCmd(stdout io.Writer, dir, file, format string, batch int) error {
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(file)) {
+		case ".parquet", ".pq", ".csv":
+		default:
+			return fmt.Errorf("%s: name it .parquet or .csv, or give -format", file)
+		}
+	}
 	format, err := formatOf(file, format)
 	if err != nil {
 		return err

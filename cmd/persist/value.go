@@ -186,11 +186,15 @@ func scalar(kind string, b []byte) string {
 }
 
 // byteString renders a [N]byte as the quoted text before its first NUL
-// when that is printable UTF-8 (a name, a code), else in hex.
+// when that is printable UTF-8 (a name, a code) and only NULs follow it
+// (padding), else in hex: bytes after a NUL are data that text would hide.
 func byteString(b []byte) string {
 	text := b
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		text = b[:i]
+		if len(bytes.Trim(b[i:], "\x00")) > 0 {
+			return hexBytes(b)
+		}
 	}
 	if !utf8.Valid(text) || strings.ContainsFunc(string(text), func(r rune) bool { return !strconv.IsPrint(r) }) {
 		return hexBytes(b)

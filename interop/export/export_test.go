@@ -128,7 +128,7 @@ func TestParquetCompressions(t *testing.T) {
 	dir := t.TempDir()
 	newEvery(t, filepath.Join(dir, "t"), 3000)
 	tb := openAny(t, filepath.Join(dir, "t"))
-	for _, c := range []struct{ option, codec string }{{"", "SNAPPY"}, {"snappy", "SNAPPY"}, {"zstd", "ZSTD"}, {"gzip", "GZIP"}, {"none", "UNCOMPRESSED"}} {
+	for _, c := range []struct{ option, codec string }{{"", "SNAPPY"}, {"snappy", "SNAPPY"}, {"zstd", "ZSTD"}, {"gzip", "GZIP"}, {"lz4", "LZ4_RAW"}, {"brotli", "BROTLI"}, {"none", "UNCOMPRESSED"}} {
 		var b bytes.Buffer
 		n, err := export.Parquet(tb, &b, &export.Options{Compression: c.option})
 		require.NoError(t, err)

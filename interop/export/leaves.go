@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -203,13 +204,26 @@ func (s *source) appendText(dst []byte, l *Leaf, i int) []byte {
 	case "bool":
 		return strconv.AppendBool(dst, s.int64(l, i) != 0)
 	case "float32":
-		return strconv.AppendFloat(dst, s.float64(l, i), 'g', -1, 32)
+		return appendFloat(dst, s.float64(l, i), 32)
 	case "float64":
-		return strconv.AppendFloat(dst, s.float64(l, i), 'g', -1, 64)
+		return appendFloat(dst, s.float64(l, i), 64)
 	case "uint64":
 		return strconv.AppendUint(dst, uint64(s.int64(l, i)), 10)
 	}
 	return strconv.AppendInt(dst, s.int64(l, i), 10)
+}
+
+// appendFloat appends f in the shortest form that reads back to the same
+// bits, with a decimal point when it has neither one nor an exponent (1.0,
+// not 1), so that a reader that infers types takes a float column for
+// floats.
+func appendFloat(dst []byte, f float64, bits int) []byte {
+	n := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'g', -1, bits)
+	if !bytes.ContainsAny(dst[n:], ".eIN") {
+		dst = append(dst, '.', '0')
+	}
+	return dst
 }
 
 func appendHex(dst, b []byte) []byte {

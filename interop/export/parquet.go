@@ -20,7 +20,8 @@ import (
 // Options tune an export. The zero value (or nil) is snappy-compressed
 // Parquet in row groups of at most 64 MiB of values, unpartitioned.
 type Options struct {
-	// Compression of Parquet pages: "snappy" (""), "zstd", "gzip" or "none".
+	// Compression of Parquet pages: "snappy" (""), "zstd", "gzip", "lz4"
+	// (LZ4_RAW), "brotli" or "none".
 	Compression string
 	// RowGroupBytes bounds a Parquet row group's values before encoding,
 	// and so the memory an export holds: 0 means 64 MiB.
@@ -49,10 +50,14 @@ func (o *Options) codec() (compress.Codec, error) {
 		return &parquet.Zstd, nil
 	case "gzip":
 		return &parquet.Gzip, nil
+	case "lz4", "lz4_raw":
+		return &parquet.Lz4Raw, nil
+	case "brotli":
+		return &parquet.Brotli, nil
 	case "none", "uncompressed":
 		return &parquet.Uncompressed, nil
 	}
-	return nil, fmt.Errorf("%w: compression %q (snappy, zstd, gzip or none)", ErrOption, o.Compression)
+	return nil, fmt.Errorf("%w: compression %q (snappy, zstd, gzip, lz4, brotli or none)", ErrOption, o.Compression)
 }
 
 func (o *Options) rows() int {

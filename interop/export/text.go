@@ -14,9 +14,11 @@ import (
 )
 
 // CSV writes the table's rows to w as CSV (RFC 4180): a header of the
-// leaves' names (see [Leaves]), then a record per row. Integers and
-// floats are written as Go prints them (a float reads back to the same
-// bits), bools as true and false, strings and symbols as they are, and
+// leaves' names (see [Leaves]), then a record per row. Integers are
+// written in decimal, floats as Go prints them (reading back to the same
+// bits) but always with a decimal point or an exponent (1.0, not 1, so
+// that a float column reads back as floats), bools as true and false,
+// strings and symbols as they are, and
 // []byte and [N]byte as lower-case hex. The rows are a prefix of the
 // table, as in [Parquet].
 func CSV[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -92,6 +93,8 @@ func inferCSV(name string, recs [][]string, i int) fileCol {
 	switch {
 	case all(func(s string) bool { _, err := strconv.ParseInt(s, 10, 64); return err == nil }):
 		return fileCol{name: name, kind: "int64", size: 8}
+	case all(func(s string) bool { _, err := strconv.ParseUint(s, 10, 64); return err == nil }):
+		return fileCol{name: name, kind: "uint64", size: 8}
 	case all(func(s string) bool { _, err := strconv.ParseFloat(s, 64); return err == nil }):
 		return fileCol{name: name, kind: "float64", size: 8}
 	case all(func(s string) bool { _, err := strconv.ParseBool(s); return err == nil }):
@@ -100,12 +103,19 @@ func inferCSV(name string, recs [][]string, i int) fileCol {
 	return fileCol{name: name, kind: "string"}
 }
 
-// readCSV reads the records after the header in batches.
-func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) error {
+// readCSV reads the records after the header in batches. The pass that
+// checks the input (s without an Appender) goes on past a value that does
+// not parse, to report the first such value of every column.
+func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) (err error) {
 	bs := [2]*batch{newBatch(p, batchRows), newBatch(p, batchRows)}
 	turn := 0
 	recs := make([][]string, 0, batchRows)
 	done := 0
+	checking := s.a == nil
+	bad := make([]error, len(p.leaves))
+	defer func() {
+		err = errors.Join(append(slices.DeleteFunc(bad, func(e error) bool { return e == nil }), err)...)
+	}()
 	for {
 		recs = recs[:0]
 		var readErr error
@@ -125,13 +135,25 @@ func readCSV(cr *csv.Reader, p *plan, s *sink, batchRows int) error {
 			turn++
 			b.reset(len(recs))
 			for k := range p.leaves {
+				if bad[k] != nil {
+					continue
+				}
 				for i, rec := range recs {
 					if err := b.setText(k, i, rec[p.src[k]]); err != nil {
-						return fmt.Errorf("%w: column %q, record %d: %w", ErrInput, p.leaves[k].Name, done+i+1, err)
+						l := &p.leaves[k]
+						bad[k] = fmt.Errorf("%w: column %q, record %d: %q is no %s: %w",
+							ErrInput, l.Name, done+i+1, short(rec[p.src[k]]), fileCol{kind: l.Kind, size: l.Size}.typeName(), err)
+						if !checking {
+							return nil // bad[k] is the error, joined on return
+						}
+						break
 					}
 				}
 			}
-			if err := s.put(b); err != nil {
+			if slices.ContainsFunc(bad, func(e error) bool { return e != nil }) {
+				// The batch is not whole: only the checking pass gets
+				// here, and reads on for the other columns.
+			} else if err := s.put(b); err != nil {
 				return err
 			}
 			done += len(recs)
@@ -197,4 +219,12 @@ func (b *batch) setText(k, i int, text string) error {
 		return putInt(b.at(k, i), l.Kind, v)
 	}
 	return nil
+}
+
+// short cuts a value quoted in an error.
+func short(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "..."
+	}
+	return v
 }

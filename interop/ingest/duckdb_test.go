@@ -45,11 +45,23 @@ func TestImportDuckDBFile(t *testing.T) {
 	require.Equal(t, row{ID: 4, Score: 2, Name: "", Small: 4, TS: 1767225600_000000 + 4_000000}, tb.Row(4))
 	require.Equal(t, row{ID: 4999, Score: 2499.5, Name: "name4999", Small: 199, TS: 1767225600_000000 + 4999_000000}, tb.Row(4999))
 
-	// A DECIMAL has no table column.
-	dec := filepath.Join(dir, "dec.parquet")
-	_, err = db.Exec(fmt.Sprintf(`COPY (SELECT 1.5::DECIMAL(10, 2) AS d) TO '%s' (FORMAT parquet)`, dec))
+	// A DECIMAL has no table column, whether stored as an integer or, wide,
+	// as a FIXED_LEN_BYTE_ARRAY; nor has a UUID. Into a table with a
+	// [16]byte column they are no bytes either.
+	type wide struct {
+		D [16]byte `persist:"d"`
+	}
+	w, err := table.Open[wide](filepath.Join(dir, "wide"), nil)
 	require.NoError(t, err)
-	_, err = importFile(filepath.Join(dir, "d"), dec, nil)
-	require.ErrorIs(t, err, ingest.ErrSchema)
-	require.NoDirExists(t, filepath.Join(dir, "d"))
+	require.NoError(t, w.Close())
+	for name, expr := range map[string]string{"dec": "1.5::DECIMAL(10, 2)", "widedec": "i * 1.5", "uuid": "uuid()"} {
+		file := filepath.Join(dir, name+".parquet")
+		_, err = db.Exec(fmt.Sprintf(`COPY (SELECT %s AS d FROM range(3) t(i)) TO '%s' (FORMAT parquet)`, expr, file))
+		require.NoError(t, err)
+		_, err = importFile(filepath.Join(dir, name), file, nil)
+		require.ErrorIs(t, err, ingest.ErrSchema, name)
+		require.NoDirExists(t, filepath.Join(dir, name))
+		_, err = importFile(filepath.Join(dir, "wide"), file, nil)
+		require.ErrorIs(t, err, ingest.ErrSchema, name)
+	}
 }

@@ -1,6 +1,7 @@
 // Package ingest imports rows from Parquet and CSV files into a table: a
 // new one, whose schema comes from the file, or an existing one, whose
-// columns are matched by name.
+// columns are matched by name. A directory that does not exist, or exists
+// and is empty, gets a new table.
 //
 // # Columns
 //
@@ -19,16 +20,20 @@
 // package maps them (a dictionary-encoded STRING written by export is a
 // table.Symbol again, any other STRING a string; TIMESTAMP, TIME and DATE
 // are the integers they are stored as), and CSV's columns are
-// int64, float64, bool or string, whichever all the values of the first
-// 10000 records parse as. A new table's column names are the file's,
-// which must be valid column names (letters, digits, '_', '-' and '.').
-// A null in an optional Parquet column imports as the zero value; nested
-// and repeated Parquet columns, and logical types a table has no column
-// for (DECIMAL, UUID, ...), are refused with [ErrSchema].
+// int64, uint64, float64, bool or string, whichever all the values of the
+// first 10000 records parse as (the export package writes floats with a
+// decimal point, so that a float column stays one). A new table's column
+// names are the file's, which must be valid column names (letters,
+// digits, '_', '-' and '.') and differ in more than case, else
+// [ErrSchema]. A null in an optional Parquet column imports as the zero
+// value; nested and repeated Parquet columns, and logical types a table
+// has no column for (DECIMAL, UUID, FLOAT16, INTERVAL, ...), are refused
+// with [ErrSchema].
 //
 // # Safety
 //
-// Rows are appended in batches (Options.BatchRows), each through
+// Rows are appended in batches of Options.BatchRows rows (the last may
+// be shorter; a Parquet batch takes rows across row groups), each through
 // [table.Appender.Append] and then [table.Appender.Sync]: a crash, or a
 // kill, leaves the table as before the import or with whole batches
 // appended, never a torn row. A bad input (a value that does not fit its
@@ -36,13 +41,17 @@
 // more fields than the header) is an error wrapping [ErrInput] that
 // leaves the table as it was: an import into an existing table reads and
 // converts the whole input once before it appends anything (the file is
-// read twice), and a new table is removed when its import fails.
+// read twice), and a new table is removed when its import fails (an
+// empty directory that was there is left empty). A CSV file's values that
+// do not parse as their columns' types are reported column by column:
+// the first such value of each.
 package ingest
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -166,7 +175,12 @@ func create(dir string, cols []fileCol, o *Options) error {
 	for i, c := range cols {
 		fields[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: c.goType(), Tag: reflect.StructTag(fmt.Sprintf(`persist:%q`, c.name))}
 	}
-	return table.Create(dir, reflect.StructOf(fields), o.Table)
+	err := table.Create(dir, reflect.StructOf(fields), o.Table)
+	if errors.Is(err, table.ErrType) {
+		// A column name no table takes, or two names alike but for case.
+		return fmt.Errorf("%w: %w", ErrSchema, err)
+	}
+	return err
 }
 
 // plan maps the table's leaves to the file's columns: src[k] is the file
@@ -333,17 +347,34 @@ func (s *sink) appendSync(b *batch) error {
 // then append with pass(appender). pass reads the input from its start
 // each time it is called.
 func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options, total int, pass func(p *plan, s *sink) error) (int, error) {
-	_, err := os.Stat(dir)
-	created := false
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	fresh, keep, err := isNew(dir)
+	if err != nil {
+		return 0, err
+	}
+	// remove undoes a new table: its directory goes, and comes back empty
+	// if it was there, empty, before the import.
+	remove := func() error {
+		err := os.RemoveAll(dir)
+		if keep != nil && err == nil {
+			err = os.Mkdir(dir, keep.Mode().Perm())
+		}
+		return err
+	}
+	if keep != nil {
+		// table.Create builds a table beside dir and renames it into
+		// place, which an existing directory, even empty, refuses.
+		if err := os.Remove(dir); err != nil {
+			return 0, err
+		}
+	}
+	if fresh {
 		made := false
 		if nested != nil {
 			if made, err = createNested(dir, nested, o); err != nil {
 				return 0, err
 			}
 			if !made {
-				if err := os.RemoveAll(dir); err != nil {
+				if err := remove(); err != nil {
 					return 0, err
 				}
 			}
@@ -353,13 +384,10 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 				return 0, err
 			}
 		}
-		created = true
-	case err != nil:
-		return 0, err
 	}
 	fail := func(err error) (int, error) {
-		if created {
-			err = errors.Join(err, os.RemoveAll(dir))
+		if fresh {
+			err = errors.Join(err, remove())
 		}
 		return 0, err
 	}
@@ -371,7 +399,7 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 	if err != nil {
 		return fail(errors.Join(err, a.Close()))
 	}
-	if !created {
+	if !fresh {
 		limit := table.DefaultMaxValueSize
 		if o.Table != nil && o.Table.MaxValueSize > 0 {
 			limit = o.Table.MaxValueSize
@@ -388,4 +416,31 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 		return fail(errors.Join(err, a.Close()))
 	}
 	return s.done, a.Close()
+}
+
+// isNew says whether an import into dir makes a new table: dir does not
+// exist, or is an empty directory (keep: to be made again, empty, should
+// the import fail).
+func isNew(dir string) (fresh bool, keep os.FileInfo, err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil, nil
+	case err != nil:
+		return false, nil, err
+	case !fi.IsDir():
+		return false, nil, fmt.Errorf("ingest: %s is not a directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, nil, err
+	}
+	if len(entries) == 0 {
+		return true, fi, nil
+	}
+	// Opening would leave a lock file in a directory of other files.
+	if _, err := os.Stat(filepath.Join(dir, persistence.ManifestFile)); err != nil {
+		return false, nil, fmt.Errorf("ingest: %s: %w: it holds other files and no table", dir, table.ErrNotTable)
+	}
+	return false, nil, nil
 }

@@ -83,6 +83,14 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 		case parquet.Double:
 			c.kind, c.size = "float64", 8
 		case parquet.FixedLenByteArray:
+			// Only plain bytes: a DECIMAL, UUID, FLOAT16 or INTERVAL would
+			// import as bytes that no longer say what they are.
+			if lt != nil && lt.Value != nil {
+				return nil, fmt.Errorf("%w: column %q has the logical type %s, which no table column holds", ErrSchema, c.name, lt)
+			}
+			if ct := t.ConvertedType(); ct != nil {
+				return nil, fmt.Errorf("%w: column %q has the converted type %v, which no table column holds", ErrSchema, c.name, *ct)
+			}
 			c.kind, c.size = "fixed", t.Length()
 		case parquet.ByteArray:
 			c.kind = "bytes"
@@ -103,8 +111,10 @@ func parquetColumns(f *parquet.File) ([]fileCol, error) {
 	return cols, nil
 }
 
-// readParquet reads every row group of f in batches of at most batchRows
-// rows, converts them by p into a batch, and puts each into s.
+// readParquet reads the rows of f in batches of batchRows rows (the last
+// may be shorter), converts them by p into a batch, and puts each into s.
+// A batch may take rows from several row groups, so that the batches an
+// import appends have the size asked whatever the file's row groups.
 func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
 	bs := [2]*batch{newBatch(p, batchRows), newBatch(p, batchRows)}
 	turn := 0
@@ -117,54 +127,95 @@ func readParquet(f *parquet.File, p *plan, s *sink, batchRows int) error {
 		vals[w] = make([]parquet.Value, batchRows)
 	}
 	errs := make([]error, workers)
-	done := 0
-	for _, rg := range f.RowGroups() {
-		chunks := rg.ColumnChunks()
-		readers := make([]parquet.ColumnChunkValueReader, len(chunks))
-		for i, c := range chunks {
-			readers[i] = parquet.NewColumnChunkValueReader(c)
-		}
-		closeAll := func() {
-			for _, r := range readers {
-				r.Close()
+
+	groups := f.RowGroups()
+	total := 0
+	for _, rg := range groups {
+		total += int(rg.NumRows())
+	}
+	// readers[g] are row group g's column readers while it is read: opened
+	// by the batch that reads its first rows, each closed by the worker
+	// that reads its last.
+	readers := make([][]parquet.ColumnChunkValueReader, len(groups))
+	defer func() {
+		for _, rs := range readers {
+			for _, r := range rs {
+				if r != nil {
+					r.Close()
+				}
 			}
 		}
-		left := int(rg.NumRows())
-		for left > 0 {
-			n := min(left, batchRows)
-			b := bs[turn%2]
-			turn++
-			b.reset(n)
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Go(func() {
-					errs[w] = nil
-					for k := w; k < len(p.leaves); k += workers {
-						v := vals[w][:n]
-						if err := readN(readers[p.src[k]], v); err != nil {
-							errs[w] = fmt.Errorf("%w: column %q, rows from %d: %w", ErrInput, p.leaves[k].Name, done, err)
-							return
-						}
-						if err := b.setParquet(k, v, done); err != nil {
-							errs[w] = err
+	}()
+	// A segment is rows n of row group g, at off in the batch.
+	type segment struct {
+		g, off, n int
+		last      bool // the row group's last rows
+	}
+	var segs []segment
+	g, left := 0, 0 // the row group read next, and its rows not yet read
+	if len(groups) > 0 {
+		left = int(groups[0].NumRows())
+	}
+	done := 0
+	for done < total {
+		n := min(batchRows, total-done)
+		segs = segs[:0]
+		for off := 0; off < n; {
+			for left == 0 {
+				g++
+				left = int(groups[g].NumRows())
+			}
+			if readers[g] == nil {
+				chunks := groups[g].ColumnChunks()
+				readers[g] = make([]parquet.ColumnChunkValueReader, len(chunks))
+				for i, c := range chunks {
+					readers[g][i] = parquet.NewColumnChunkValueReader(c)
+				}
+			}
+			take := min(left, n-off)
+			left -= take
+			segs = append(segs, segment{g: g, off: off, n: take, last: left == 0})
+			off += take
+		}
+		b := bs[turn%2]
+		turn++
+		b.reset(n)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				errs[w] = nil
+				for k := w; k < len(p.leaves); k += workers {
+					v := vals[w][:n]
+					for _, sg := range segs {
+						r := readers[sg.g][p.src[k]]
+						if err := readN(r, v[sg.off:sg.off+sg.n]); err != nil {
+							errs[w] = fmt.Errorf("%w: column %q, rows from %d: %w", ErrInput, p.leaves[k].Name, done+sg.off, err)
 							return
 						}
 					}
-				})
-			}
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				closeAll()
-				return err
-			}
-			if err := s.put(b); err != nil {
-				closeAll()
-				return err
-			}
-			left -= n
-			done += n
+					if err := b.setParquet(k, v, done); err != nil {
+						errs[w] = err
+						return
+					}
+					// Values point into their reader's pages: a reader
+					// closes once they are copied.
+					for _, sg := range segs {
+						if sg.last {
+							readers[sg.g][p.src[k]].Close()
+							readers[sg.g][p.src[k]] = nil
+						}
+					}
+				}
+			})
 		}
-		closeAll()
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if err := s.put(b); err != nil {
+			return err
+		}
+		done += n
 	}
 	return nil
 }
