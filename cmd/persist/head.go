@@ -14,9 +14,9 @@ import (
 	"github.com/mmapvec/persistence/table"
 )
 
-// head prints the first and the last n rows of the table in dir (only
-// the last n with tail), each value decoded by its column's layout, in
-// aligned columns. It opens the table as a reader, so a writer may be
+// head prints the first n rows of the table in dir (the last n with
+// tail), each value decoded by its column's layout, in aligned columns,
+// and a line with the table's row count for the rows not shown. It opens the table as a reader, so a writer may be
 // appending meanwhile, and reads the rows inside Consistent: no row is
 // shown half before and half after a change in place.
 func head(w io.Writer, dir string, n int, tail bool) error {
@@ -80,8 +80,8 @@ func head(w io.Writer, dir string, n int, tail bool) error {
 		}
 		line()
 	}
-	if len(idx) == 0 {
-		gap(&cells, rows, len(cols)) // -n 0, or an empty table
+	if len(idx) == 0 || idx[len(idx)-1] < rows-1 {
+		gap(&cells, rows, len(cols)) // the rows below those shown, or -n 0, or an empty table
 		line()
 	}
 	if err := tw.Flush(); err != nil {
@@ -129,7 +129,7 @@ func textOf(kind, s string) string {
 	return strconv.Quote(s)
 }
 
-// gap is the line between the first and the last rows: it keeps every
+// gap is the line for the rows not shown, with the table's count: it keeps every
 // column's cell, so that the rows above and below stay aligned.
 func gap(cells *[]string, rows, ncols int) {
 	count := fmt.Sprintf("(%d rows)", rows)
@@ -142,26 +142,15 @@ func gap(cells *[]string, rows, ncols int) {
 	}
 }
 
-// shown lists the rows head prints of a table of rows rows: the first n and
-// the last n, or all of them when those meet; with tail, the last n.
+// shown lists the rows head prints of a table of rows rows: the first n;
+// with tail, the last n.
 func shown(rows, n int, tail bool) []int {
-	var idx []int
+	from, to := 0, min(n, rows)
 	if tail {
-		for i := max(rows-n, 0); i < rows; i++ {
-			idx = append(idx, i)
-		}
-		return idx
+		from, to = max(rows-n, 0), rows
 	}
-	if rows <= 2*n {
-		for i := range rows {
-			idx = append(idx, i)
-		}
-		return idx
-	}
-	for i := range n {
-		idx = append(idx, i)
-	}
-	for i := rows - n; i < rows; i++ {
+	idx := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
 		idx = append(idx, i)
 	}
 	return idx

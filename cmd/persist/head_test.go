@@ -60,34 +60,43 @@ func TestHeadFormatsEveryKind(t *testing.T) {
 	}
 	require.NoError(t, tb.Close())
 
-	code, out, errOut := runCLI("head", "-n", "2", dir)
+	code, out, errOut := runCLI("tail", "-n", "2", dir)
 	require.Equal(t, 0, code, errOut)
 	t.Logf("\n%s", out)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	require.Len(t, lines, 6, "header, 2 rows, the gap, 2 rows")
+	require.Len(t, lines, 4, "header, the count, 2 rows")
 	require.Equal(t, []string{"#", "I", "U", "F32", "F64", "B", "C64", "C128", "Arr", "in", "Name", "Raw", "Pts", "Grid", "Long", "Word"},
 		strings.Fields(lines[0]))
-	require.True(t, strings.HasPrefix(lines[3], "... "), lines[3])
-	require.Contains(t, lines[3], "(12 rows)")
-	require.True(t, strings.HasPrefix(lines[4], "10 "), lines[4])
+	require.True(t, strings.HasPrefix(lines[1], "... "), lines[1])
+	require.Contains(t, lines[1], "(12 rows)")
+	require.True(t, strings.HasPrefix(lines[2], "10 "), lines[2])
 
 	row11 := []string{"11", "-11", "18446744073709551604", "1.1", "3.6666666666666665", "true", "(11-2i)", "(0.5+1e+100i)",
 		"[1 -11 3]", "{-1 65535}", `"row-11"`, "0xff00010b", "[{1 2} {3 11}]", "[[1 2] [3 11]]",
 		"[0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 ...+4]", `["ab" 0xff0000]`}
-	requireAligned(t, lines[0], lines[5], row11)
+	requireAligned(t, lines[0], lines[3], row11)
 	row0 := []string{"0", "0", "18446744073709551615", "0", "0", "false", "(0-2i)", "(0.5+1e+100i)",
 		"[1 0 3]", "{-1 65535}", `"row-0"`, "0xff000100", "[{1 2} {3 0}]", "[[1 2] [3 0]]",
 		"[0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 ...+4]", `["ab" 0xff0000]`}
+	code, out, errOut = runCLI("head", "-n", "2", dir)
+	require.Equal(t, 0, code, errOut)
+	lines = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 4, "header, 2 rows, the count")
+	require.True(t, strings.HasPrefix(lines[2], "1 "), lines[2])
+	require.Regexp(t, `^\.\.\.\s+\(12 rows\)$`, lines[3])
 	requireAligned(t, lines[0], lines[1], row0)
 
 	// The flag goes after the directory as well; -n 0 shows the count.
 	code, out, _ = runCLI("head", dir, "-n", "0")
 	require.Equal(t, 0, code)
 	require.Regexp(t, `^#\s+I .*\n\.\.\.\s+\(12 rows\)\n$`, out, "no spaces end a line")
-	code, out, _ = runCLI("head", dir, "-n=6")
+	code, out, _ = runCLI("head", dir, "-n=12")
 	require.Equal(t, 0, code)
-	require.Len(t, strings.Split(strings.TrimSuffix(out, "\n"), "\n"), 13, "the rows meet: all of them, no gap")
+	require.Len(t, strings.Split(strings.TrimSuffix(out, "\n"), "\n"), 13, "every row, no count line")
 	require.NotContains(t, out, "...  (")
+	code, out, _ = runCLI("head", dir)
+	require.Equal(t, 0, code)
+	require.Len(t, strings.Split(strings.TrimSuffix(out, "\n"), "\n"), 12, "10 rows by default, and the count")
 }
 
 // requireAligned checks that each value of a row line starts where its

@@ -8,8 +8,8 @@
 //	                     writer has the table open, what an open would
 //	                     recover, and the schema's history
 //	persist head DIR [-n N]
-//	                     the first and the last N rows (default 5), each
-//	                     value decoded by its column's layout
+//	                     the first N rows (default 10), each value
+//	                     decoded by its column's layout
 //	persist tail DIR [-n N]
 //	                     the last N rows (default 10)
 //	persist check DIR    compare every file's own numbers; exit status 1 with
@@ -63,7 +63,7 @@ commands:
            renamed or widened and per data migration; with --json, all of
            it as one JSON object (the manifest, rows, writer, recovery)
   head DIR [-n N]
-           print the first and the last N rows (default 5), each value
+           print the first N rows (default 10), each value
            decoded by its column's layout: numbers, bools, [arrays],
            {structs}, and byte arrays as "text" when printable (else hex);
            long arrays and byte arrays are cut short. The rows are read as
@@ -179,14 +179,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("persist "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	n := 5
+	n := 10
 	var wait time.Duration
 	var asJSON, asCSV bool
 	var xo exportOptions
 	batch := 0
 	switch cmd {
 	case "head":
-		fs.IntVar(&n, "n", 5, "rows from each end")
+		fs.IntVar(&n, "n", 10, "rows from the start")
 	case "tail":
 		fs.IntVar(&n, "n", 10, "rows from the end")
 	case "info", "check":
