@@ -85,7 +85,9 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		return fmt.Errorf("%w: %s is not a directory", ErrNotTable, dir)
 	}
 
-	if o.ReadOnly {
+	if o.ReadOnly || t.untyped {
+		// Neither makes a table, so neither leaves a lock file behind in a
+		// directory that holds none.
 		if _, err := os.Lstat(filepath.Join(dir, persistence.ManifestFile)); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w: %s has no %s", ErrNotTable, dir, persistence.ManifestFile)
 		}

@@ -22,7 +22,8 @@ import (
 // Create makes a new, empty table in dir for rows of the struct type row,
 // as Open[R] does for an R of that type: row may be built at run time with
 // reflect.StructOf (name the columns with `persist:"name"` tags). dir must
-// not hold a table or any other file; its missing parents are created.
+// not exist or be an empty directory, which is replaced; its missing
+// parents are created.
 // The table appears complete or not at all.
 func Create(dir string, row reflect.Type, opts *Options) error {
 	var o Options
@@ -41,7 +42,14 @@ func Create(dir string, row reflect.Type, opts *Options) error {
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("table: create %s: %w: the directory is not empty", dir, fs.ErrExist)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if err == nil {
+		// An empty directory (a temporary one, say) is replaced: the table
+		// is renamed into place whole, which an existing name would stop.
+		// Remove fails if a file appeared meanwhile.
+		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("table: create %s: %w", dir, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("table: create %s: %w", dir, err)
 	}
 	if err := mkdirParents(dir); err != nil {

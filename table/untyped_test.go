@@ -193,3 +193,24 @@ func snapshotFiles(t *testing.T, dir string) map[string][]byte {
 	}
 	return out
 }
+
+// TestCreateInEmptyDir checks that Create takes an existing empty
+// directory, and that an untyped open of a directory without a table is
+// ErrNotTable and leaves nothing in it.
+func TestCreateInEmptyDir(t *testing.T) {
+	empty := t.TempDir()
+	_, err := table.OpenAppender(empty, nil)
+	require.ErrorIs(t, err, table.ErrNotTable)
+	_, err = table.Open[table.Any](empty, nil)
+	require.ErrorIs(t, err, table.ErrNotTable)
+	entries, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	require.Empty(t, entries, "a refused open leaves no lock file")
+
+	require.NoError(t, table.Create(empty, untypedRow(), nil))
+	a, err := table.OpenAppender(empty, nil)
+	require.NoError(t, err)
+	require.Equal(t, 0, a.Len())
+	require.NoError(t, a.Close())
+	require.Error(t, table.Create(empty, untypedRow(), nil), "a table is there now")
+}
