@@ -3,6 +3,7 @@ package table_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -305,4 +306,22 @@ func TestManifest(t *testing.T) {
 	require.Equal(t, "id", disk.Columns[3].Name)
 	require.Equal(t, "id.col", disk.Columns[3].File)
 	require.True(t, strings.HasPrefix(disk.Columns[0].Layout.String(), "size=12 align=4"))
+}
+
+// TestIntOverInt64Column checks the message for a field of int over a
+// column of int64: one size here, but distinct types, since int follows
+// the machine's word.
+func TestIntOverInt64Column(t *testing.T) {
+	if strconv.IntSize != 64 {
+		t.Skip("int is int64's size on 64-bit machines only")
+	}
+	dir := t.TempDir()
+	type Fixed struct{ N int64 }
+	tb, err := table.Open[Fixed](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Close())
+	type Word struct{ N int }
+	_, err = table.Open[Word](dir, nil)
+	require.ErrorIs(t, err, table.ErrSchema)
+	require.ErrorContains(t, err, "int64 and int are distinct column types of one size")
 }

@@ -41,6 +41,11 @@ func widening(from, to persistence.Layout) (widener, error) {
 	fk, fs, fok := scalarKind(from)
 	tk, ts, tok := scalarKind(to)
 	if fok && tok {
+		if raw, want := from.Leaves[0].Kind, to.Leaves[0].Kind; fk == tk && raw != want {
+			// int64 and int (or uint64 and uint) of one size: distinct
+			// column types, since int follows the machine's word.
+			return nil, fmt.Errorf("%s and %s are distinct column types of one size (int and uint follow the machine's word); declare the field %s", raw, want, raw)
+		}
 		return scalarWidening(fk, fs, tk, ts)
 	}
 	if arrayGrows(from, to) {
