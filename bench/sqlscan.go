@@ -21,8 +21,9 @@ import (
 	"github.com/mmapvec/persistence/table"
 )
 
-// SQL over a live table through Arrow (interop/tablesql) against DuckDB
-// over its own table of the same rows.
+// SQL over a live table through Arrow and through DuckDB's table functions
+// (interop/tablesql's two routes) against DuckDB over its own table of the
+// same rows.
 
 // sqlRow is a row of the GROUP BY workloads.
 type sqlRow struct {
@@ -54,6 +55,7 @@ type sqlScan struct {
 	w      *table.Table[sqlRow]
 	r      *table.Table[table.Any]
 	db     *tablesql.DB
+	chunks *tablesql.DB // the chunk route's
 	native *sql.DB
 }
 
@@ -95,6 +97,12 @@ func openSQLScan(n int, native bool) (s *sqlScan, err error) {
 		return s, err
 	}
 	if native {
+		if s.chunks, err = tablesql.OpenChunks(nil); err != nil {
+			return s, err
+		}
+		if err = s.chunks.Attach("t", s.r, nil); err != nil {
+			return s, err
+		}
 		err = s.loadNative()
 	}
 	return s, err
@@ -166,6 +174,15 @@ func (s *sqlScan) live() error { return s.liveFrom("t") }
 // live64k runs the query over the view read in 64k-row batches.
 func (s *sqlScan) live64k() error { return s.liveFrom("t64k") }
 
+// liveChunks runs the query over the live table through the chunk route.
+func (s *sqlScan) liveChunks() error {
+	rows, err := s.chunks.Query(context.Background(), sqlGroupBy)
+	if err != nil {
+		return err
+	}
+	return errors.Join(s.check(rows), rows.Close())
+}
+
 func (s *sqlScan) liveFrom(view string) error {
 	rows, err := s.db.Query(context.Background(), strings.Replace(sqlGroupBy, "FROM t ", "FROM "+view+" ", 1))
 	if err != nil {
@@ -185,7 +202,7 @@ func (s *sqlScan) nativeQuery() error {
 
 func (s *sqlScan) Close() error {
 	var errs []error
-	for _, c := range []interface{ Close() error }{s.native, s.db, s.r, s.w} {
+	for _, c := range []interface{ Close() error }{s.native, s.chunks, s.db, s.r, s.w} {
 		if c != nil && !isNil(c) {
 			errs = append(errs, c.Close())
 		}
@@ -213,6 +230,7 @@ func isNil(c interface{ Close() error }) bool {
 const (
 	sqlLib    = "tablesql: DuckDB over the live table through Arrow"
 	sqlNative = "DuckDB over its own table"
+	sqlChunks = "tablesql: DuckDB over the live table through its table function (chunk route)"
 )
 
 // SQLGroupByWorkload runs a GROUP BY over ScanRows rows: DuckDB scanning
@@ -227,7 +245,8 @@ func SQLGroupByWorkload(c Config) *Workload {
 			"The live table is a reader beside the writer that appended the rows, attached to an in-memory DuckDB with interop/tablesql: each query takes the reader's count (a Refresh inside Consistent) " +
 			"and DuckDB scans Arrow batches whose buffers are the column files' mappings (tablesql.Batches() of them: 16 here, of 1M rows at 16M rows). " +
 			"DuckDB's own table holds the same rows, loaded with its appender before timing; its scan reads its compressed row groups with the optimizer's pushdowns on, " +
-			"which tablesql turns off for its scans (an Arrow stream cannot apply them)."},
+			"which tablesql turns off for its scans (an Arrow stream cannot apply them). " +
+			"The chunk route (tablesql.OpenChunks, the route of a build without the duckdb_arrow tag) reads the same reader through a DuckDB table function that copies the columns the query reads (K, X, Y) into DuckDB's chunks of 2048 rows, on DuckDB's threads."},
 		Setup: func() (err error) {
 			s, err = openSQLScan(n, true)
 			return err
@@ -235,6 +254,7 @@ func SQLGroupByWorkload(c Config) *Workload {
 		Teardown: func() error { return s.Close() },
 		Cases: []*Case{
 			{Name: sqlLib, Units: float64(n), Run: func() error { return s.live() }},
+			{Name: sqlChunks, Units: float64(n), Run: func() error { return s.liveChunks() }},
 			{Name: sqlNative, Units: float64(n), Run: func() error { return s.nativeQuery() }},
 		},
 		Goals: []Goal{FasterThan("GROUP BY over the live table ≥ 0.5x DuckDB's own table", sqlNative, 0.5)},

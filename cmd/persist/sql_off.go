@@ -1,4 +1,4 @@
-//go:build !duckdb_arrow || !cgo
+//go:build !cgo
 
 package main
 
@@ -7,8 +7,8 @@ import (
 	"io"
 )
 
-// sqlCmd is the sql command of a build without DuckDB: DuckDB links
-// through cgo, and its Arrow interface only with the duckdb_arrow tag.
+// sqlCmd is the sql command of a build without DuckDB, which links
+// through cgo.
 func sqlCmd(io.Writer, string, []string, bool) error {
-	return errors.New("this persist was built without SQL: build it with cgo and -tags duckdb_arrow (go install -tags duckdb_arrow github.com/mmapvec/persistence/cmd/persist@latest)")
+	return errors.New("this persist was built without SQL: DuckDB needs cgo (CGO_ENABLED=1 and a C compiler: CGO_ENABLED=1 go install github.com/mmapvec/persistence/cmd/persist@latest)")
 }

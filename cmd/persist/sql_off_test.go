@@ -1,4 +1,4 @@
-//go:build !duckdb_arrow || !cgo
+//go:build !cgo
 
 package main
 
@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSQLNeedsTheTag(t *testing.T) {
+func TestSQLNeedsCgo(t *testing.T) {
 	code, _, errOut := runBinary(t, "sql", "SELECT 1", "t="+t.TempDir())
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "-tags duckdb_arrow")
+	require.Contains(t, errOut, "CGO_ENABLED=1")
 }

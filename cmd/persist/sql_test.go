@@ -1,4 +1,4 @@
-//go:build duckdb_arrow && cgo
+//go:build cgo
 
 package main
 

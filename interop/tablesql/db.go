@@ -1,11 +1,8 @@
-//go:build duckdb_arrow
-
 package tablesql
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,7 +10,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/mmapvec/persistence/interop/arrowtable"
@@ -26,13 +22,13 @@ type DB struct {
 	connector *duckdb.Connector
 	db        *sql.DB
 	conn      *sql.Conn
-	arrow     *duckdb.Arrow
+	arrow     arrowRoute  // Arrow results, and the Arrow route's scans
+	chunks    *chunkRoute // the chunk route's scans; nil on the Arrow route
 
 	mu      sync.Mutex
 	tables  []attached
-	running bool        // a query's result is open
-	release []func()    // the streams of the last query's views
-	scans   []*scanOnce // and what they read
+	running bool      // a query's result is open
+	rows    *sql.Rows // Query's, which Close closes if its caller did not
 	closed  bool
 }
 
@@ -42,9 +38,9 @@ type attached struct {
 	opts *arrowtable.Options
 }
 
-// Open starts an in-memory DuckDB database. config is DuckDB's (for
-// example threads=2, memory_limit=1GB); nil for its defaults.
-func Open(config map[string]string) (*DB, error) {
+// open starts an in-memory DuckDB database and its one connection, for
+// either route.
+func open(config map[string]string) (*DB, error) {
 	dsn := ""
 	if len(config) > 0 {
 		q := url.Values{}
@@ -61,33 +57,17 @@ func Open(config map[string]string) (*DB, error) {
 	if d.conn, err = d.db.Conn(context.Background()); err != nil {
 		return nil, errors.Join(fmt.Errorf("tablesql: %w", err), d.db.Close(), c.Close())
 	}
-	err = d.conn.Raw(func(dc any) error {
-		// The views are temporary, seen only by this connection, which d
-		// keeps until Close: its Arrow interface outlives this call.
-		var err error
-		d.arrow, err = duckdb.NewArrowFromConn(dc.(driver.Conn))
-		return err
-	})
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("tablesql: %w", err), d.Close())
-	}
-	// DuckDB's scan of an Arrow stream (duckdb_arrow_scan) hands the
-	// stream the columns and filters a query needs and then takes what
-	// comes back as if the stream had applied them, which a stream of
-	// whole batches does not: off with the optimizations that push them.
-	if _, err := d.conn.ExecContext(context.Background(), "SET disabled_optimizers = 'filter_pushdown,unused_columns,join_filter_pushdown'"); err != nil {
-		return nil, errors.Join(fmt.Errorf("tablesql: %w", err), d.Close())
-	}
 	return d, nil
 }
 
 // Attach makes t queryable as the view name. Each query reads t as it is
 // when the query starts (see arrowtable.NewReader): for a reader beside a
 // writer, the rows the writer published last. opts chooses the columns
-// and the batch size; nil reads every column. Unless opts sets MaxBatches,
-// a table whose columns are all shared with the mapping is read in at
-// most [Batches] batches, so that the Go heap a query allocates does not
-// grow with the rows.
+// and, on the Arrow route, the batch size; nil reads every column. Unless
+// opts sets MaxBatches, the Arrow route reads a table whose columns are
+// all shared with the mapping in at most [Batches] batches, so that the
+// Go heap a query allocates does not grow with the rows. The chunk route
+// reads DuckDB's chunks of rows whatever opts says of batches.
 func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -99,6 +79,11 @@ func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) e
 		return fmt.Errorf("tablesql: %s: %w", name, err)
 	}
 	r.Release()
+	if d.chunks != nil {
+		if _, err := newSnapshot(name, t, opts, nil); err != nil { // the columns have DuckDB types
+			return err
+		}
+	}
 	o := arrowtable.Options{MaxBatches: Batches()}
 	if opts != nil {
 		o = *opts
@@ -150,37 +135,15 @@ func (d *DB) Query(ctx context.Context, query string, args ...any) (*Rows, error
 		d.done()
 		return nil, d.fail(err)
 	}
+	d.mu.Lock()
+	d.rows = rows
+	d.mu.Unlock()
 	return &Rows{Rows: rows, d: d}, nil
 }
 
-// QueryArrow runs query as Query does and gives its result as Arrow
-// record batches (DuckDB's, not the tables' memory). Release the reader
-// before the next query.
-func (d *DB) QueryArrow(ctx context.Context, query string, args ...any) (array.RecordReader, error) {
-	if err := d.begin(); err != nil {
-		return nil, err
-	}
-	r, err := d.arrow.QueryContext(ctx, query, args...)
-	if err != nil {
-		d.done()
-		return nil, d.fail(err)
-	}
-	return &arrowResult{RecordReader: r, d: d}, nil
-}
-
-type arrowResult struct {
-	array.RecordReader
-	d    *DB
-	once sync.Once
-}
-
-func (r *arrowResult) Release() {
-	r.RecordReader.Release()
-	r.once.Do(r.d.done)
-}
-
-// begin registers a fresh view of each attached table, so that the query
-// reads each as it is now: a stream of Arrow batches is read once.
+// begin readies each attached table for one query, so that the query
+// reads each as it is now: on the Arrow route a fresh view over a stream
+// of batches (read once), on the chunk route a snapshot of its row count.
 func (d *DB) begin() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -191,69 +154,30 @@ func (d *DB) begin() error {
 		return ErrBusy
 	}
 	d.drop()
-	for _, a := range d.tables {
-		r, err := arrowtable.NewReader(a.t, a.opts)
-		if err != nil {
-			d.drop()
-			return fmt.Errorf("tablesql: %s: %w", a.name, err)
-		}
-		s := &scanOnce{Reader: r, name: a.name}
-		release, err := d.arrow.RegisterView(s, a.name)
-		r.Release() // the view's stream holds its own reference
-		if err != nil {
-			d.drop()
-			return fmt.Errorf("tablesql: view %s: %w", a.name, err)
-		}
-		d.release = append(d.release, release)
-		d.scans = append(d.scans, s)
+	var err error
+	if d.chunks != nil {
+		err = d.chunks.begin(d.conn, d.tables)
+	} else {
+		err = d.arrow.begin(d.tables)
+	}
+	if err != nil {
+		d.drop()
+		return err
 	}
 	d.running = true
 	return nil
-}
-
-// scanOnce is a view's stream of batches, which one scan reads to its end:
-// a second scan of the view in one query (a self-join, a CTE read twice)
-// asks for batches after the end, and fails the query with ErrScannedTwice
-// rather than seeing no rows.
-type scanOnce struct {
-	*arrowtable.Reader
-	name  string
-	ended bool
-	err   error
-}
-
-func (s *scanOnce) Next() bool {
-	if s.ended {
-		s.err = fmt.Errorf("%w: %s", ErrScannedTwice, s.name)
-		return false
-	}
-	if !s.Reader.Next() {
-		s.ended = true
-		return false
-	}
-	return true
-}
-
-func (s *scanOnce) Err() error {
-	if s.err != nil {
-		return s.err
-	}
-	return s.Reader.Err()
 }
 
 // done ends the running query.
 func (d *DB) done() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.running = false
+	d.running, d.rows = false, nil
 }
 
-// drop releases the streams of the views registered last.
+// drop releases what the last query read.
 func (d *DB) drop() {
-	for _, release := range d.release {
-		release()
-	}
-	d.release, d.scans = d.release[:0], d.scans[:0]
+	d.arrow.drop()
 }
 
 // fail returns the error of a query: one of its scans' own, if one
@@ -261,10 +185,12 @@ func (d *DB) drop() {
 func (d *DB) fail(err error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, s := range d.scans {
-		if serr := s.Err(); serr != nil {
-			return fmt.Errorf("%w (%v)", serr, err)
-		}
+	serr := d.arrow.err()
+	if serr == nil && d.chunks != nil {
+		serr = d.chunks.err()
+	}
+	if serr != nil {
+		return fmt.Errorf("%w (%v)", serr, err)
 	}
 	return fmt.Errorf("tablesql: %w", err)
 }
@@ -283,7 +209,8 @@ func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return res, nil
 }
 
-// Close closes the database; the attached tables stay open.
+// Close closes the database, and the rows of a query still open; the
+// attached tables stay open.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -292,6 +219,10 @@ func (d *DB) Close() error {
 	}
 	d.closed = true
 	var errs []error
+	if d.rows != nil {
+		// database/sql's Close of the connection would wait for them.
+		errs = append(errs, d.rows.Close())
+	}
 	if d.conn != nil {
 		errs = append(errs, d.conn.Close())
 	}
