@@ -321,3 +321,21 @@ func TestChunkLive(t *testing.T) {
 	mustQueryOne(t, db, "SELECT count(*), max(TS) FROM v", fmt.Sprint(total, " ", total-1))
 	t.Logf("12 queries saw %d prefixes, the last of %d rows", prefixes, last)
 }
+
+// TestAttachNameIgnoresCase checks that attaching "T" replaces "t", as
+// DuckDB's names ignore case, instead of keeping two views of one name.
+func TestAttachNameIgnoresCase(t *testing.T) {
+	db, err := tablesql.OpenChunks(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Attach("t", visitTable(t, 10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Attach("T", visitTable(t, 25), nil); err != nil {
+		t.Fatal(err)
+	}
+	mustQueryOne(t, db, "SELECT count(*) FROM t", "25")
+	mustQueryOne(t, db, "SELECT count(*) FROM T", "25")
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -67,7 +68,9 @@ func open(config map[string]string) (*DB, error) {
 // opts sets MaxBatches, the Arrow route reads a table whose columns are
 // all shared with the mapping in at most [Batches] batches, so that the
 // Go heap a query allocates does not grow with the rows. The chunk route
-// reads DuckDB's chunks of rows whatever opts says of batches.
+// reads DuckDB's chunks of rows whatever opts says of batches. Attaching
+// a name again replaces its table; DuckDB's names ignore case, so "T"
+// replaces "t".
 func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -91,7 +94,7 @@ func (d *DB) Attach(name string, t arrowtable.Table, opts *arrowtable.Options) e
 			o.MaxBatches = Batches()
 		}
 	}
-	d.tables = slices.DeleteFunc(d.tables, func(a attached) bool { return a.name == name })
+	d.tables = slices.DeleteFunc(d.tables, func(a attached) bool { return strings.EqualFold(a.name, name) })
 	d.tables = append(d.tables, attached{name: name, t: t, opts: &o})
 	return nil
 }
