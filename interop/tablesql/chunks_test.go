@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -219,23 +217,11 @@ func TestChunkErrors(t *testing.T) {
 	}
 }
 
-func chunkSeed(t *testing.T) uint64 {
-	s := rand.Uint64()
-	if v := os.Getenv("PERSIST_SEED"); v != "" {
-		var err error
-		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (PERSIST_SEED replays it)", s)
-	return s
-}
-
 // SQL over a table another goroutine appends to, through a reader of it:
 // each query's results are those of a prefix of the rows, as a Go loop
 // over that prefix gives them, and the prefixes grow.
 func TestChunkLive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(chunkSeed(t), 1))
+	rng := rand.New(rand.NewPCG(seed(t), 1))
 	dir := t.TempDir() + "/v"
 	w, err := table.Open[visit](dir, nil)
 	if err != nil {

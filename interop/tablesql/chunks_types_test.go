@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/mmapvec/persistence/interop/tablesql"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -86,20 +85,6 @@ func (k kinds) want() []any {
 		map[string]any{"real": real(k.C64), "imag": imag(k.C64)},
 		map[string]any{"X": k.Q.X, "Tag": k.Q.Tag[:], "Y": []any{d(k.Q.Y[0]), d(k.Q.Y[1])}},
 	}
-}
-
-func openChunks(t *testing.T) *tablesql.DB {
-	t.Helper()
-	db, err := tablesql.OpenChunks(map[string]string{"threads": "2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
 }
 
 // Every kind of column reads back, through the chunk route, as the values

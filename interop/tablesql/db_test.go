@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/mmapvec/persistence/interop/tablesql"
@@ -22,18 +20,6 @@ type event struct {
 	URL      string
 	Pos      [3]float32
 	OK       bool
-}
-
-func seed(t testing.TB) uint64 {
-	s := rand.Uint64()
-	if v := os.Getenv("PERSIST_SEED"); v != "" {
-		var err error
-		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (PERSIST_SEED replays it)", s)
-	return s
 }
 
 var countries = []table.Symbol{"DE", "FR", "US", "", "JP"}
@@ -63,20 +49,6 @@ func aggregate(rows []event) map[string]agg {
 		m[string(r.Country)] = a
 	}
 	return m
-}
-
-func open(t *testing.T) *tablesql.DB {
-	t.Helper()
-	db, err := tablesql.Open(map[string]string{"threads": "2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
 }
 
 // A GROUP BY over a table equals the same aggregates computed in Go.

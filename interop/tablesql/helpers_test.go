@@ -1,0 +1,44 @@
+package tablesql_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/mmapvec/persistence/interop/tablesql"
+)
+
+// seed returns a random seed, or PERSIST_SEED's, and logs it.
+func seed(t testing.TB) uint64 {
+	s := rand.Uint64()
+	if v := os.Getenv("PERSIST_SEED"); v != "" {
+		var err error
+		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("PERSIST_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (PERSIST_SEED replays it)", s)
+	return s
+}
+
+// open opens a database of the default route on two threads, closed with
+// the test.
+func open(t *testing.T) *tablesql.DB { return openWith(t, tablesql.Open) }
+
+// openChunks opens one of the chunk route.
+func openChunks(t *testing.T) *tablesql.DB { return openWith(t, tablesql.OpenChunks) }
+
+func openWith(t *testing.T, o func(map[string]string) (*tablesql.DB, error)) *tablesql.DB {
+	t.Helper()
+	db, err := o(map[string]string{"threads": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
