@@ -1,10 +1,12 @@
 package table_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"testing"
 
@@ -343,4 +345,66 @@ func TestLogSize(t *testing.T) {
 	for i := range 400 {
 		require.Equal(t, walRowOf(i), tb.Row(i))
 	}
+}
+
+// TestWALStaleRecordsPastCheckpoint: a checkpoint starts the log over
+// without erasing it, so the records of the epoch before stay past the new
+// chain, with older sequence numbers. An image of a power cut then replays
+// the new chain alone: up to the record of the last Sync, or, with that
+// record torn, none, and in neither case the stale records behind it.
+func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(walRowOf(0)))
+	require.NoError(t, tb.Sync()) // a checkpoint
+	for i := 1; i <= 5; i++ {     // five records: the old epoch
+		require.NoError(t, tb.Append(walRowOf(i)))
+		require.NoError(t, tb.Sync())
+	}
+	require.NoError(t, tb.Close()) // a checkpoint: the log starts over
+	tb, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.Append(walRowOf(6)))
+	require.NoError(t, tb.Sync()) // the first Sync of an open: a checkpoint
+	checkpointed := copyTable(t, dir)
+	require.NoError(t, tb.SetRow(2, walRowOf(200)))
+	require.NoError(t, tb.SyncMeta([]byte("one record")))
+	want := rowsOf(t, tb)
+	log, err := os.ReadFile(filepath.Join(dir, "WAL"))
+	require.NoError(t, err)
+	commit, err := os.ReadFile(filepath.Join(dir, "COMMIT"))
+	require.NoError(t, err)
+
+	// The new chain is one record; the old epoch's second record follows
+	// it, intact.
+	first := 64 << 10
+	size := int(binary.NativeEndian.Uint64(log[first+8:]))
+	require.NotZero(t, binary.NativeEndian.Uint32(log[first+size:]), "a stale record past the chain")
+
+	image := func(log []byte) string {
+		img := copyTable(t, checkpointed)
+		require.NoError(t, os.WriteFile(filepath.Join(img, "WAL"), log, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(img, "COMMIT"), commit, 0o644))
+		return img
+	}
+	bootid.Override("after a restart")
+	defer bootid.Override("")
+
+	re, err := table.Open[walRow](image(log), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, re.Recovered().Replayed, re.Recovered().String())
+	require.Equal(t, want, rowsOf(t, re))
+	require.Equal(t, []byte("one record"), re.Meta())
+	require.NoError(t, re.Close())
+
+	torn := slices.Clone(log)
+	torn[first+size/2] ^= 0xff // the live record fails its checksum
+	re, err = table.Open[walRow](image(torn), nil)
+	require.NoError(t, err)
+	require.Zero(t, re.Recovered().Replayed, "nothing past a torn record, the stale ones least of all")
+	require.Equal(t, 7, re.Len(), "the rows of the checkpoint")
+	require.Equal(t, walRowOf(2), re.Row(2))
+	require.NoError(t, re.Close())
 }

@@ -116,7 +116,11 @@ func walChainEnd(b []byte) int {
 	return p
 }
 
-// walMissing names the cases no image showed yet, or returns "".
+// walMissing names the cases no image showed yet, or returns "". Stale
+// records past the live chain are counted but not required: this workload
+// checkpoints often and rarely logs two Syncs in a row, so few images show
+// them; table's TestWALStaleRecordsPastCheckpoint makes that case on
+// purpose.
 func (st *walLoss) walMissing() string {
 	var miss []string
 	for _, p := range walSteps {
@@ -127,8 +131,7 @@ func (st *walLoss) walMissing() string {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{st.replayed, "no image replayed the log"}, {st.tornLog, "no image tore the record in flight"},
-		{st.staleLog, "no image had stale records past the live chain"}} {
+	}{{st.replayed, "no image replayed the log"}, {st.tornLog, "no image tore the record in flight"}} {
 		if c.n == 0 {
 			miss = append(miss, c.what)
 		}
