@@ -51,6 +51,10 @@ func aggregate(rows []event) map[string]agg {
 	return m
 }
 
+// open opens a database of the Arrow route (openChunks, one of the chunk
+// route).
+func open(t *testing.T) *tablesql.DB { return openWith(t, tablesql.Open) }
+
 // A GROUP BY over a table equals the same aggregates computed in Go.
 func TestGroupBy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed(t), 1))

@@ -22,11 +22,8 @@ func seed(t testing.TB) uint64 {
 	return s
 }
 
-// open opens a database of the default route on two threads, closed with
-// the test.
-func open(t *testing.T) *tablesql.DB { return openWith(t, tablesql.Open) }
-
-// openChunks opens one of the chunk route.
+// openChunks opens a database of the chunk route on two threads, closed
+// with the test.
 func openChunks(t *testing.T) *tablesql.DB { return openWith(t, tablesql.OpenChunks) }
 
 func openWith(t *testing.T, o func(map[string]string) (*tablesql.DB, error)) *tablesql.DB {
