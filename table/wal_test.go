@@ -362,6 +362,13 @@ func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
 		require.NoError(t, tb.Append(walRowOf(i)))
 		require.NoError(t, tb.Sync())
 	}
+	old, err := os.ReadFile(filepath.Join(dir, "WAL"))
+	require.NoError(t, err)
+	const first = 64 << 10 // the record area
+	oldEnd := first
+	for range 5 {
+		oldEnd += int(binary.NativeEndian.Uint64(old[oldEnd+8:])) // a record's size
+	}
 	require.NoError(t, tb.Close()) // a checkpoint: the log starts over
 	tb, err = table.Open[walRow](dir, nil)
 	require.NoError(t, err)
@@ -377,11 +384,12 @@ func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
 	commit, err := os.ReadFile(filepath.Join(dir, "COMMIT"))
 	require.NoError(t, err)
 
-	// The new chain is one record; the old epoch's second record follows
-	// it, intact.
-	first := 64 << 10
+	// The new chain is one record, shorter than the old epoch's five,
+	// whose bytes follow it.
 	size := int(binary.NativeEndian.Uint64(log[first+8:]))
-	require.NotZero(t, binary.NativeEndian.Uint32(log[first+size:]), "a stale record past the chain")
+	require.Less(t, first+size, oldEnd)
+	require.Equal(t, old[first+size:oldEnd], log[first+size:oldEnd], "the old epoch's bytes past the new chain")
+	require.NotEqual(t, make([]byte, oldEnd-first-size), log[first+size:oldEnd], "stale records, not zeros")
 
 	image := func(log []byte) string {
 		img := copyTable(t, checkpointed)
