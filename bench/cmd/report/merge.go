@@ -16,7 +16,10 @@ func merge(old string, results []*bench.Result, e env, cfg bench.Config) string 
 	fresh := markdown(results, e, cfg)
 	out := old
 	for _, r := range results {
-		sec, ok := section(fresh, r.W.Name)
+		// One workload runs at several sizes (Append + commit): its
+		// heading, name and size, names its section.
+		heading := r.W.Name + " (" + r.W.Size + ")"
+		sec, ok := section(fresh, heading)
 		if !ok {
 			continue
 		}
@@ -27,7 +30,7 @@ func merge(old string, results []*bench.Result, e env, cfg bench.Config) string 
 		head, body, _ := strings.Cut(sec, "\n\n")
 		sec = fmt.Sprintf("%s\n\nRun alone (`%s`) at commit %s, %s: a discarded warm-up round, then %d rounds; load average %s at the start, %s at the end.\n\n%s",
 			head, e.Command, e.Revision, e.Date.Format("2006-01-02 15:04 UTC"), rounds, e.LoadStart, e.LoadEnd, body)
-		if at, ok := sectionAt(out, r.W.Name); ok {
+		if at, ok := sectionAt(out, heading); ok {
 			end := at + len(sectionFrom(out[at:]))
 			out = out[:at] + sec + out[end:]
 		} else {
@@ -40,18 +43,18 @@ func merge(old string, results []*bench.Result, e env, cfg bench.Config) string 
 	return out
 }
 
-// sectionAt is where the section of workload name starts in md.
-func sectionAt(md, name string) (int, bool) {
-	at := strings.Index(md, "\n### "+name+" (")
+// sectionAt is where the section headed "### heading" starts in md.
+func sectionAt(md, heading string) (int, bool) {
+	at := strings.Index(md, "\n### "+heading+"\n")
 	if at < 0 {
 		return 0, false
 	}
 	return at + 1, true
 }
 
-// section is the section of workload name in md, heading included.
-func section(md, name string) (string, bool) {
-	at, ok := sectionAt(md, name)
+// section is the section headed "### heading" in md, heading included.
+func section(md, heading string) (string, bool) {
+	at, ok := sectionAt(md, heading)
 	if !ok {
 		return "", false
 	}

@@ -46,3 +46,28 @@ func TestMergeReplacesAndAppendsSections(t *testing.T) {
 		t.Errorf("merging the same results twice changed the file:\n%s", again)
 	}
 }
+
+// TestMergeKeysSectionsBySize: a workload run at two sizes keeps a section
+// per size, each replaced by its own result.
+func TestMergeKeysSectionsBySize(t *testing.T) {
+	sized := func(size string, peer float64) *bench.Result {
+		r := oneResult("A", 1, peer, false)
+		r.W.Size = size
+		return r
+	}
+	full := env{Command: "cmd", Reps: 5, Revision: "aaa"}
+	old := markdown([]*bench.Result{sized("n=1", 3), sized("n=2", 5)}, full, bench.FullConfig())
+	got := merge(old, []*bench.Result{sized("n=2", 7), sized("n=1", 6)}, env{Command: "cmd -merge", Reps: 5, Revision: "bbb"}, bench.FullConfig())
+	for _, want := range []string{
+		"### A (n=1)\n\nRun alone",
+		"| peer | 6.00 ns | 6.00x | 1 samples, 6.00 ns to 6.00 ns |\n\n### A (n=2)\n\nRun alone",
+		"| peer | 7.00 ns | 7.00x |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the merged results.md lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "### A (") != 2 {
+		t.Errorf("not one section per size:\n%s", got)
+	}
+}
