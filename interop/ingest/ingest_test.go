@@ -67,11 +67,15 @@ func newEvery(t *testing.T, dir string, from, n int) {
 	require.NoError(t, tb.Close())
 }
 
-func rowsOf(t *testing.T, dir string) []every {
-	tb, err := table.Open[every](dir, &table.Options{ReadOnly: true})
+func rowsOf(t *testing.T, dir string) []every { return readAll[every](t, dir) }
+
+// readAll reads every row of the table in dir, opened as a reader.
+func readAll[R any](t *testing.T, dir string) []R {
+	t.Helper()
+	tb, err := table.Open[R](dir, &table.Options{ReadOnly: true})
 	require.NoError(t, err)
 	defer tb.Close()
-	out := make([]every, tb.Len())
+	out := make([]R, tb.Len())
 	_, err = tb.ReadRows(out, 0)
 	require.NoError(t, err)
 	return out
@@ -342,11 +346,5 @@ func TestNestedLayoutsRestored(t *testing.T) {
 	exportFile(t, filepath.Join(dir, "src"), file, nil)
 	_, err = importFile(filepath.Join(dir, "dst"), file, nil)
 	require.NoError(t, err)
-	got, err := table.Open[row](filepath.Join(dir, "dst"), &table.Options{ReadOnly: true})
-	require.NoError(t, err)
-	defer got.Close()
-	out := make([]row, got.Len())
-	_, err = got.ReadRows(out, 0)
-	require.NoError(t, err)
-	require.Equal(t, rows, out)
+	require.Equal(t, rows, readAll[row](t, filepath.Join(dir, "dst")))
 }

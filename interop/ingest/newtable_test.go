@@ -92,13 +92,7 @@ func TestCSVNewTableKeepsKinds(t *testing.T) {
 	dst := filepath.Join(dir, "dst")
 	_, err = importFile(dst, file, nil)
 	require.NoError(t, err)
-	got, err := table.Open[row](dst, &table.Options{ReadOnly: true})
-	require.NoError(t, err)
-	defer got.Close()
-	out := make([]row, got.Len())
-	_, err = got.ReadRows(out, 0)
-	require.NoError(t, err)
-	require.Equal(t, rows, out)
+	require.Equal(t, rows, readAll[row](t, dst))
 }
 
 // A CSV file whose values do not parse as their columns' types names each
