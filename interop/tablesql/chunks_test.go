@@ -92,16 +92,8 @@ func queryOne(t *testing.T, db *tablesql.DB, q string) (string, error) {
 		return "", err
 	}
 	defer res.Close()
-	cols, _ := res.Columns()
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if !res.Next() {
-		return "", fmt.Errorf("no row: %w", res.Err())
-	}
-	if err := res.Scan(ptrs...); err != nil {
+	vals, err := firstRow(res)
+	if err != nil {
 		return "", err
 	}
 	if err := res.Close(); err != nil {

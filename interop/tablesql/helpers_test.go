@@ -1,6 +1,7 @@
 package tablesql_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -38,4 +39,22 @@ func openWith(t *testing.T, o func(map[string]string) (*tablesql.DB, error)) *ta
 		}
 	})
 	return db
+}
+
+// firstRow scans the first row of res into a value per column; an error if
+// there is none.
+func firstRow(res *tablesql.Rows) ([]any, error) {
+	cols, err := res.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if !res.Next() {
+		return nil, fmt.Errorf("no row: %w", res.Err())
+	}
+	return vals, res.Scan(ptrs...)
 }

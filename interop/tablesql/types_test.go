@@ -75,16 +75,8 @@ func TestTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Close()
-	cols, _ := res.Columns()
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if !res.Next() {
-		t.Fatal(res.Err())
-	}
-	if err := res.Scan(ptrs...); err != nil {
+	vals, err := firstRow(res)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The sums, worked out from the rows above.
