@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +72,7 @@ func cowRouteWorkloads(size int) []*Workload {
 		return &Case{Name: name, Units: float64(pages),
 			Before: func() (err error) {
 				if shared { // the pages of other cases' write-backs are dirty
-					if err := fdatasync(s.f); err != nil {
+					if err := fsutil.DataSync(s.f); err != nil {
 						return err
 					}
 				}

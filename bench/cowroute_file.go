@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +52,7 @@ func newCowFile(size int) (s *cowFile, err error) {
 			return s, err
 		}
 	}
-	if err := fdatasync(s.f); err != nil {
+	if err := fsutil.DataSync(s.f); err != nil {
 		return s, err
 	}
 	s.pm, err = os.Open("/proc/self/pagemap")

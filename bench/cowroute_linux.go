@@ -159,5 +159,3 @@ func vmaRange(line string) (start, end uint64, ok bool) {
 	end, err2 := strconv.ParseUint(b, 16, 64)
 	return start, end, err1 == nil && err2 == nil
 }
-
-func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }

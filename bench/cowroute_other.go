@@ -4,7 +4,6 @@ package bench
 
 import (
 	"errors"
-	"os"
 )
 
 // Finding private copies needs /proc/self/pagemap: the route's workloads
@@ -16,7 +15,6 @@ var errNoPagemap = errors.New("no /proc/self/pagemap on this system")
 func (s *cowFile) changed(*cowMap, []int) ([]int, error) { return nil, errNoPagemap }
 func (s *cowFile) fileMapped(*cowMap, int) (int, error)  { return 0, errNoPagemap }
 func (s *cowFile) anonBytes(*cowMap) (int64, error)      { return 0, errNoPagemap }
-func fdatasync(f *os.File) error                         { return f.Sync() }
 
 type pageRegion struct{ start, end, categories uint64 }
 
