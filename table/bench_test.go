@@ -1,9 +1,11 @@
 package table_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -277,6 +279,33 @@ func BenchmarkOpen(b *testing.B) {
 					b.Fatal("wrong length")
 				}
 				_ = tb.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkCreate times making a new, empty table (every file written and
+// flushed, its write-ahead log of the given size included) and closing it.
+func BenchmarkCreate(b *testing.B) {
+	for _, size := range []int{table.MinLogSize, table.DefaultLogSize} {
+		b.Run(fmt.Sprintf("log=%dKiB", size>>10), func(b *testing.B) {
+			root := b.TempDir()
+			i := 0
+			for b.Loop() {
+				dir := filepath.Join(root, strconv.Itoa(i))
+				i++
+				tb, err := table.Open[Event](dir, &table.Options{LogSize: size})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := tb.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := os.RemoveAll(dir); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
 			}
 		})
 	}

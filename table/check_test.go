@@ -123,7 +123,7 @@ func TestCheckFindsEachMismatch(t *testing.T) {
 		}, "id.col", []string{"fails its check bits"}, table.ErrCorrupt},
 		{"committed count past a file", func(t *testing.T, dir string) {
 			require.NoError(t, os.Truncate(filepath.Join(dir, "Vel.col"), 4096+4*12))
-		}, "Vel.col", []string{"COMMIT (seq 2) has 10 rows, the file holds 4 elements"}, table.ErrCorrupt},
+		}, "Vel.col", []string{"COMMIT (seq 3) has 10 rows, the file holds 4 elements"}, table.ErrCorrupt},
 		{"COMMIT hash mismatch", func(t *testing.T, dir string) {
 			slot := table.EncodeCommit(0, 9, rows, 0x1234, []uint64{rows, rows, rows, rows})
 			writeAt(t, filepath.Join(dir, "COMMIT"), slot, 0)
@@ -135,7 +135,7 @@ func TestCheckFindsEachMismatch(t *testing.T) {
 			writeAt(t, filepath.Join(dir, "COMMIT"), slot, 0)
 		}, "COMMIT", []string{"seq 9 commits 10 rows but column", "with 7"}, table.ErrCorrupt},
 		{"one COMMIT slot torn", func(t *testing.T, dir string) {
-			writeAt(t, filepath.Join(dir, "COMMIT"), []byte{0xee}, 512+20) // slot 1 holds seq 2, the Sync
+			writeAt(t, filepath.Join(dir, "COMMIT"), []byte{0xee}, 512+20) // slot 1 holds seq 3, the checkpoint of Close after the logged Sync
 		}, "COMMIT", []string{"commit slot 1 fails its checks", "(seq 1, 0 rows) counts"}, table.ErrNeedsRecovery},
 		{"an extra file", func(t *testing.T, dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("x"), 0o644))

@@ -181,22 +181,39 @@ func (a *aside) close() {
 }
 
 // createNew builds a table next to dir and renames it into place, so that
-// dir appears complete or not at all. Losing a race to another creator is
-// not an error: the caller opens what won.
-func createNew(dir string, m *persistence.Manifest, o Options) error {
+// dir appears complete or not at all; created reports whether it did.
+// Losing a race to another creator is not an error: the caller opens what
+// won.
+func createNew(dir string, m *persistence.Manifest, o Options) (created bool, err error) {
 	a, err := newAside(dir, asideCreating)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer a.close()
-	if err := populate(a.dir, m, o, nil, 0, nil, "table.create"); err != nil {
-		return err
+	if err := populateNew(a.dir, m, o); err != nil {
+		return false, err
 	}
 	err = a.rename("table.create")
 	if !a.renamed && (errors.Is(err, os.ErrExist) || errors.Is(err, errNotEmpty)) {
-		return nil
+		return false, nil
 	}
-	return err
+	return a.renamed, err
+}
+
+// populateNew writes the files of a new, empty table into dir: its columns
+// and COMMIT, and its log, made now so that no Sync pays for writing it
+// (the first Sync of the open that created the table is logged as well).
+// The manifest comes last: a directory without one is a creation that did
+// not finish.
+func populateNew(dir string, m *persistence.Manifest, o Options) error {
+	f, err := makeLog(dir, logSizeOf(o))
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return populate(dir, m, o, nil, 0, nil, "table.create")
 }
 
 // ownFile reports whether name is a file a table directory may hold:
@@ -247,7 +264,7 @@ func createInPlace(dir string, m *persistence.Manifest, o Options) error {
 			}
 		}
 	}
-	return populate(dir, m, o, nil, 0, nil, "table.create")
+	return populateNew(dir, m, o)
 }
 
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Second) }

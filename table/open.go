@@ -75,10 +75,11 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		if err := mkdirParents(dir); err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
 		}
-		if err := createNew(dir, fresh, o); err != nil {
+		created, err := createNew(dir, fresh, o)
+		if err != nil {
 			return fmt.Errorf("table: create %s: %w", dir, err)
 		}
-		t.recovery.Created = true
+		t.recovery.Created = created
 	case err != nil:
 		return fmt.Errorf("table: %w", err)
 	case !fi.IsDir():
@@ -181,6 +182,12 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		return err
 	}
 	t.rows = t.set.Len()
+	if t.recovery.Created && !o.ReadOnly && t.wal != nil {
+		// The creation made every file durable, so this open inherits
+		// nothing unflushed: its first Sync may be logged.
+		t.checkpointNext = false
+		t.markSynced()
+	}
 	if t.untyped {
 		return nil // minCap 0: every append takes the checked path, which refuses it
 	}

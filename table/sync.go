@@ -22,8 +22,8 @@ import (
 //   - checkpointed: every column file is flushed, then COMMIT is written and
 //     flushed, as before the log existed; the records are then spent and the
 //     log starts again. A Sync whose record would be large, a full log, the
-//     first Sync of an open, Close after a logged Sync, and every operation
-//     that rewrites files checkpoint.
+//     first Sync of an open that did not create the table, Close after a
+//     logged Sync, and every operation that rewrites files checkpoint.
 //
 // After a power cut, Open takes COMMIT and applies the records that follow
 // it (wal_open.go). FORMAT.md, "WAL", has the layout and the routes weighed.
@@ -297,19 +297,29 @@ func (t *Table[R]) markSynced() {
 	t.dirty, t.dirtyAll = t.dirty[:0], false
 }
 
-// createWAL makes the log: preallocated and written with zeros, so that a
-// logged Sync overwrites blocks that are already allocated and written
-// (its fdatasync then has no metadata to commit), and made durable in the
-// directory before any record depends on it.
+// createWAL makes the log (makeLog) and readies it for records.
 func (t *Table[R]) createWAL() error {
-	path := filepath.Join(t.dir, walFile)
-	tmp := filepath.Join(t.dir, walTemp)
-	_ = os.Remove(tmp)
-	f, err := openTableFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	f, err := makeLog(t.dir, t.logSize())
 	if err != nil {
 		return err
 	}
-	size := t.logSize()
+	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, t.logSize(), walRecordsAt, 1
+	return nil
+}
+
+// makeLog makes the log of the table in dir, of size bytes: preallocated
+// and written with zeros, so that a logged Sync overwrites blocks that are
+// already allocated and written (its fdatasync then has no metadata to
+// commit), and made durable in the directory before any record depends on
+// it. The caller closes the file.
+func makeLog(dir string, size int) (*os.File, error) {
+	path := filepath.Join(dir, walFile)
+	tmp := filepath.Join(dir, walTemp)
+	_ = os.Remove(tmp)
+	f, err := openTableFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return nil, err
+	}
 	err = writeZeroFile(f, size)
 	if err == nil {
 		err = fsutil.DataSync(f)
@@ -319,22 +329,24 @@ func (t *Table[R]) createWAL() error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = fsutil.SyncDir(t.dir)
+		err = fsutil.SyncDir(dir)
 	}
 	if err != nil {
 		_ = f.Close()
 		_ = os.Remove(tmp)
-		return fmt.Errorf("create %s: %w", path, err)
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 1
-	return nil
+	return f, nil
 }
 
-// logSize is the size of a log this table makes: its meta slots, then
+// logSize is the size of a log this table makes (logSizeOf).
+func (t *Table[R]) logSize() int { return logSizeOf(t.opts) }
+
+// logSizeOf is the size of a log made under o: its meta slots, then
 // Options.LogSize bytes of records.
-func (t *Table[R]) logSize() int {
-	if t.opts.LogSize > 0 {
-		return walRecordsAt + t.opts.LogSize
+func logSizeOf(o Options) int {
+	if o.LogSize > 0 {
+		return walRecordsAt + o.LogSize
 	}
 	return walRecordsAt + DefaultLogSize
 }

@@ -78,7 +78,7 @@ func TestCreateAppendReopen(t *testing.T) {
 	for _, n := range names {
 		base = append(base, filepath.Base(n))
 	}
-	require.ElementsMatch(t, []string{"COMMIT", "JOURNAL", "LOCK", "Mass.col", "Pos.col", "READERS", "Vel.col", "id.col", "manifest.json"}, base)
+	require.ElementsMatch(t, []string{"COMMIT", "JOURNAL", "LOCK", "Mass.col", "Pos.col", "READERS", "Vel.col", "WAL", "id.col", "manifest.json"}, base)
 
 	tb = mustOpen[Particle](t, dir, nil)
 	require.False(t, tb.Recovered().Created)

@@ -56,7 +56,7 @@ func Create(dir string, row reflect.Type, opts *Options) error {
 		return fmt.Errorf("table: create %s: %w", dir, err)
 	}
 	m := newManifest(s.cols, int(row.Size()), o)
-	if err := createNew(dir, m, o); err != nil {
+	if _, err := createNew(dir, m, o); err != nil {
 		return fmt.Errorf("table: create %s: %w", dir, err)
 	}
 	// createNew lets another creator win a race; the caller must get the

@@ -365,6 +365,8 @@ type schemaPowerLoss struct {
 	hashes   map[uint64]int
 	births   []int
 	rows     int // rows the writer holds
+	synced   int // rows of the writer's last Sync
+	closing  bool
 	step     int // the schema the writer opened (or is changing to)
 	onDisk   int // the schema of the durable manifest
 	finishes int // table.schema.finish points reached by the change
@@ -430,7 +432,7 @@ func TestTableSchemaPowerLoss(t *testing.T) {
 func (pl *schemaPowerLoss) runChain(chain int) {
 	t := pl.t
 	pl.dir = filepath.Join(t.TempDir(), fmt.Sprintf("table-%d", chain))
-	pl.births, pl.rows, pl.step, pl.onDisk = nil, 0, 0, 0
+	pl.births, pl.rows, pl.synced, pl.step, pl.onDisk = nil, 0, 0, 0, 0
 	crashpoint.SetHook(nil) // no images until the table exists
 	tb, err := schemaChain[0].open(pl.dir, table.Options{})
 	crashpoint.SetHook(pl.hook)
@@ -457,6 +459,7 @@ func (pl *schemaPowerLoss) runChain(chain int) {
 			}
 			// Its last step removed the record and synced the directory.
 			delete(pl.durable, "SCHEMA")
+			pl.synced = pl.rows // a change commits every row first
 		}
 		if pl.failed != nil {
 			return
@@ -481,12 +484,18 @@ func (pl *schemaPowerLoss) runChain(chain int) {
 				if err := tb.Sync(); err != nil {
 					t.Fatal(err)
 				}
+				pl.synced = pl.rows
 			}
 		}
 		if err := checkSchemaRows(tb, schemaChain[k], pl.births, pl.rows); err != nil {
 			t.Fatalf("the writer's table of schema %s: %v", schemaChain[k].name, err)
 		}
-		if err := tb.Close(); err != nil {
+		// Close checkpoints the last Sync's rows if that Sync was logged,
+		// not the rows appended since.
+		pl.closing = true
+		err = tb.Close()
+		pl.closing = false
+		if err != nil {
 			t.Fatal(err)
 		}
 		if pl.failed != nil {
@@ -509,7 +518,11 @@ func (pl *schemaPowerLoss) point(name string) {
 		// Every column flushed: the rows of the Sync in flight are on
 		// disk, its commit may follow.
 		pl.setDurable()
-		pl.allowed = append(pl.allowed, outcome{pl.onDisk, pl.rows})
+		rows := pl.rows
+		if pl.closing {
+			rows = pl.synced
+		}
+		pl.allowed = append(pl.allowed, outcome{pl.onDisk, rows})
 	case "table.sync.log.written":
 		// A logged Sync: its record may reach the disk from now on; the
 		// column files are not flushed.
@@ -522,7 +535,11 @@ func (pl *schemaPowerLoss) point(name string) {
 			pl.setDurable()
 		}
 		pl.logging = false
-		pl.allowed = []outcome{{pl.onDisk, pl.rows}}
+		rows := pl.rows
+		if pl.closing {
+			rows = pl.synced
+		}
+		pl.allowed = []outcome{{pl.onDisk, rows}}
 	case "table.schema.record":
 		// The record is durable (renamed, the directory synced); the
 		// change may now switch the manifest to its target.

@@ -329,12 +329,21 @@ func fieldsIn(got sval, cands []sval, empty bool) (ok bool, resets int) {
 }
 
 // rowsFrom compares got with the rows m holds.
-func (m smodel) rowsFrom(got []sval) error {
+func (m smodel) rowsFrom(got []sval) error { return m.rowsFromOpen(got, false) }
+
+// rowsFromOpen is rowsFrom for an open that applied the log (replayed):
+// its records put a row changed in place since the last Sync back as that
+// Sync left it, if one holds the row.
+func (m smodel) rowsFromOpen(got []sval, replayed bool) error {
 	if len(got) != m.n {
 		return fmt.Errorf("%d rows, want %d", len(got), m.n)
 	}
 	for i, v := range got {
-		if ok, _ := fieldsIn(v, m.cands(i), m.reset[i]); !ok {
+		cands := m.cands(i)
+		if replayed && i < len(m.synced) {
+			cands = append(cands, m.synced[i])
+		}
+		if ok, _ := fieldsIn(v, cands, m.reset[i]); !ok {
 			return fmt.Errorf("row %d is %v (torn %v), want %v", i, v, v.torn(), m.cands(i)[0])
 		}
 	}
@@ -471,7 +480,7 @@ func matchStates(tb *table.Table[srow], states []smodel) (int, []sval, error) {
 	}
 	var reasons []string
 	for k, s := range states {
-		err := s.rowsFrom(got)
+		err := s.rowsFromOpen(got, tb.Recovered().Replayed > 0)
 		if err == nil {
 			return k, got, nil
 		}
@@ -537,13 +546,15 @@ func checkRestart(got []sval, rec table.Recovery, states []smodel, touched map[i
 // restartCounts are the row counts a table may have after a restart: a
 // committed count, or the count after redoing a SwapRemove or Truncate
 // made on exactly the committed rows (FORMAT.md: such an intent is redone
-// after a restart too).
-func restartCounts(m smodel, o *op, states []smodel, rec table.Recovery) []int {
+// after a restart too). redoneBefore: an open in this boot was killed
+// after it may have redone the intent and cleared it, so this open finds
+// the redone count with no intent to report.
+func restartCounts(m smodel, o *op, states []smodel, rec table.Recovery, redoneBefore bool) []int {
 	var lens []int
 	for _, s := range states {
 		lens = append(lens, s.committed)
 	}
-	if o != nil && rec.Intent != "" && m.n == m.committed {
+	if o != nil && (rec.Intent != "" || redoneBefore) && m.n == m.committed {
 		switch o.kind {
 		case 'R':
 			lens = append(lens, m.committed-1)
@@ -588,7 +599,7 @@ func openRestarted(dir, boot string, m smodel, o *op, resetBefore bool) (table.R
 	}
 	defer tb.Close()
 	rec := tb.Recovered()
-	if lens := restartCounts(m, o, states, rec); !slices.Contains(lens, tb.Len()) {
+	if lens := restartCounts(m, o, states, rec, resetBefore); !slices.Contains(lens, tb.Len()) {
 		return rec, nil, fmt.Errorf("%d rows, want a committed count %v (recovery: %s)", tb.Len(), lens, rec)
 	}
 	if err := checkFiles(tb); err != nil {

@@ -6,6 +6,7 @@ package torture_test
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -73,6 +74,14 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 	bootid.Override("writer")
 	defer bootid.Override("")
 	tb, err := openTable(dir, false)
+	if err == nil {
+		// As a table made by an earlier version, or by Compact: no log
+		// yet, so that a logged Sync makes it, a step the images cut too.
+		err = errors.Join(tb.Close(), os.Remove(filepath.Join(dir, "WAL")))
+	}
+	if err == nil {
+		tb, err = openTable(dir, false)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -108,6 +107,9 @@ func checkTable(tb *table.Table[trow], states []tableModel) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// An open that applied the log puts a row changed in place since the
+	// last Sync back as that Sync left it, if a record holds the row.
+	replayed := tb.Recovered().Replayed > 0
 	var reasons []string
 	for k, m := range states {
 		want := m.rows()
@@ -115,15 +117,17 @@ func checkTable(tb *table.Table[trow], states []tableModel) (int, error) {
 			reasons = append(reasons, fmt.Sprintf("state %d: %d rows, want %d", k, n, len(want)))
 			continue
 		}
-		if slices.Equal(got, want) {
-			return k, nil
-		}
+		mismatch := -1
 		for i := range got {
-			if got[i] != want[i] {
-				reasons = append(reasons, fmt.Sprintf("state %d: row %d is %+v, want %+v", k, i, got[i], want[i]))
+			if got[i] != want[i] && !(replayed && i < len(m.synced) && got[i] == m.synced[i]) {
+				mismatch = i
 				break
 			}
 		}
+		if mismatch < 0 {
+			return k, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("state %d: row %d is %+v, want %+v", k, mismatch, got[mismatch], want[mismatch]))
 	}
 	// A torn row is only allowed where the model has it: an append cut
 	// by a kill, over rows that a later reboot showed again (documented).
