@@ -203,15 +203,15 @@ func createNew(dir string, m *persistence.Manifest, o Options) (created bool, er
 // populateNew writes the files of a new, empty table into dir: its columns
 // and COMMIT, and its log, made now so that no Sync pays for writing it
 // (the first Sync of the open that created the table is logged as well).
-// The manifest comes last: a directory without one is a creation that did
-// not finish.
+// A table works without its log, checkpointing every Sync until one can be
+// made, so a disk too full for the log (or a file size limit below it)
+// still takes the table. The manifest comes last: a directory without one
+// is a creation that did not finish.
 func populateNew(dir string, m *persistence.Manifest, o Options) error {
-	f, err := makeLog(dir, logSizeOf(o))
-	if err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
+	if f, err := makeLog(dir, logSizeOf(o)); err == nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 	return populate(dir, m, o, nil, 0, nil, "table.create")
 }

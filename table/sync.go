@@ -155,8 +155,11 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 		}
 	}
 	buf := t.enc.end()
-	if t.wal == nil && len(buf) <= t.logSize()-walRecordsAt && t.createWAL() != nil {
-		return loggedSync{}, false // a checkpoint needs no log
+	if t.wal == nil && !t.walFailed && len(buf) <= t.logSize()-walRecordsAt && t.createWAL() != nil {
+		// A checkpoint needs no log; writing megabytes of zeros again at
+		// every Sync of a full disk would only slow it.
+		t.walFailed = true
+		return loggedSync{}, false
 	}
 	if t.wal == nil || t.walOff+len(buf) > t.walSize {
 		return loggedSync{}, false

@@ -105,6 +105,7 @@ type Table[R any] struct {
 
 	// The commit path (sync.go, wal.go, wal_open.go, group.go).
 	wal            *os.File        // the write-ahead log; nil until a Sync needs one
+	walFailed      bool            // making the log failed (a full disk): this open checkpoints
 	walSize        int             // its size
 	walOff         int             // where the next record goes
 	walSlotIdx     int             // its meta slot written last

@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/mmap"
+	"github.com/mmapvec/persistence/table"
 )
 
 func init() {
@@ -156,6 +158,41 @@ func TestDiskFullTmpfs(t *testing.T) {
 		checkTablePrefix(t, dir, n)
 		t.Logf("ENOSPC after %d rows: %v", n, err)
 	})
+	t.Run("table whose log does not fit", func(t *testing.T) {
+		// The default log (8 MiB) does not fit on a 4 MiB disk: the table
+		// is made without it and commits by checkpoints.
+		dir := filepath.Join(mountTmpfs(t, "4m"), "table")
+		tb, err := table.Open[trow](dir, nil)
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, "WAL")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("a log that cannot fit: %v", err)
+		}
+		for i := range 300 {
+			if err := tb.Append(mkTRow(uint64(i), valOf(uint64(i)))); err != nil {
+				t.Fatal(err)
+			}
+			if i%100 == 99 {
+				if err := tb.Sync(); err != nil {
+					t.Fatalf("sync without a log: %v", err)
+				}
+			}
+		}
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		bootid.Override("after-restart")
+		defer bootid.Override("")
+		tb, err = table.Open[trow](dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tb.Close()
+		if tb.Len() != 300 || tb.Row(299) != mkTRow(299, valOf(299)) {
+			t.Fatalf("after a restart: %d rows, the last %+v", tb.Len(), tb.Row(tb.Len()-1))
+		}
+	})
 	t.Run("create on a full disk", func(t *testing.T) {
 		fs := mountTmpfs(t, "1m")
 		filler, err := os.Create(filepath.Join(fs, "filler"))
@@ -191,7 +228,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 		}
 		t.Logf("create on a full disk: %v", err)
 	})
-	fig.add(&fig.cases, 3)
+	fig.add(&fig.cases, 4)
 }
 
 // TestDiskFullRlimit is TestDiskFullTmpfs without root: a child limits its
