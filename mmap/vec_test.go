@@ -18,6 +18,7 @@ import (
 
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/testproc"
+	"github.com/mmapvec/persistence/internal/testseed"
 	"github.com/mmapvec/persistence/mmap"
 )
 
@@ -124,11 +125,7 @@ func TestOps(t *testing.T) {
 }
 
 func TestRandomOpsAgainstModel(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("PERSIST_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (rerun with PERSIST_SEED=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	path := filepath.Join(t.TempDir(), "v.col")
 	v, err := mmap.Open[uint32](path, nil)

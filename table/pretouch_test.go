@@ -2,14 +2,12 @@ package table_test
 
 import (
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mmapvec/persistence/internal/testseed"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -33,11 +31,7 @@ func TestPretouchWho(t *testing.T) {
 // Sync and Compact (which cuts the files under a stopped pretoucher and
 // starts it again) against a model, with the pretoucher keeping ahead.
 func TestPretouchRandomOps(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("PERSIST_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (rerun with PERSIST_SEED=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	dir := filepath.Join(t.TempDir(), "t")
 	tb := mustOpen[Event](t, dir, nil)

@@ -3,12 +3,13 @@ package table
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mmapvec/persistence/internal/testseed"
 )
 
 // TestRangesAdd checks the set of checked ranges against a bitmap.
 func TestRangesAdd(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	for round := range 200 {
 		var rs ranges

@@ -3,28 +3,19 @@ package powerloss_test
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
 	"reflect"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/mmapvec/persistence/internal/powerloss"
+	"github.com/mmapvec/persistence/internal/testseed"
 )
 
 // newRand returns the generator of a randomized test, seeded from
 // PERSIST_SEED if set, and logs the seed so that a failure can be replayed.
 func newRand(t *testing.T) (*rand.Rand, uint64) {
 	t.Helper()
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("PERSIST_SEED"); env != "" {
-		var err error
-		if s, err = strconv.ParseUint(env, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED=%q: %v", env, err)
-		}
-	}
-	t.Logf("seed %d (replay with PERSIST_SEED=%d)", s, s)
-	return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), s
+	s := testseed.Seed(t)
+	return testseed.Rand(s), s
 }
 
 const page = powerloss.PageSize

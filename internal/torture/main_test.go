@@ -9,13 +9,12 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mmapvec/persistence/internal/testproc"
+	"github.com/mmapvec/persistence/internal/testseed"
 )
 
 func TestMain(m *testing.M) {
@@ -145,19 +144,7 @@ func (c counts) n() int {
 	return c.def
 }
 
-// seed returns the seed of a randomized test, from PERSIST_SEED if set, and
-// logs it so that a failure can be replayed.
-func seed(t testing.TB) uint64 {
-	t.Helper()
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("PERSIST_SEED"); env != "" {
-		var err error
-		if s, err = strconv.ParseUint(env, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED=%q: %v", env, err)
-		}
-	}
-	t.Logf("seed %d (replay with PERSIST_SEED=%d)", s, s)
-	return s
-}
+// seed returns the seed of a randomized test (testseed).
+func seed(t testing.TB) uint64 { t.Helper(); return testseed.Seed(t) }
 
-func newRand(s uint64) *rand.Rand { return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)) }
+func newRand(s uint64) *rand.Rand { return testseed.Rand(s) }

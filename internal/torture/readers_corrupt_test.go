@@ -86,8 +86,7 @@ func readersMatrixCases() []matrixCase {
 		{name: "READERS empty", damage: func(t *testing.T, d, _ string) { writeTo(t, d, "READERS", "") }},
 		{name: "READERS missing", damage: func(t *testing.T, d, _ string) { rm(t, d, "READERS") }},
 		{name: "READERS of random bytes", damage: func(t *testing.T, d, _ string) {
-			seed := rand.Uint64()
-			t.Logf("seed %d", seed)
+			seed := seed(t)
 			b := make([]byte, 4096)
 			r := rand.New(rand.NewPCG(seed, seed))
 			for i := range b {

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/mmapvec/persistence/internal/testseed"
 	"github.com/mmapvec/persistence/interop/arrowtable"
 	"github.com/mmapvec/persistence/table"
 )
@@ -47,17 +46,8 @@ type every struct {
 	Country table.Symbol
 }
 
-func seed(t testing.TB) uint64 {
-	s := rand.Uint64()
-	if v := os.Getenv("PERSIST_SEED"); v != "" {
-		var err error
-		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (PERSIST_SEED replays it)", s)
-	return s
-}
+// seed returns the seed of a randomized test (testseed).
+func seed(t testing.TB) uint64 { t.Helper(); return testseed.Seed(t) }
 
 var countries = []table.Symbol{"", "DE", "FR", "US", "JP", "BR"}
 

@@ -5,13 +5,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mmapvec/persistence/internal/testproc"
+	"github.com/mmapvec/persistence/internal/testseed"
 	"github.com/mmapvec/persistence/interop/ingest"
 	"github.com/mmapvec/persistence/table"
 )
@@ -38,13 +37,7 @@ const crashBatch = 400
 // holds its rows before the import and whole batches of the file, never a
 // part of one. PERSIST_SEED replays the points drawn.
 func TestImportCrash(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("PERSIST_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err)
-	}
-	t.Logf("PERSIST_SEED=%d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	dir := t.TempDir()

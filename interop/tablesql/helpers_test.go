@@ -2,26 +2,14 @@ package tablesql_test
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 
+	"github.com/mmapvec/persistence/internal/testseed"
 	"github.com/mmapvec/persistence/interop/tablesql"
 )
 
-// seed returns a random seed, or PERSIST_SEED's, and logs it.
-func seed(t testing.TB) uint64 {
-	s := rand.Uint64()
-	if v := os.Getenv("PERSIST_SEED"); v != "" {
-		var err error
-		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("PERSIST_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (PERSIST_SEED replays it)", s)
-	return s
-}
+// seed returns the seed of a randomized test (testseed).
+func seed(t testing.TB) uint64 { t.Helper(); return testseed.Seed(t) }
 
 // openChunks opens a database of the chunk route on two threads, closed
 // with the test.
