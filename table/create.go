@@ -200,20 +200,20 @@ func createNew(dir string, m *persistence.Manifest, o Options) (created bool, er
 	return a.renamed, err
 }
 
-// populateNew writes the files of a new, empty table into dir: its columns
-// and COMMIT, and its log, made now so that no Sync pays for writing it
-// (the first Sync of the open that created the table is logged as well).
-// A table works without its log, checkpointing every Sync until one can be
-// made, so a disk too full for the log (or a file size limit below it)
-// still takes the table. The manifest comes last: a directory without one
-// is a creation that did not finish.
+// populateNew writes the files of a new, empty table into dir (populate),
+// then its log, made now so that no Sync pays for writing it (the first
+// Sync of the open that created the table is logged as well). A table
+// works without its log, checkpointing every Sync until one can be made:
+// the log comes last, so that on a disk too full for it (or under a file
+// size limit below it) the columns still get their room.
 func populateNew(dir string, m *persistence.Manifest, o Options) error {
-	if f, err := makeLog(dir, logSizeOf(o)); err == nil {
-		if err := f.Close(); err != nil {
-			return err
-		}
+	if err := populate(dir, m, o, nil, 0, nil, "table.create"); err != nil {
+		return err
 	}
-	return populate(dir, m, o, nil, 0, nil, "table.create")
+	if f, err := makeLog(dir, logSizeOf(o)); err == nil {
+		return f.Close()
+	}
+	return nil
 }
 
 // ownFile reports whether name is a file a table directory may hold:

@@ -182,9 +182,12 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		return err
 	}
 	t.rows = t.set.Len()
-	if t.recovery.Created && !o.ReadOnly && t.wal != nil {
+	if t.recovery.Created && !o.ReadOnly && t.wal != nil && t.seq == 1 && t.logged == 0 && t.rows == 0 {
 		// The creation made every file durable, so this open inherits
-		// nothing unflushed: its first Sync may be logged.
+		// nothing unflushed: its first Sync may be logged. Only if the
+		// table is still as created: between the rename that made it and
+		// this open's lock, another process may have opened it, written
+		// rows and left them unflushed.
 		t.checkpointNext = false
 		t.markSynced()
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
 )
@@ -164,6 +165,19 @@ func (t *Table[R]) recover() error {
 	if redo {
 		rows = t.redo(in, rows)
 		t.recovery.Intent = describe(in)
+		if !live && rows < t.lastRows {
+			// After a restart, the redone SwapRemove, Truncate or Delete
+			// is part of the state recovered (the log was applied under
+			// it): Close must checkpoint that state, not the last Sync's
+			// count over the rows the redo moved (the last row twice, a
+			// removed one's neighbour lost). In the writer's own boot the
+			// redo finishes a step of the table's life after its last
+			// Sync, which Close does not commit, as for any other.
+			t.lastRows, t.lastLengths = rows, slices.Clone(t.lastLengths)
+			for i := range t.man.Columns {
+				t.lastLengths[i] = uint64(rows)
+			}
+		}
 	}
 
 	// The variable-length columns are checked before anything is set, so
