@@ -11,6 +11,16 @@ import (
 
 type pairRow struct{ A, B int64 }
 
+// appendPairs appends rows {i, b} for i in [from, to).
+func appendPairs(t *testing.T, tb *Table[pairRow], from, to int, b int64) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if err := tb.Append(pairRow{int64(i), b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCreatorAfterAnotherOpenCheckpoints: createNew renames the table into
 // place and releases the creation's lock before the creating open takes
 // the table's. Another process may open the table in between and leave
@@ -32,19 +42,11 @@ func TestCreatorAfterAnotherOpenCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 10 {
-		if err := other.Append(pairRow{int64(i), 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendPairs(t, other, 0, 10, 1)
 	if err := other.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 10; i < 15; i++ {
-		if err := other.Append(pairRow{int64(i), 2}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendPairs(t, other, 10, 15, 2)
 	if err := other.Close(); err != nil { // its last rows unsynced
 		t.Fatal(err)
 	}
@@ -88,11 +90,7 @@ func TestCloseAfterRedoneSwapRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 10 {
-		if err := tb.Append(pairRow{int64(i), 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendPairs(t, tb, 0, 10, 1)
 	if err := tb.Sync(); err != nil { // logged: the open created the table
 		t.Fatal(err)
 	}

@@ -302,11 +302,12 @@ func (t *Table[R]) markSynced() {
 
 // createWAL makes the log (makeLog) and readies it for records.
 func (t *Table[R]) createWAL() error {
-	f, err := makeLog(t.dir, t.logSize())
+	size := t.logSize()
+	f, err := makeLog(t.dir, size)
 	if err != nil {
 		return err
 	}
-	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, t.logSize(), walRecordsAt, 1
+	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 1
 	return nil
 }
 

@@ -104,7 +104,7 @@ type Table[R any] struct {
 	slotBuf []byte
 
 	// The commit path (sync.go, wal.go, wal_open.go, group.go).
-	wal            *os.File        // the write-ahead log; nil until a Sync needs one
+	wal            *os.File        // the write-ahead log; nil in a table made without one, until a Sync needs it
 	walFailed      bool            // making the log failed (a full disk): this open checkpoints
 	walSize        int             // its size
 	walOff         int             // where the next record goes

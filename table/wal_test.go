@@ -371,8 +371,8 @@ func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
 	tb, err := table.Open[walRow](dir, nil)
 	require.NoError(t, err)
 	require.NoError(t, tb.Append(walRowOf(0)))
-	require.NoError(t, tb.Sync()) // a checkpoint
-	for i := 1; i <= 5; i++ {     // five records: the old epoch
+	require.NoError(t, tb.Sync()) // logged: the open created the table
+	for i := 1; i <= 5; i++ {     // the old epoch: six records with the first
 		require.NoError(t, tb.Append(walRowOf(i)))
 		require.NoError(t, tb.Sync())
 	}
@@ -398,7 +398,7 @@ func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
 	commit, err := os.ReadFile(filepath.Join(dir, "COMMIT"))
 	require.NoError(t, err)
 
-	// The new chain is one record, shorter than the old epoch's five,
+	// The new chain is one record, shorter than the old epoch's first five,
 	// whose bytes follow it.
 	size := int(binary.NativeEndian.Uint64(log[first+8:]))
 	require.Less(t, first+size, oldEnd)

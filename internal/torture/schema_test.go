@@ -364,12 +364,12 @@ type schemaPowerLoss struct {
 	allowed  []outcome  // the states an image may open in
 	hashes   map[uint64]int
 	births   []int
-	rows     int // rows the writer holds
-	synced   int // rows of the writer's last Sync
-	closing  bool
-	step     int // the schema the writer opened (or is changing to)
-	onDisk   int // the schema of the durable manifest
-	finishes int // table.schema.finish points reached by the change
+	rows     int  // rows the writer holds
+	synced   int  // rows of the writer's last Sync
+	closing  bool // in Close, which checkpoints the last Sync's rows
+	step     int  // the schema the writer opened (or is changing to)
+	onDisk   int  // the schema of the durable manifest
+	finishes int  // table.schema.finish points reached by the change
 	hook     func(name string)
 	failed   error
 
@@ -518,11 +518,7 @@ func (pl *schemaPowerLoss) point(name string) {
 		// Every column flushed: the rows of the Sync in flight are on
 		// disk, its commit may follow.
 		pl.setDurable()
-		rows := pl.rows
-		if pl.closing {
-			rows = pl.synced
-		}
-		pl.allowed = append(pl.allowed, outcome{pl.onDisk, rows})
+		pl.allowed = append(pl.allowed, outcome{pl.onDisk, pl.committing()})
 	case "table.sync.log.written":
 		// A logged Sync: its record may reach the disk from now on; the
 		// column files are not flushed.
@@ -535,11 +531,7 @@ func (pl *schemaPowerLoss) point(name string) {
 			pl.setDurable()
 		}
 		pl.logging = false
-		rows := pl.rows
-		if pl.closing {
-			rows = pl.synced
-		}
-		pl.allowed = []outcome{{pl.onDisk, rows}}
+		pl.allowed = []outcome{{pl.onDisk, pl.committing()}}
 	case "table.schema.record":
 		// The record is durable (renamed, the directory synced); the
 		// change may now switch the manifest to its target.
@@ -567,6 +559,15 @@ func (pl *schemaPowerLoss) point(name string) {
 		return
 	}
 	pl.moment(name)
+}
+
+// committing is the row count the commit in flight commits: the writer's
+// rows, or in Close those of its last Sync.
+func (pl *schemaPowerLoss) committing() int {
+	if pl.closing {
+		return pl.synced
+	}
+	return pl.rows
 }
 
 // setDurable takes the directory as it is for what the disk holds. Its
