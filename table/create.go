@@ -202,18 +202,24 @@ func createNew(dir string, m *persistence.Manifest, o Options) (created bool, er
 
 // populateNew writes the files of a new, empty table into dir (populate),
 // then its log, made now so that no Sync pays for writing it (the first
-// Sync of the open that created the table is logged as well). A table
-// works without its log, checkpointing every Sync until one can be made:
-// the log comes last, so that on a disk too full for it (or under a file
-// size limit below it) the columns still get their room.
+// Sync of the open that created the table is logged as well). The log
+// comes last, so that on a disk too full for it (or under a file size
+// limit below it) the columns still get their room: the log is then the
+// smallest, or, where even that does not fit, none, and the table
+// checkpoints every Sync until one can be made. Any other failure fails
+// the creation.
 func populateNew(dir string, m *persistence.Manifest, o Options) error {
 	if err := populate(dir, m, o, nil, 0, nil, "table.create"); err != nil {
 		return err
 	}
-	if f, err := makeLog(dir, logSizeOf(o)); err == nil {
-		return f.Close()
+	f, _, err := makeFittingLog(dir, logSizeOf(o))
+	if err != nil {
+		if noRoom(err) {
+			return nil
+		}
+		return err
 	}
-	return nil
+	return f.Close()
 }
 
 // ownFile reports whether name is a file a table directory may hold:

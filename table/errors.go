@@ -54,6 +54,11 @@ var (
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.
 	ErrPoisoned = errs.ErrPoisoned
+	// ErrNoLog: SyncMeta on a table without its write-ahead log, which
+	// holds the meta, and the log could not be made (a full disk). Nothing
+	// was committed, and the table is not poisoned: it stays as of its last
+	// Sync, and Sync still commits its rows.
+	ErrNoLog = errors.New("table: the write-ahead log cannot be made")
 
 	// ErrReaders: readers have the table open, and the operation (such as
 	// [Repair]) would rewrite or remove files they map. The error is a

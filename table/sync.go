@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -57,6 +58,12 @@ func (t *Table[R]) Sync() error {
 // [MaxSyncMeta] bytes), atomically with the rows: after any crash, [Table.Meta]
 // returns the meta of the Sync whose rows the table holds. Later Syncs keep
 // it until another SyncMeta replaces it.
+//
+// A SyncMeta fails as Sync does, with one exception: the meta is kept in
+// the write-ahead log, and on a table whose log could not be made (a disk
+// too full for even the smallest one), SyncMeta tries again and, if it
+// still cannot, returns [ErrNoLog] having committed nothing, without
+// poisoning the table.
 func (t *Table[R]) SyncMeta(meta []byte) error {
 	if err := t.check(true); err != nil {
 		return err
@@ -228,8 +235,11 @@ func (t *Table[R]) checkpoint(meta []byte) error {
 func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 	seq := t.seq + 1
 	if t.wal == nil && meta != nil {
+		// The meta lives in the log. Nothing is written yet, so a log that
+		// cannot be made fails this commit alone: the table stays as of
+		// its last Sync, and usable.
 		if err := t.createWAL(); err != nil {
-			return t.fail(err)
+			return fmt.Errorf("%w: %s: the log that holds the meta cannot be made: %w", ErrNoLog, t.dir, err)
 		}
 	}
 	var walErr chan error
@@ -300,15 +310,33 @@ func (t *Table[R]) markSynced() {
 	t.dirty, t.dirtyAll = t.dirty[:0], false
 }
 
-// createWAL makes the log (makeLog) and readies it for records.
+// createWAL makes the log (makeFittingLog) and readies it for records.
 func (t *Table[R]) createWAL() error {
-	size := t.logSize()
-	f, err := makeLog(t.dir, size)
+	f, size, err := makeFittingLog(t.dir, t.logSize())
 	if err != nil {
 		return err
 	}
 	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 1
 	return nil
+}
+
+// makeFittingLog makes the log of size bytes, or, where that does not fit
+// (a full disk, a quota, a file size limit), the smallest log: it still
+// holds the meta slots and small Syncs, and the log's size is its file's,
+// so nothing else needs to know. It returns the size made.
+func makeFittingLog(dir string, size int) (*os.File, int, error) {
+	f, err := makeLog(dir, size)
+	if err != nil && noRoom(err) && size > walRecordsAt+MinLogSize {
+		size = walRecordsAt + MinLogSize
+		f, err = makeLog(dir, size)
+	}
+	return f, size, err
+}
+
+// noRoom reports whether err says a file could not grow: no space, a
+// quota, or a file size limit.
+func noRoom(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
 }
 
 // makeLog makes the log of the table in dir, of size bytes: preallocated

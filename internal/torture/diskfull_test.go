@@ -45,6 +45,22 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
+// fillDisk writes the file at path until its disk is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	filler, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer filler.Close()
+	buf := make([]byte, 4<<10)
+	for {
+		if _, err := filler.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
 // fillVec appends batches until an error, and returns it with the count
 // of elements appended before it.
 func fillVec(v *mmap.Vec[row], limit int) (int, error) {
@@ -160,14 +176,14 @@ func TestDiskFullTmpfs(t *testing.T) {
 	})
 	t.Run("table whose log does not fit", func(t *testing.T) {
 		// The default log (8 MiB) does not fit on a 4 MiB disk: the table
-		// is made without it and commits by checkpoints.
+		// is made with the smallest one.
 		dir := filepath.Join(mountTmpfs(t, "4m"), "table")
 		tb, err := table.Open[trow](dir, nil)
 		if err != nil {
 			t.Fatalf("create: %v", err)
 		}
-		if _, err := os.Lstat(filepath.Join(dir, "WAL")); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("a log that cannot fit: %v", err)
+		if fi, err := os.Lstat(filepath.Join(dir, "WAL")); err != nil || fi.Size() >= table.DefaultLogSize {
+			t.Fatalf("a log that cannot fit: %v, %v", fi, err)
 		}
 		for i := range 300 {
 			if err := tb.Append(mkTRow(uint64(i), valOf(uint64(i)))); err != nil {
@@ -193,19 +209,67 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Fatalf("after a restart: %d rows, the last %+v", tb.Len(), tb.Row(tb.Len()-1))
 		}
 	})
-	t.Run("create on a full disk", func(t *testing.T) {
-		fs := mountTmpfs(t, "1m")
-		filler, err := os.Create(filepath.Join(fs, "filler"))
+	t.Run("SyncMeta where no log fits", func(t *testing.T) {
+		// A table without its log (removed here) on a disk with no room
+		// for one: SyncMeta fails with ErrNoLog and commits nothing,
+		// the table is not poisoned, and SyncMeta works once there is room.
+		fs := mountTmpfs(t, "4m")
+		dir := filepath.Join(fs, "table")
+		tb, err := table.Open[trow](dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		buf := make([]byte, 64<<10)
-		for {
-			if _, err := filler.Write(buf); err != nil {
-				break
-			}
+		if err := tb.Append(mkTRow(0, valOf(0))); err != nil { // the columns' first pages
+			t.Fatal(err)
 		}
-		filler.Close()
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, "WAL")); err != nil {
+			t.Fatal(err)
+		}
+		fillDisk(t, filepath.Join(fs, "filler"))
+		if tb, err = table.Open[trow](dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer tb.Close()
+		if err := tb.Append(mkTRow(1, valOf(1))); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.SyncMeta([]byte("tick 1")); !errors.Is(err, table.ErrNoLog) || errors.Is(err, table.ErrPoisoned) || !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("SyncMeta without room for a log: %v", err)
+		}
+		if tb.Meta() != nil {
+			t.Fatalf("a failed SyncMeta set the meta to %q", tb.Meta())
+		}
+		if err := tb.Sync(); err != nil {
+			t.Fatalf("Sync after a SyncMeta that found no room: %v", err)
+		}
+		if err := os.Remove(filepath.Join(fs, "filler")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.Append(mkTRow(2, valOf(2))); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.SyncMeta([]byte("tick 2")); err != nil {
+			t.Fatalf("SyncMeta with room: %v", err)
+		}
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		bootid.Override("after-restart")
+		defer bootid.Override("")
+		if tb, err = table.Open[trow](dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer tb.Close()
+		if tb.Len() != 3 || string(tb.Meta()) != "tick 2" {
+			t.Fatalf("after a restart: %d rows, meta %q", tb.Len(), tb.Meta())
+		}
+	})
+	t.Run("create on a full disk", func(t *testing.T) {
+		fs := mountTmpfs(t, "1m")
+		fillDisk(t, filepath.Join(fs, "filler"))
 		dir := filepath.Join(fs, "table")
 		tb, err := openTable(dir, false)
 		if err == nil {
