@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
 // The JOURNAL holds at most one intent: the operation in progress that
@@ -85,9 +86,10 @@ func openJournal(path string, rowSize int) (*journal, error) {
 	size := journalSize(rowSize)
 	fi, err := f.Stat()
 	if err == nil && fi.Size() != int64(size) {
-		// Only ever changed with no intent pending (it was redone first).
+		// Only ever changed with no intent pending (it was redone first);
+		// allocated before it is mapped, as READERS is.
 		if err = f.Truncate(0); err == nil {
-			err = f.Truncate(int64(size))
+			err = fsutil.Allocate(f, 0, int64(size))
 		}
 	}
 	var buf []byte

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/colfile"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -102,8 +103,10 @@ func openReadersWriter(dir string) (*readersPage, error) {
 	p.f = f
 	fi, err := f.Stat()
 	if err == nil && fi.Size() < readersSize {
-		// Never shrunk below a page: a reader may have it mapped.
-		err = f.Truncate(readersSize)
+		// Never shrunk below a page: a reader may have it mapped. The
+		// blocks are allocated before the page is mapped, so that a full
+		// disk is this error and not a SIGBUS at the first store.
+		err = fsutil.Allocate(f, fi.Size(), readersSize-fi.Size())
 	}
 	if err == nil {
 		p.buf, err = unix.Mmap(int(f.Fd()), 0, readersSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)

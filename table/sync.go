@@ -352,7 +352,7 @@ func makeLog(dir string, size int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = writeZeroFile(f, size)
+	err = fsutil.WriteZeros(f, 0, int64(size))
 	if err == nil {
 		err = fsutil.DataSync(f)
 	}
@@ -381,16 +381,6 @@ func logSizeOf(o Options) int {
 		return walRecordsAt + o.LogSize
 	}
 	return walRecordsAt + DefaultLogSize
-}
-
-func writeZeroFile(f *os.File, size int) error {
-	buf := make([]byte, 1<<20)
-	for off := 0; off < size; off += len(buf) {
-		if _, err := f.WriteAt(buf[:min(len(buf), size-off)], int64(off)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // commitLengthsOf returns the COMMIT lengths of a table with rows rows

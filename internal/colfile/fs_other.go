@@ -3,8 +3,6 @@
 package colfile
 
 import (
-	"os"
-
 	"github.com/mmapvec/persistence/internal/fsutil"
 )
 
@@ -12,9 +10,8 @@ import (
 // without it.
 const mapNoReserve = 0
 
-// allocate extends f by writing zeros: without fallocate(2) this is how a
-// full disk shows up as an error now rather than a SIGBUS later.
-func allocate(f *os.File, off, n int64) error { return writeZeros(f, off, n) }
+// allocate extends f with allocated blocks (fsutil.Allocate).
+var allocate = fsutil.Allocate
 
 // dataSync is os.File.Sync (F_FULLFSYNC on darwin).
 var dataSync = fsutil.DataSync

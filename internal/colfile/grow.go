@@ -19,20 +19,6 @@ var pageSize = uintptr(os.Getpagesize())
 // append-only file grows O(log n) times.
 const minGrowBytes = 4096
 
-// writeZeros extends f to off+n by writing zero blocks.
-func writeZeros(f *os.File, off, n int64) error {
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		w := min(n, int64(len(buf)))
-		if _, err := f.WriteAt(buf[:w], off); err != nil {
-			return err
-		}
-		off += w
-		n -= w
-	}
-	return nil
-}
-
 // growTo makes room for at least need elements: allocate the blocks, then
 // map the whole file again at a new place (see [File.Data]).
 func (r *File) growTo(need int) error {

@@ -267,6 +267,46 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Fatalf("after a restart: %d rows, meta %q", tb.Len(), tb.Meta())
 		}
 	})
+	t.Run("open on a full disk without READERS and JOURNAL", func(t *testing.T) {
+		// Files a writer maps and writes through (the readers' page, the
+		// journal) made on a full disk: an error, never a SIGBUS.
+		fs := mountTmpfs(t, "4m")
+		dir := filepath.Join(fs, "table")
+		tb, err := table.Open[trow](dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.Append(mkTRow(0, valOf(0))); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"READERS", "JOURNAL"} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+		}
+		fillDisk(t, filepath.Join(fs, "filler"))
+		tb, err = table.Open[trow](dir, nil)
+		if err == nil {
+			err = tb.SetRow(0, mkTRow(7, valOf(7)))
+			tb.Close()
+		}
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("open and SetRow on a full disk: %v, want ENOSPC", err)
+		}
+		if err := os.Remove(filepath.Join(fs, "filler")); err != nil {
+			t.Fatal(err)
+		}
+		if tb, err = table.Open[trow](dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer tb.Close()
+		if tb.Len() != 1 || tb.Row(0) != mkTRow(0, valOf(0)) {
+			t.Fatalf("after the full disk: %d rows, row 0 %+v", tb.Len(), tb.Row(0))
+		}
+	})
 	t.Run("create on a full disk", func(t *testing.T) {
 		fs := mountTmpfs(t, "1m")
 		fillDisk(t, filepath.Join(fs, "filler"))
