@@ -220,8 +220,7 @@ type walChain struct {
 	records []walRecord
 	end     int    // offset just past the last record (walRecordsAt if none)
 	meta    []byte // the meta of the last Sync covered (commit or records)
-	slotIdx int    // the meta slot holding the newer seq
-	slotSeq uint64
+	slotIdx int    // the meta slot holding the commit's meta: the next checkpoint writes the other
 }
 
 // scanWAL reads the log f (size bytes, in byte order bo) for the commit
@@ -245,13 +244,13 @@ func scanWAL(bo binary.ByteOrder, f io.ReaderAt, size int64, seq, hash uint64, e
 		if !ok {
 			continue
 		}
-		if s.seq >= c.slotSeq {
-			c.slotIdx, c.slotSeq = idx, s.seq
-		}
 		// The newest meta at or before the commit, of any manifest: a
 		// schema change commits seq+1 under a new hash and keeps the meta.
+		// A slot past the commit is a checkpoint that died before its
+		// COMMIT: never the meta, and the slot the next checkpoint takes,
+		// so that it cannot overwrite the committed one.
 		if s.seq <= seq && (c.meta == nil || s.seq >= best) {
-			c.meta, best = bytes.Clone(s.meta), s.seq
+			c.meta, best, c.slotIdx = bytes.Clone(s.meta), s.seq, idx
 		}
 	}
 	head := make([]byte, walHeader)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/internal/crashpoint"
+	"github.com/mmapvec/persistence/internal/testproc"
 	"github.com/mmapvec/persistence/table"
 )
 
@@ -429,4 +430,65 @@ func TestWALStaleRecordsPastCheckpoint(t *testing.T) {
 	require.Equal(t, 7, re.Len(), "the rows of the checkpoint")
 	require.Equal(t, walRowOf(2), re.Row(2))
 	require.NoError(t, re.Close())
+}
+
+// metaCrashChild opens the table, appends a row, and commits it with
+// SyncMeta(PERSIST_TEST_META), or with Sync when that is empty; a crash
+// point set by the parent kills it part way.
+func metaCrashChild() {
+	tb, err := table.Open[walRow](os.Getenv("PERSIST_TEST_DIR"), nil)
+	if err != nil {
+		testproc.Say("error %v", err)
+		os.Exit(1)
+	}
+	if err := tb.Append(walRowOf(tb.Len())); err != nil {
+		testproc.Say("error %v", err)
+		os.Exit(1)
+	}
+	if m := os.Getenv("PERSIST_TEST_META"); m != "" {
+		err = tb.SyncMeta([]byte(m))
+	} else {
+		err = tb.Sync()
+	}
+	testproc.Say("synced %v", err)
+	os.Exit(1)
+}
+
+// TestMetaOfCheckpointKilledBeforeCommit: a checkpoint writes its meta
+// slot before COMMIT. Killed in between, that slot is newer than the
+// commit: it must never become the meta, and the next checkpoints must not
+// write over the slot that holds the committed one.
+func TestMetaOfCheckpointKilledBeforeCommit(t *testing.T) {
+	if testproc.Role() == "metacrash" {
+		metaCrashChild()
+	}
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(walRowOf(0)))
+	require.NoError(t, tb.SyncMeta([]byte("A")))
+	require.NoError(t, tb.Close())
+	kill := func(meta string) {
+		c := testproc.Start(t, t.Name(), "metacrash", "PERSIST_TEST_DIR="+dir, "PERSIST_TEST_META="+meta,
+			"PERSIST_CRASH_NAME=table.sync.commit", "PERSIST_CRASH_AT=1")
+		require.Equal(t, -1, c.Wait(), "the child is killed before COMMIT: %q", c.Lines())
+	}
+	metaOf := func(o *table.Options) string {
+		tb, err := table.Open[walRow](dir, o)
+		require.NoError(t, err)
+		defer tb.Close()
+		return string(tb.Meta())
+	}
+	kill("never committed") // the first Sync of an open is a checkpoint
+	require.Equal(t, "A", metaOf(nil))
+	kill("") // and again, with the meta it carries
+	for _, o := range []*table.Options{nil, {SavePoint: true}, {ReadOnly: true}} {
+		require.Equal(t, "A", metaOf(o), "options %+v", o)
+	}
+	kill("never committed")
+	tb, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Sync())
+	require.NoError(t, tb.Close())
+	require.Equal(t, "A", metaOf(nil), "a plain checkpoint after the killed one")
 }
