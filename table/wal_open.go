@@ -1,6 +1,7 @@
 package table
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"unsafe"
 
@@ -163,24 +165,42 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 				return bad("file %d holds %d rows, the table %d", i, l, r.rows)
 			}
 		}
-		reach := make([]uint64, len(r.lens))
 		for _, w := range r.writes {
 			if w.at+w.count > r.lens[w.file] {
 				return bad("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
 			}
-			reach[w.file] = max(reach[w.file], w.at+w.count)
 		}
 		for i, f := range t.walFiles {
 			if f == nil || r.lens[i] <= holds[i] {
 				continue
 			}
-			if !replay || r.lens[i] > reach[i] {
-				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], holds[i])
+			if !replay || !r.covers(i, holds[i], r.lens[i]) {
+				return bad("%s has %d elements, the file holds %d, and the record does not carry the rest", f.Path(), r.lens[i], holds[i])
 			}
 			holds[i] = r.lens[i]
 		}
 	}
 	return nil
+}
+
+// covers reports whether the record's writes to file i carry every
+// element of [from, to): growth only by the bytes a record holds, so that
+// a small crafted record cannot make a table of zeros, or a huge file.
+func (r *walRecord) covers(i int, from, to uint64) bool {
+	var spans [][2]uint64
+	for _, w := range r.writes {
+		if w.file == i && w.count > 0 && w.at < to && w.at+w.count > from {
+			spans = append(spans, [2]uint64{w.at, w.at + w.count})
+		}
+	}
+	slices.SortFunc(spans, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	for _, s := range spans {
+		if s[0] > from {
+			return false
+		}
+		from = max(from, s[1])
+	}
+	return from >= to
 }
 
 // replayWAL applies the chain's records to the files, in order, and returns
