@@ -230,16 +230,16 @@ type walChain struct {
 // holds, not the whole log.
 func scanWAL(bo binary.ByteOrder, f io.ReaderAt, size int64, seq, hash uint64, elem []int) (walChain, error) {
 	c := walChain{end: walRecordsAt, slotIdx: 1}
-	slots := make([]byte, min(size, walRecordsAt))
-	if _, err := f.ReadAt(slots, 0); err != nil && err != io.EOF {
+	// A log cut short (damage) is read as if zeros followed: a slot whose
+	// bytes it holds still counts, and a checkpoint's slot written into
+	// it (which extends the file just past the meta) is found again.
+	slots := make([]byte, walRecordsAt)
+	if _, err := f.ReadAt(slots[:min(size, walRecordsAt)], 0); err != nil && err != io.EOF {
 		return c, err
 	}
 	// The meta of the commit itself: the slot a checkpoint wrote with it.
 	var best uint64
 	for idx := range 2 {
-		if len(slots) < (idx+1)*walSlotBytes {
-			break
-		}
 		s, ok := decodeWALSlot(bo, idx, slots[idx*walSlotBytes:(idx+1)*walSlotBytes])
 		if !ok {
 			continue

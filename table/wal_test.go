@@ -492,3 +492,34 @@ func TestMetaOfCheckpointKilledBeforeCommit(t *testing.T) {
 	require.NoError(t, tb.Close())
 	require.Equal(t, "A", metaOf(nil), "a plain checkpoint after the killed one")
 }
+
+// TestMetaInALogCutShort: a log cut short (here to nothing, and into its
+// second meta slot) still takes the meta of the checkpoints that follow.
+func TestMetaInALogCutShort(t *testing.T) {
+	for _, size := range []int64{0, 100, 40_000} {
+		dir := filepath.Join(t.TempDir(), "t")
+		tb, err := table.Open[walRow](dir, nil)
+		require.NoError(t, err)
+		require.NoError(t, tb.Append(walRowOf(0)))
+		require.NoError(t, tb.SyncMeta([]byte("A")))
+		require.NoError(t, tb.Close())
+		require.NoError(t, os.Truncate(filepath.Join(dir, "WAL"), size))
+		tb, err = table.Open[walRow](dir, nil)
+		require.NoError(t, err)
+		require.NoError(t, tb.Sync())
+		require.NoError(t, tb.Append(walRowOf(1)))
+		require.NoError(t, tb.SyncMeta([]byte("B")))
+		require.NoError(t, tb.Append(walRowOf(2)))
+		require.NoError(t, tb.SyncMeta([]byte("C")))
+		require.NoError(t, tb.Close())
+		for _, boot := range []string{"", "after a restart"} {
+			bootid.Override(boot)
+			tb, err = table.Open[walRow](dir, nil)
+			require.NoError(t, err)
+			require.Equal(t, 3, tb.Len(), "log cut to %d bytes, boot %q", size, boot)
+			require.Equal(t, "C", string(tb.Meta()), "log cut to %d bytes, boot %q", size, boot)
+			require.NoError(t, tb.Close())
+		}
+		bootid.Override("")
+	}
+}
