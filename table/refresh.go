@@ -54,9 +54,9 @@ func (t *Table[R]) adopt(st pubState) error {
 }
 
 // showRows is the count a reader shows of a table with rows rows, committed
-// at the last Sync.
+// at the last Sync: a save point is the last Sync, beside a writer too.
 func (t *Table[R]) showRows(rows, committed int) int {
-	if t.opts.SyncedOnly {
+	if t.opts.SyncedOnly || t.opts.SavePoint {
 		return min(rows, committed)
 	}
 	return rows

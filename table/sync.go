@@ -77,11 +77,47 @@ func (t *Table[R]) SyncMeta(meta []byte) error {
 // Meta returns a copy of the meta committed with the last Sync (by
 // [Table.SyncMeta]), or nil if none was. After an open it is the meta of
 // the Sync the table was recovered to.
+//
+// On a reader beside a running writer, each call reads the writer's COMMIT
+// and log: the meta of the writer's latest Sync. That is the meta of the
+// rows a [Options.SyncedOnly] reader shows after its last [Table.Refresh],
+// unless the writer synced again since (compare its Recovered().Rows, or
+// Refresh again).
 func (t *Table[R]) Meta() []byte {
+	if t.opts.ReadOnly && t.recovery.Source == SourcePublished && t.set != nil {
+		if m, err := t.writersMeta(); err == nil {
+			return m
+		}
+	}
 	if len(t.meta) == 0 {
 		return nil
 	}
 	return slices.Clone(t.meta)
+}
+
+// writersMeta reads the meta of the latest Sync of the table's running
+// writer: COMMIT, then the log's chain past it. A checkpoint that lands
+// between the two reads moves COMMIT on, and the read starts again.
+func (t *Table[R]) writersMeta() ([]byte, error) {
+	path := filepath.Join(t.dir, commitFile)
+	for range 8 {
+		slot, _, _, err := readCommit(path, t.man, t.hash)
+		if err != nil {
+			return nil, err
+		}
+		c, f, _, err := openChain(ne, t.dir, os.O_RDONLY, t.man, slot.seq, t.hash)
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		again, _, _, err := readCommit(path, t.man, t.hash)
+		if err == nil && again.seq == slot.seq {
+			return c.meta, nil
+		}
+	}
+	return nil, fmt.Errorf("table: %s: COMMIT kept changing", t.dir)
 }
 
 // commitNow is a Sync from the goroutine that owns the table: log or

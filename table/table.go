@@ -29,7 +29,8 @@ type Options struct {
 	// restarted: rows appended since are dropped even after a mere crash
 	// of the process (the default keeps every completed append). Changes
 	// in place since that Sync are as after a power cut (see the package
-	// doc, "Durability").
+	// doc, "Durability"). On a reader beside a running writer it shows
+	// what SyncedOnly shows: the rows as of the writer's last Sync.
 	SavePoint bool
 	// LockTimeout is how long to wait for a lock held by another process
 	// (or handle); 0 fails at once with an error naming the holder's pid.

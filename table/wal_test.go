@@ -523,3 +523,39 @@ func TestMetaInALogCutShort(t *testing.T) {
 		bootid.Override("")
 	}
 }
+
+// TestReaderBesideWriterMetaAndSavePoint: a reader beside a running writer
+// reads the meta of the writer's latest Sync, and a save point shows the
+// rows of that Sync, as SyncedOnly does.
+func TestReaderBesideWriterMetaAndSavePoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	for i := range 100 {
+		require.NoError(t, tb.Append(walRowOf(i)))
+	}
+	require.NoError(t, tb.SyncMeta([]byte("s1"))) // logged
+	require.NoError(t, tb.Append(walRowOf(100)))
+	require.NoError(t, tb.SyncMeta([]byte("s2")))
+	require.NoError(t, tb.Append(walRowOf(101))) // not synced
+	for _, o := range []table.Options{{ReadOnly: true}, {ReadOnly: true, SyncedOnly: true}, {ReadOnly: true, SavePoint: true}} {
+		r, err := table.Open[walRow](dir, &o)
+		require.NoError(t, err)
+		want := 101
+		if !o.SyncedOnly && !o.SavePoint {
+			want = 102
+		}
+		require.Equal(t, want, r.Len(), "%+v", o)
+		require.Equal(t, "s2", string(r.Meta()), "%+v", o)
+		require.NoError(t, tb.SyncMeta([]byte("s3"))) // a checkpoint or a record: the reader follows
+		require.NoError(t, r.Refresh())
+		require.Equal(t, 102, r.Len(), "%+v", o)
+		require.Equal(t, "s3", string(r.Meta()), "%+v", o)
+		require.NoError(t, r.Close())
+		require.NoError(t, tb.SyncMeta([]byte("s2"))) // as before, for the next reader
+		require.NoError(t, tb.Truncate(101))
+		require.NoError(t, tb.Sync())
+		require.NoError(t, tb.Append(walRowOf(101)))
+	}
+}
