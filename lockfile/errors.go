@@ -11,6 +11,10 @@ import (
 // has the lock.
 var ErrLocked = errors.New("lockfile: locked by another holder")
 
+// ErrNotRegular is returned (in an *os.PathError) when the lock file's path
+// holds something else than a regular file: a directory, a FIFO, a symlink.
+var ErrNotRegular = errors.New("lockfile: not a regular file")
+
 // LockedError says which file is locked and, when it can be found, by whom.
 type LockedError struct {
 	Path      string

@@ -51,7 +51,7 @@ func Acquire(path string, opts *Options) (*Lock, error) {
 	switch {
 	case err == nil && !fi.Mode().IsRegular():
 		return nil, &os.PathError{Op: "lockfile", Path: path,
-			Err: fmt.Errorf("not a regular file (%s); remove it so a lock file can be created", fi.Mode().Type())}
+			Err: fmt.Errorf("%w (%s); remove it so a lock file can be created", ErrNotRegular, fi.Mode().Type())}
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}

@@ -251,8 +251,11 @@ func (v *Vec[T]) Reserve(n int) error {
 	if err := v.f.Check(true); err != nil {
 		return err
 	}
-	if n < 0 || n > maxAppend-v.n {
+	if n < 0 {
 		return fmt.Errorf("%w: Reserve(%d) for a Vec of %d", ErrRange, n, v.n)
+	}
+	if n > maxAppend-v.n {
+		return fmt.Errorf("%w: Reserve(%d) for a Vec of %d", errs.ErrTooLarge, n, v.n)
 	}
 	return v.grow(v.n + n)
 }

@@ -120,6 +120,8 @@ func TestOps(t *testing.T) {
 	_, ok = v.Pop()
 	require.False(t, ok)
 	require.NoError(t, v.Reserve(10_000))
+	require.ErrorIs(t, v.Reserve(1<<60), mmap.ErrTooLarge, "past what the format holds")
+	require.ErrorIs(t, v.Reserve(-1), mmap.ErrRange)
 	require.GreaterOrEqual(t, v.Cap(), 10_000)
 	require.Equal(t, 0, v.Len())
 }

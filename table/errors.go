@@ -72,6 +72,9 @@ var (
 	// [Options.MaxValueSize]; nothing of its row was written. It matches
 	// mmap.ErrTooLarge too.
 	ErrValueTooLarge = errs.ErrValueTooLarge
+	// ErrTooLarge: a size past a limit of the format or of the table's
+	// (SyncMeta's meta past [MaxSyncMeta]); ErrValueTooLarge matches it too.
+	ErrTooLarge = errs.ErrTooLarge
 	// ErrSymbolLimit: a Symbol column's dictionary holds
 	// [Options.MaxSymbols] distinct values, and the row would add one
 	// more; it was not written.
@@ -88,6 +91,10 @@ var (
 // (another process, a timeout, a read-only open) does not fit a caller who
 // may have opened read-only already, and who holds the other handle.
 func lockError(dir string, err error, readOnly bool) error {
+	if errors.Is(err, lockfile.ErrNotRegular) {
+		// Something else in the lock file's place is a damaged table.
+		return fmt.Errorf("table: %s: %w", dir, corrupt{err})
+	}
 	var le *lockfile.LockedError
 	if !errors.As(err, &le) || !le.SameProcess {
 		return fmt.Errorf("table: %s: %w", dir, err)

@@ -268,4 +268,58 @@ func TestDamagedManifestIsCorrupt(t *testing.T) {
 		require.ErrorIs(t, err, persistence.ErrManifest)
 		require.ErrorIs(t, err, table.ErrCorrupt)
 	}
+	_, err = table.Repair(dir, nil)
+	require.ErrorIs(t, err, persistence.ErrManifest)
+	require.ErrorIs(t, err, table.ErrCorrupt, "Repair says what Open says")
+}
+
+// A LOCK that is not a regular file is a damaged table, for Open and
+// Repair as for Check; the table's data is untouched.
+func TestLockNotARegularFile(t *testing.T) {
+	for _, kind := range []string{"directory", "FIFO", "symlink"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := copyTable(t, fuzzTable(t))
+			lock := filepath.Join(dir, "LOCK")
+			require.NoError(t, os.Remove(lock))
+			switch kind {
+			case "directory":
+				require.NoError(t, os.Mkdir(lock, 0o755))
+			case "FIFO":
+				require.NoError(t, syscall.Mkfifo(lock, 0o644))
+			case "symlink":
+				require.NoError(t, os.Symlink(filepath.Join(dir, "COMMIT"), lock))
+			}
+			_, err := table.Open[fuzzRow](dir, nil)
+			require.ErrorIs(t, err, table.ErrCorrupt)
+			require.Contains(t, err.Error(), "LOCK")
+			_, err = table.Repair(dir, nil)
+			require.ErrorIs(t, err, table.ErrCorrupt)
+			rep, err := table.Check(dir)
+			require.NoError(t, err)
+			require.ErrorIs(t, rep.Err(), table.ErrCorrupt)
+			require.NoError(t, os.Remove(lock))
+			tb, err := table.Open[fuzzRow](dir, nil)
+			require.NoError(t, err)
+			require.Equal(t, hostileRows, tb.Len())
+			require.NoError(t, tb.Close())
+		})
+	}
+}
+
+// Options out of their documented ranges are ErrOptions, and create
+// nothing.
+func TestOptionsOutOfRange(t *testing.T) {
+	for _, o := range []table.Options{{MaxSymbols: -1}, {MaxSymbols: 1 << 32}, {MaxValueSize: -1}, {LogSize: 1}} {
+		dir := filepath.Join(t.TempDir(), "t")
+		_, err := table.Open[fuzzRow](dir, &o)
+		require.ErrorIs(t, err, table.ErrOptions, "%+v", o)
+		_, serr := os.Stat(dir)
+		require.ErrorIs(t, serr, os.ErrNotExist, "%+v", o)
+	}
+	_, err := table.Repair(t.TempDir(), &table.Options{ReadOnly: true})
+	require.ErrorIs(t, err, table.ErrOptions)
+	tb, err := table.Open[fuzzRow](filepath.Join(t.TempDir(), "t"), &table.Options{MaxSymbols: 1<<32 - 1})
+	require.NoError(t, err, "the largest MaxSymbols")
+	require.ErrorIs(t, tb.SyncMeta(make([]byte, table.MaxSyncMeta+1)), table.ErrTooLarge)
+	require.NoError(t, tb.Close())
 }

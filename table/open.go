@@ -12,6 +12,7 @@ import (
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/rowcodec"
+	"github.com/mmapvec/persistence/internal/varcol"
 	"github.com/mmapvec/persistence/lockfile"
 )
 
@@ -64,6 +65,12 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 	}
 	if n := o.LogSize; n != 0 && (n < MinLogSize || n > MaxLogSize) {
 		return fmt.Errorf("%w: LogSize %d is outside [%d, %d] (0 for %d)", ErrOptions, n, MinLogSize, MaxLogSize, DefaultLogSize)
+	}
+	if n := o.MaxSymbols; n < 0 || n > varcol.MaxCodes {
+		return fmt.Errorf("%w: MaxSymbols %d is outside [0, %d] (0 for %d)", ErrOptions, n, varcol.MaxCodes, DefaultMaxSymbols)
+	}
+	if o.MaxValueSize < 0 {
+		return fmt.Errorf("%w: MaxValueSize %d is negative (0 for %d)", ErrOptions, o.MaxValueSize, DefaultMaxValueSize)
 	}
 	fresh := newManifest(cols, rowSize, o)
 	fi, err := os.Stat(dir)

@@ -65,7 +65,7 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 		o = *opts
 	}
 	if o.ReadOnly {
-		return nil, fmt.Errorf("table: repair %s: Options.ReadOnly set, but repair writes", dir)
+		return nil, fmt.Errorf("%w: repair %s: Options.ReadOnly set, but repair writes", ErrOptions, dir)
 	}
 	rep := &RepairReport{Dir: dir, Trimmed: map[string]int{}}
 	// Aside directories are guarded by their own locks, not the table's,
@@ -75,6 +75,9 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return rep, fmt.Errorf("%w: %s: %w", ErrNotTable, dir, err)
 	}
+	if errors.Is(err, persistence.ErrManifest) {
+		err = corrupt{err} // a damaged manifest is a damaged table, as for Open
+	}
 	if err != nil {
 		return rep, fmt.Errorf("table: repair %s: %w", dir, err)
 	}
@@ -83,7 +86,7 @@ func Repair(dir string, opts *Options) (*RepairReport, error) {
 	// lock: no writer is rewriting the manifest or growing a column.
 	lock, err := lockfile.Acquire(filepath.Join(dir, lockFile), &lockfile.Options{Timeout: o.LockTimeout})
 	if err != nil {
-		return rep, fmt.Errorf("table: repair %s: %w", dir, err)
+		return rep, lockError(dir, err, false)
 	}
 	removed, err := cleanTemps(dir)
 	rep.Removed = append(rep.Removed, removed...)

@@ -55,7 +55,7 @@ func (t *Table[R]) Sync() error {
 
 // SyncMeta is [Table.Sync] that also commits meta, a small blob of the
 // caller's (an ECS tick, the next entity id, an ingest offset; at most
-// [MaxSyncMeta] bytes), atomically with the rows: after any crash, [Table.Meta]
+// [MaxSyncMeta] bytes, else [ErrTooLarge]), atomically with the rows: after any crash, [Table.Meta]
 // returns the meta of the Sync whose rows the table holds. Later Syncs keep
 // it until another SyncMeta replaces it.
 //
