@@ -36,6 +36,11 @@
 //   - After a failed Sync the Vec is poisoned ([ErrPoisoned]): reopen it.
 //     A failed fsync is never retried, because the kernel may already have
 //     dropped the pages it could not write.
+//   - On a full copy-on-write file system (btrfs) a store into the mapping
+//     of a page that already reached the disk faults (SIGBUS): the file
+//     system has no block for the new copy. A Vec does not guard its
+//     stores (the table package does); run them with
+//     debug.SetPanicOnFault(true) and recover, or keep room on the disk.
 //   - Set, SwapRemove and Pop change elements in place and are not
 //     journaled: a kill in the middle of one may tear that element (a table
 //     journals its in-place changes).

@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"hash/crc32"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/colset"
@@ -40,7 +41,8 @@ const deleteBlockBytes = 64 << 10
 // table after it, never a torn, lost or repeated row. It needs room for
 // Len-i-1 rows past the last row (the column files grow if they lack it;
 // later appends use that room). An i out of range is an [ErrRange] error.
-func (t *Table[R]) Delete(i int) error {
+func (t *Table[R]) Delete(i int) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -68,7 +70,8 @@ func (t *Table[R]) Delete(i int) error {
 // Journaled like [Table.Delete]: a crash of the process at any point leaves
 // either the table before the call or the table after it. It needs room
 // past the last row for the rows kept after the first removed one.
-func (t *Table[R]) DeleteFunc(del func(R) bool) (int, error) {
+func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return 0, err
 	}

@@ -174,6 +174,16 @@
 //     Sync stay what they were, kept by a kill -9, lost to a power cut).
 //   - Recovery can itself be interrupted and is finished by the next Open.
 //     Read-only opens never write: they compute the same view.
+//   - A full disk is an error: growth allocates blocks before it maps them
+//     (ENOSPC). On a copy-on-write file system (btrfs) a full disk also
+//     makes a store into the mapping fault, since a page rewritten after it
+//     reached the disk needs a new block: the table's own stores (Open,
+//     Append, SetRow and the rest, Sync) turn the fault into [ErrFault] and
+//     poison the table, and on such a file system every Append takes its
+//     guarded path (about 11 ns more). A store through a column slice is
+//     the caller's: run it with debug.SetPanicOnFault(true) and recover,
+//     or keep room on the disk. Free space and reopen: the open recovers
+//     as after a crash.
 //
 // # Readers beside a writer
 //

@@ -54,6 +54,11 @@ var (
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.
 	ErrPoisoned = errs.ErrPoisoned
+	// ErrFault: a store into a column's mapping faulted, as a full
+	// copy-on-write file system (btrfs) makes it; the table is poisoned
+	// (it matches ErrPoisoned too). Free space, then reopen: the open
+	// recovers as after a crash.
+	ErrFault = errs.ErrFault
 	// ErrNoLog: SyncMeta on a table without its write-ahead log, which
 	// holds the meta, and the log could not be made (a full disk). Nothing
 	// was committed, and the table is not poisoned: it stays as of its last

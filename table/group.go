@@ -2,6 +2,7 @@ package table
 
 import (
 	"runtime"
+	"runtime/debug"
 	"sync"
 )
 
@@ -25,7 +26,8 @@ type groupCommit struct {
 //
 // If a flush fails, every call waiting on it returns the error and the
 // table is poisoned, as by a failed Sync.
-func (t *Table[R]) AppendSync(rs ...R) error {
+func (t *Table[R]) AppendSync(rs ...R) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	g := &t.group
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 
 	"github.com/mmapvec/persistence"
@@ -50,10 +51,22 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 		}
 		cols = t.schema.cols
 	}
-	if err := t.open(cols, int(rt.Size())); err != nil {
+	if err := t.openGuarded(cols, int(rt.Size())); err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
 	return t, nil
+}
+
+// openGuarded is open with its stores into mappings (recovery, the
+// readers' page) guarded against faults (fault.go).
+func (t *Table[R]) openGuarded(cols []persistence.ColumnSpec, rowSize int) (err error) {
+	defer func(old bool) {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("table: %s: %w", t.dir, faultError(faultAddr(r)))
+		}
+	}(debug.SetPanicOnFault(true))
+	return t.open(cols, rowSize)
 }
 
 func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
@@ -202,6 +215,7 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 		return nil // minCap 0: every append takes the checked path, which refuses it
 	}
 	if !o.ReadOnly {
+		t.cow = cowFS(dir)
 		t.startPretouch()
 		t.minCap = t.fastLimit() // read-only: 0, so appends take the checked path
 	}

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 
@@ -113,6 +114,14 @@ func (p *pretoucher) nudge(n int) {
 
 func (p *pretoucher) run() {
 	defer close(p.done)
+	// A page the file system cannot give faults (fault.go): the goroutine
+	// stops touching, and Append meets the fault itself, guarded or not.
+	debug.SetPanicOnFault(true)
+	defer func() {
+		if r := recover(); r != nil {
+			faultAddr(r)
+		}
+	}()
 	for {
 		select {
 		case <-p.stop:
@@ -145,4 +154,9 @@ func (p *pretoucher) run() {
 
 // fastLimit is the row count below which Append takes its fast path: the
 // columns' capacity, or the next nudge of the pretoucher if it comes first.
-func (t *Table[R]) fastLimit() int { return min(t.fastCap(), t.pretouchLimit()) }
+func (t *Table[R]) fastLimit() int {
+	if t.cow {
+		return 0 // every Append takes the guarded, checked path (fault.go)
+	}
+	return min(t.fastCap(), t.pretouchLimit())
+}

@@ -370,7 +370,7 @@ func (p *readersPage) close() error {
 	var errs []error
 	if p.buf != nil {
 		if p.writer {
-			p.store(rdState, stateClosed)
+			errs = append(errs, faultless(func() { p.store(rdState, stateClosed) }))
 		}
 		errs = append(errs, unix.Munmap(p.buf))
 		p.buf = nil

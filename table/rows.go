@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -54,7 +55,8 @@ func (t *Table[R]) Append(r R) error {
 
 // appendChecked is Append's path that checks the table, grows the
 // columns, and writes variable-length values.
-func (t *Table[R]) appendChecked(r *R) error {
+func (t *Table[R]) appendChecked(r *R) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -95,7 +97,8 @@ const (
 
 // AppendRows adds rows, column by column: each column receives one strided
 // copy of its field from every row.
-func (t *Table[R]) AppendRows(rs []R) error {
+func (t *Table[R]) AppendRows(rs []R) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -177,7 +180,8 @@ func (t *Table[R]) badRow(i int) {
 // SetRow replaces row i in every column. A crash of the process part way is
 // finished by the next Open (the change is journaled first), so a row is
 // never a mix of two writes. An i out of range is an [ErrRange] error.
-func (t *Table[R]) SetRow(i int, r R) error {
+func (t *Table[R]) SetRow(i int, r R) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -212,7 +216,8 @@ func (t *Table[R]) SetRow(i int, r R) error {
 // SwapRemove removes row i by moving the last row into its place: O(1),
 // order not kept. Journaled like [Table.SetRow]. An i out of range is an
 // [ErrRange] error.
-func (t *Table[R]) SwapRemove(i int) error {
+func (t *Table[R]) SwapRemove(i int) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -238,7 +243,8 @@ func (t *Table[R]) SwapRemove(i int) error {
 // Truncate keeps the first n rows in every column, journaled like
 // [Table.SetRow]. The files keep their size for later appends. An n outside
 // [0, Len] is an [ErrRange] error.
-func (t *Table[R]) Truncate(n int) error {
+func (t *Table[R]) Truncate(n int) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"syscall"
 
@@ -46,7 +47,8 @@ const (
 // table is poisoned: every later call returns [ErrPoisoned] until it is
 // closed and reopened. The flush is never retried, because after a failed
 // fsync the kernel may already have dropped the dirty pages.
-func (t *Table[R]) Sync() error {
+func (t *Table[R]) Sync() (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
@@ -64,7 +66,8 @@ func (t *Table[R]) Sync() error {
 // too full for even the smallest one), SyncMeta tries again and, if it
 // still cannot, returns [ErrNoLog] having committed nothing, without
 // poisoning the table.
-func (t *Table[R]) SyncMeta(meta []byte) error {
+func (t *Table[R]) SyncMeta(meta []byte) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}

@@ -39,10 +39,11 @@ var (
 	ErrClosed = errors.New("persistence: closed")
 	// ErrReadOnly: a change through a handle opened read-only.
 	ErrReadOnly = errors.New("persistence: opened read-only")
-	// ErrPoisoned: an earlier sync failed; nothing since the last good
-	// sync is durable, and the handle must be closed and reopened (a
-	// failed fsync is never retried: the kernel may have dropped the pages).
-	ErrPoisoned = errors.New("persistence: an earlier sync failed; close and reopen")
+	// ErrPoisoned: an earlier sync failed (or a store faulted: ErrFault);
+	// nothing since the last good sync is durable, and the handle must be
+	// closed and reopened (a failed fsync is never retried: the kernel may
+	// have dropped the pages).
+	ErrPoisoned = errors.New("persistence: poisoned by an earlier failure; close and reopen")
 	// ErrRange: an index or count outside the data, wrapped with the index
 	// and the length. Methods without an error result panic instead, like a
 	// slice index.
@@ -55,6 +56,10 @@ var (
 	// ErrSymbolLimit: a symbol column's dictionary holds as many distinct
 	// values as it may.
 	ErrSymbolLimit = errors.New("persistence: symbol dictionary full")
+	// ErrFault: a store into a mapped file faulted: the file system could
+	// not give the page (a full copy-on-write file system must find a new
+	// block for every page rewritten), or the device failed.
+	ErrFault = errors.New("persistence: a store into a mapped file faulted")
 )
 
 // FileError is a problem with one file. It matches its Err and, for

@@ -33,6 +33,23 @@ var fileSystems = []fileSystem{
 	{name: "btrfs", mkfs: []string{"mkfs.btrfs", "-q", "-f"}, pkg: "btrfs-progs"},
 }
 
+// eachFileSystem runs test for every file system this machine can make
+// and mount, each as its own subtest; the others skip, saying why, and
+// all of them do under -short.
+func eachFileSystem(t *testing.T, test func(t *testing.T, fs fileSystem)) {
+	if testing.Short() {
+		t.Skip("realfs: skipped under -short (it makes and mounts file systems on loop devices)")
+	}
+	for _, fs := range fileSystems {
+		t.Run(fs.name, func(t *testing.T) {
+			if why := missing(fs); why != "" {
+				t.Skipf("realfs: %s: skipped: %s", fs.name, why)
+			}
+			test(t, fs)
+		})
+	}
+}
+
 // errUnavailable marks a step that failed because this machine cannot run
 // the test (a tool or the kernel's support is missing), not because the
 // library did something wrong: the test skips.

@@ -60,26 +60,18 @@ const (
 // its own loop-mounted image: every image copied the instant a Sync
 // returned must open, after a reboot, with exactly that Sync's rows.
 func TestRealFS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("realfs: skipped under -short (it makes and mounts file systems on loop devices)")
-	}
-	for _, fs := range fileSystems {
-		t.Run(fs.name, func(t *testing.T) {
-			if why := missing(fs); why != "" {
-				t.Skipf("realfs: %s: skipped: %s", fs.name, why)
-			}
-			start := time.Now()
-			ok, total, logged := syncThenCut(t, fs)
-			t.Logf("realfs: %s: %d of %d Sync-then-cut images opened at their Sync, %d of them cut after a logged Sync or an AppendSync group (%v)",
-				fs.name, ok, total, logged, time.Since(start).Round(time.Millisecond))
-			if logged == 0 {
-				t.Errorf("realfs: %s: no image was cut after a logged Sync: the test missed the log", fs.name)
-			}
-			if ok != total {
-				t.Errorf("realfs: %s: %d of %d images lost rows a returned Sync had committed", fs.name, total-ok, total)
-			}
-		})
-	}
+	eachFileSystem(t, func(t *testing.T, fs fileSystem) {
+		start := time.Now()
+		ok, total, logged := syncThenCut(t, fs)
+		t.Logf("realfs: %s: %d of %d Sync-then-cut images opened at their Sync, %d of them cut after a logged Sync or an AppendSync group (%v)",
+			fs.name, ok, total, logged, time.Since(start).Round(time.Millisecond))
+		if logged == 0 {
+			t.Errorf("realfs: %s: no image was cut after a logged Sync: the test missed the log", fs.name)
+		}
+		if ok != total {
+			t.Errorf("realfs: %s: %d of %d images lost rows a returned Sync had committed", fs.name, total-ok, total)
+		}
+	})
 }
 
 // syncThenCut makes fs in an image, runs the workload on it with a copy of

@@ -1,0 +1,61 @@
+package table
+
+import (
+	"fmt"
+	"runtime/debug"
+)
+
+// Stores into a mapping can fault. On a copy-on-write file system (btrfs)
+// every page rewritten after it reached the disk needs a new block, which
+// the kernel finds when the page is first stored into again; on a full
+// disk it finds none and raises SIGBUS, which would end the process. So
+// the table's own stores run with debug.SetPanicOnFault: the fault becomes
+// a panic that guarded turns into [ErrFault], and the table is poisoned
+// (a row may be half written; the next open cuts or redoes it as after a
+// crash). Append's fast path is not guarded (the guard costs about 11 ns,
+// most of an Append): on such file systems every Append takes the checked
+// path instead (see cowFS). Stores through column slices are the caller's
+// to guard the same way.
+
+// guarded ends a call that stored into mappings; it is deferred as
+//
+//	defer t.guarded(debug.SetPanicOnFault(true), &err)
+//
+// and returns err as ErrFault after a fault. Any other panic goes on.
+func (t *Table[R]) guarded(old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = t.fail(faultError(faultAddr(r)))
+}
+
+// faultError says what a fault at addr means.
+func faultError(addr uintptr) error {
+	return fmt.Errorf("%w at %#x: the file system could not give a page of a table file (a full disk?)", ErrFault, addr)
+}
+
+// faultless runs store, which stores into a mapping, and returns a fault
+// as ErrFault instead of ending the process: for the stores of steps that
+// must go on after it (Close).
+func faultless(store func()) (err error) {
+	defer func(old bool) {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w at %#x", ErrFault, faultAddr(r))
+		}
+	}(debug.SetPanicOnFault(true))
+	store()
+	return nil
+}
+
+// faultAddr returns the address of the fault that r, a recovered panic,
+// reports; any other panic (a nil dereference is a bug) goes on.
+func faultAddr(r any) uintptr {
+	f, ok := r.(interface{ Addr() uintptr })
+	if !ok || f.Addr() < 1<<16 {
+		panic(r)
+	}
+	return f.Addr()
+}
