@@ -29,6 +29,13 @@ func (t *Table[R]) guarded(old bool, err *error) {
 		return
 	}
 	*err = t.fail(faultError(faultAddr(r)))
+	// A row may be half written, and an in-place change's deferred end
+	// has already made the readers' sequence count even: odd again, so
+	// that readers wait, and once this writer is gone find the files to
+	// recover, instead of reading the torn row as consistent.
+	if t.readers != nil {
+		_ = faultless(t.readers.begin)
+	}
 }
 
 // faultError says what a fault at addr means.

@@ -27,10 +27,11 @@ type groupCommit struct {
 // If a flush fails, every call waiting on it returns the error and the
 // table is poisoned, as by a failed Sync.
 func (t *Table[R]) AppendSync(rs ...R) (err error) {
-	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	g := &t.group
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// After the Unlock's defer, so that a fault poisons under the lock.
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if g.done.L == nil {
 		g.done.L = &g.mu
 	}
