@@ -38,6 +38,9 @@ func TestFullDisk(t *testing.T) {
 		return
 	}
 	eachFileSystem(t, func(t *testing.T, fs fileSystem) {
+		if raceEnabled && fs.name == "btrfs" {
+			t.Skip("realfs: btrfs: skipped under -race, whose atomic stores run in C, where a fault cannot be recovered; .ci/run runs it without")
+		}
 		work := t.TempDir()
 		image, mnt := filepath.Join(work, "image"), filepath.Join(work, "mnt")
 		if err := makeImage(fs, image); err != nil {
@@ -97,6 +100,7 @@ func TestFullDisk(t *testing.T) {
 				t.Fatalf("realfs: %s: row %d is %+v, want %+v", fs.name, i, r, wideRow(i))
 			}
 		}
+		t.Logf("realfs: %s: full disk: the writer lived to close, and the table reopened with %d rows (its last Sync committed %d)", fs.name, tb.Len(), synced)
 	})
 }
 

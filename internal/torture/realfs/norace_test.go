@@ -1,0 +1,5 @@
+//go:build !race
+
+package realfs_test
+
+const raceEnabled = false
