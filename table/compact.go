@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
@@ -33,7 +34,8 @@ import (
 // Like Close and Open, it maps every file again: column views, slices and
 // strings taken from views before it must not be used after it; take them
 // again. A table opened as [Any] may be compacted (persist compact does).
-func (t *Table[R]) Compact() error {
+func (t *Table[R]) Compact() (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(false); err != nil {
 		return err
 	}

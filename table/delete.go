@@ -151,7 +151,7 @@ func (t *Table[R]) reserveStage(need int) error {
 func (t *Table[R]) finishDelete(op intentOp, f, k int) {
 	n := t.rows
 	t.beginInPlace()
-	defer t.endInPlace()
+	defer t.endOwnInPlace()
 	t.journal.write(intent{op: op, commitSeq: t.seq, index: uint64(f), rowsBefore: uint64(n),
 		kept: uint64(k), stagedCRC: stagedCRC(t.set.Columns(), n, k)})
 	t.removedFrom(f)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
@@ -315,6 +316,9 @@ func TestOptionsOutOfRange(t *testing.T) {
 		require.ErrorIs(t, err, table.ErrOptions, "%+v", o)
 		_, serr := os.Stat(dir)
 		require.ErrorIs(t, serr, os.ErrNotExist, "%+v", o)
+		require.ErrorIs(t, table.Create(dir, reflect.TypeFor[fuzzRow](), &o), table.ErrOptions, "Create, %+v", o)
+		_, serr = os.Stat(dir)
+		require.ErrorIs(t, serr, os.ErrNotExist, "Create, %+v", o)
 	}
 	_, err := table.Repair(t.TempDir(), &table.Options{ReadOnly: true})
 	require.ErrorIs(t, err, table.ErrOptions)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -74,7 +75,8 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 // to data version to: a SCHEMA record naming every column file, the new
 // COMMIT, the manifest, then each column header's data version. The table
 // is then opened again, at version to, without letting go of the lock.
-func (t *Table[R]) migrateTo(from, to uint32) error {
+func (t *Table[R]) migrateTo(from, to uint32) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.sync(); err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 	if err := t.openGuarded(cols, int(rt.Size())); err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
+	t.opened = true
 	return t, nil
 }
 
@@ -69,13 +70,8 @@ func (t *Table[R]) openGuarded(cols []persistence.ColumnSpec, rowSize int) (err 
 	return t.open(cols, rowSize)
 }
 
-func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
-	dir, o := t.dir, t.opts
-	if dir == "" {
-		// Some calls would take "" as the current directory and others as
-		// no name at all (a rename fails): refuse it before either.
-		return fmt.Errorf("%w: the directory name is empty", ErrNotTable)
-	}
+// validate checks the Options fields that have a range: ErrOptions.
+func (o Options) validate() error {
 	if n := o.LogSize; n != 0 && (n < MinLogSize || n > MaxLogSize) {
 		return fmt.Errorf("%w: LogSize %d is outside [%d, %d] (0 for %d)", ErrOptions, n, MinLogSize, MaxLogSize, DefaultLogSize)
 	}
@@ -84,6 +80,19 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 	}
 	if o.MaxValueSize < 0 {
 		return fmt.Errorf("%w: MaxValueSize %d is negative (0 for %d)", ErrOptions, o.MaxValueSize, DefaultMaxValueSize)
+	}
+	return nil
+}
+
+func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
+	dir, o := t.dir, t.opts
+	if dir == "" {
+		// Some calls would take "" as the current directory and others as
+		// no name at all (a rename fails): refuse it before either.
+		return fmt.Errorf("%w: the directory name is empty", ErrNotTable)
+	}
+	if err := o.validate(); err != nil {
+		return err
 	}
 	fresh := newManifest(cols, rowSize, o)
 	fi, err := os.Stat(dir)

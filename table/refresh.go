@@ -209,6 +209,19 @@ func (t *Table[R]) endInPlace() {
 	}
 }
 
+// endOwnInPlace is endInPlace for a change made by the table's own code,
+// deferred. If the change panicked (a fault at a store, or a bug), a row
+// may be half written: the count stays odd, so that readers wait (and,
+// once this writer is gone, recover from the files) rather than take the
+// row as consistent; the panic goes on to the method's guard (fault.go).
+func (t *Table[R]) endOwnInPlace() {
+	if r := recover(); r != nil {
+		t.inPlace--
+		panic(r)
+	}
+	t.endInPlace()
+}
+
 // waitDeadline is how long a reader waits for a change in place.
 func (t *Table[R]) waitDeadline() time.Time {
 	return time.Now().Add(max(t.opts.LockTimeout, time.Second))

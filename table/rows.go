@@ -200,7 +200,7 @@ func (t *Table[R]) SetRow(i int, r R) (err error) {
 		}
 	}
 	t.beginInPlace()
-	defer t.endInPlace()
+	defer t.endOwnInPlace()
 	t.journal.write(intent{op: opSetRow, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.changedInPlace(i)
 	if t.vars != nil {
@@ -227,7 +227,7 @@ func (t *Table[R]) SwapRemove(i int) (err error) {
 	last := t.rows - 1
 	t.codec.PackRow(t.scratch, last)
 	t.beginInPlace()
-	defer t.endInPlace()
+	defer t.endOwnInPlace()
 	t.journal.write(intent{op: opSwapRemove, commitSeq: t.seq, index: uint64(i), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.removedFrom(last)
 	t.changedInPlace(i)
@@ -255,7 +255,7 @@ func (t *Table[R]) Truncate(n int) (err error) {
 		return nil
 	}
 	t.beginInPlace()
-	defer t.endInPlace()
+	defer t.endOwnInPlace()
 	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.removedFrom(n)
 	t.publish(n, "")

@@ -324,7 +324,9 @@ func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 // for a reader after a restart. Nothing to do when no Sync was logged
 // since the last checkpoint.
 func (t *Table[R]) closeLog() error {
-	if t.logged == 0 || t.opts.ReadOnly || t.poison != nil || t.commit == nil || t.set == nil {
+	// An open that failed part way (a redo interrupted, by a fault say)
+	// leaves nothing to commit: the next open recovers again.
+	if !t.opened || t.logged == 0 || t.opts.ReadOnly || t.poison != nil || t.commit == nil || t.set == nil {
 		return nil
 	}
 	return t.checkpointAs(t.meta, t.lastRows, t.lastLengths)

@@ -108,6 +108,7 @@ type Table[R any] struct {
 	wal            *os.File        // the write-ahead log; nil in a table made without one, until a Sync needs it
 	walFailed      bool            // making the log failed (a full disk): this open checkpoints
 	cow            bool            // on a copy-on-write file system: no unguarded Append (fault.go)
+	opened         bool            // the open succeeded: Close may checkpoint
 	walSize        int             // its size
 	walOff         int             // where the next record goes
 	walSlotIdx     int             // its meta slot written last

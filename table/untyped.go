@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/mmapvec/persistence"
@@ -35,6 +36,9 @@ func Create(dir string, row reflect.Type, opts *Options) error {
 	}
 	if row == nil || row == reflect.TypeFor[Any]() {
 		return fmt.Errorf("%w: Create needs a struct row type with fields", ErrType)
+	}
+	if err := o.validate(); err != nil {
+		return err
 	}
 	s, err := schemaOf(row, true)
 	if err != nil {
@@ -126,8 +130,9 @@ func (a *Appender) Len() int { return a.t.rows }
 // table's rows are as they were, and a crash keeps this batch whole or
 // not at all. After it returns, the rows survive a crash of the process;
 // after the next [Appender.Sync], a crash of the OS.
-func (a *Appender) Append(n int, cols []ColumnData) error {
+func (a *Appender) Append(n int, cols []ColumnData) (err error) {
 	t := a.t
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	switch {
 	case t.closed:
 		return ErrClosed
@@ -267,8 +272,9 @@ func (t *Table[R]) storeValues(v *varCol, n int, vals []string) error {
 
 // Sync makes the rows appended so far durable against an OS crash, as
 // [Table.Sync] does.
-func (a *Appender) Sync() error {
+func (a *Appender) Sync() (err error) {
 	t := a.t
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	switch {
 	case t.closed:
 		return ErrClosed

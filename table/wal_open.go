@@ -2,6 +2,7 @@ package table
 
 import (
 	"cmp"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"unsafe"
 
 	"github.com/mmapvec/persistence"
@@ -249,57 +249,79 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 
 // verifyWAL checks that the files hold what the chain's records wrote, as
 // the last record to write each element left it (later records overwrite
-// earlier ones: rows set again, swapped in, cut and appended again). The
-// records are read newest first, and each file's elements already checked
-// are kept as sorted, disjoint ranges.
+// earlier ones: rows set again, swapped in, cut and appended again). Per
+// file, one sweep over the writes' ends in order, with the newest write
+// covering each stretch on top of a heap: O(w log w) for w writes, however
+// a crafted log orders them.
 func (t *Table[R]) verifyWAL(c walChain) error {
 	last := c.records[len(c.records)-1]
-	checked := make([]ranges, len(t.walFiles))
-	for k := len(c.records) - 1; k >= 0; k-- {
-		r := c.records[k]
-		for _, w := range r.writes {
-			f := t.walFiles[w.file]
-			if f == nil {
+	byFile := make([][]liveWrite, len(t.walFiles))
+	order := 0 // of the writes, as replay applies them: the later wins
+	for k, r := range c.records {
+		for j := range r.writes {
+			w := &r.writes[j]
+			if t.walFiles[w.file] == nil {
 				continue
 			}
-			lo, hi := w.at, min(w.at+w.count, last.lens[w.file])
-			es := uint64(f.ElemSize())
-			for _, gap := range checked[w.file].add(lo, hi) {
-				got := fileElems(f, int(gap[0]), int(gap[1]-gap[0]))
-				if string(got) != string(w.data[(gap[0]-w.at)*es:(gap[1]-w.at)*es]) {
-					return t.needsReplay(r)
-				}
+			if lo, hi := w.at, min(w.at+w.count, last.lens[w.file]); lo < hi {
+				byFile[w.file] = append(byFile[w.file], liveWrite{lo: lo, hi: hi, rec: k, order: order, w: w})
+			}
+			order++
+		}
+	}
+	for i, ws := range byFile {
+		f := t.walFiles[i]
+		es := uint64(f.ElemSize())
+		ends := make([]uint64, 0, 2*len(ws))
+		for _, w := range ws {
+			ends = append(ends, w.lo, w.hi)
+		}
+		slices.Sort(ends)
+		ends = slices.Compact(ends)
+		slices.SortFunc(ws, func(a, b liveWrite) int { return cmp.Compare(a.lo, b.lo) })
+		var live newestFirst
+		next := 0
+		for p := 0; p+1 < len(ends); p++ {
+			lo, hi := ends[p], ends[p+1] // no write starts or ends inside
+			for ; next < len(ws) && ws[next].lo <= lo; next++ {
+				heap.Push(&live, ws[next])
+			}
+			for live.Len() > 0 && live[0].hi <= lo {
+				heap.Pop(&live)
+			}
+			if live.Len() == 0 {
+				continue
+			}
+			top := live[0]
+			got := fileElems(f, int(lo), int(hi-lo))
+			if string(got) != string(top.w.data[(lo-top.w.at)*es:(hi-top.w.at)*es]) {
+				return t.needsReplay(c.records[top.rec])
 			}
 		}
 	}
 	return nil
 }
 
-// ranges is a set of element ranges [lo, hi), sorted and disjoint.
-type ranges [][2]uint64
+// liveWrite is a write of record rec, clipped to [lo, hi); order is its
+// place among all the chain's writes.
+type liveWrite struct {
+	lo, hi     uint64
+	rec, order int
+	w          *walWrite
+}
 
-// add adds [lo, hi) and returns the parts of it that were not in the set.
-func (rs *ranges) add(lo, hi uint64) [][2]uint64 {
-	if lo >= hi {
-		return nil
-	}
-	s := *rs
-	i := sort.Search(len(s), func(i int) bool { return s[i][1] >= lo }) // the first that ends at or past lo
-	var gaps [][2]uint64
-	at, nlo, nhi, j := lo, lo, hi, i
-	for ; j < len(s) && s[j][0] <= hi; j++ {
-		if s[j][0] > at {
-			gaps = append(gaps, [2]uint64{at, s[j][0]})
-		}
-		at = max(at, s[j][1])
-		nlo, nhi = min(nlo, s[j][0]), max(nhi, s[j][1])
-	}
-	if at < hi {
-		gaps = append(gaps, [2]uint64{at, hi})
-	}
-	// Ranges i to j-1 touch [lo, hi): one range, their union, takes their place.
-	*rs = append(s[:i], append([][2]uint64{{nlo, nhi}}, s[j:]...)...)
-	return gaps
+// newestFirst is a heap of writes, the latest record's on top.
+type newestFirst []liveWrite
+
+func (h newestFirst) Len() int           { return len(h) }
+func (h newestFirst) Less(i, j int) bool { return h[i].order > h[j].order }
+func (h newestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *newestFirst) Push(x any)        { *h = append(*h, x.(liveWrite)) }
+func (h *newestFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func (t *Table[R]) needsReplay(r walRecord) error {
