@@ -1,12 +1,19 @@
 package table
 
 import (
+	"bufio"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapvec/persistence/internal/bootid"
+	"github.com/mmapvec/persistence/internal/crashpoint"
 )
 
 // TestStoreFaultIsErrFault plays the fault a full btrfs raises (SIGBUS at
@@ -16,7 +23,7 @@ import (
 func TestStoreFaultIsErrFault(t *testing.T) {
 	type row struct{ A, B int64 }
 	dir := filepath.Join(t.TempDir(), "t")
-	tb, err := Open[row](dir, nil)
+	tb, err := Open[row](dir, noPretouch) // its atomic stores would fault under -race, in C
 	require.NoError(t, err)
 	for i := range 1000 {
 		require.NoError(t, tb.Append(row{int64(i), int64(i)}))
@@ -39,4 +46,83 @@ func TestStoreFaultIsErrFault(t *testing.T) {
 	require.Equal(t, 1000, tb.Len())
 	require.Equal(t, row{-3, -3}, tb.Row(3), "the journaled SetRow is finished: %s", tb.Recovered())
 	require.Equal(t, row{4, 4}, tb.Row(4))
+}
+
+// noPretouch keeps the pretoucher off the pages a test makes unwritable.
+var noPretouch = &Options{NoPretouch: true}
+
+// protectFile maps every writable mapping of the file named name (found in
+// /proc/self/maps) with prot, as a full btrfs makes its pages unwritable.
+func protectFile(t *testing.T, name string, prot int) {
+	f, err := os.Open("/proc/self/maps")
+	require.NoError(t, err)
+	defer f.Close()
+	found := false
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 6 || !strings.HasSuffix(fs[5], "/"+name) || !strings.HasPrefix(fs[1], "rw") && prot != unix.PROT_READ|unix.PROT_WRITE {
+			continue
+		}
+		a := strings.SplitN(fs[0], "-", 2)
+		lo, _ := strconv.ParseUint(a[0], 16, 64)
+		hi, _ := strconv.ParseUint(a[1], 16, 64)
+		_, _, e := unix.Syscall(unix.SYS_MPROTECT, uintptr(lo), uintptr(hi-lo), uintptr(prot))
+		require.Zero(t, e)
+		found = true
+	}
+	require.True(t, found, "no mapping of %s", name)
+}
+
+// TestFaultInRedoIsNotCommitted: a Delete faults half way, and so does its
+// redo at the next open (the disk is still full). That failed open must
+// not checkpoint at its Close (which would commit the half-moved rows and
+// make the intent stale); the open after it finishes the Delete.
+func TestFaultInRedoIsNotCommitted(t *testing.T) {
+	type row struct{ A, B int64 }
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := Open[row](dir, noPretouch) // its atomic stores would fault under -race, in C
+	require.NoError(t, err)
+	for i := range 10 {
+		require.NoError(t, tb.Append(row{int64(i), int64(i)}))
+	}
+	require.NoError(t, tb.Sync())
+	require.NoError(t, tb.Append(row{10, 10}))
+	require.NoError(t, tb.Sync()) // logged: Close and recovery checkpoint it
+	faultAt := func(point string) {
+		n := 0
+		crashpoint.SetHook(func(name string) {
+			if name == point {
+				if n++; n == 1 {
+					protectFile(t, "B.col", unix.PROT_READ)
+				}
+			}
+		})
+	}
+	faultAt("table.delete.moved")
+	err = tb.Delete(2)
+	crashpoint.SetHook(nil)
+	protectFile(t, "B.col", unix.PROT_READ|unix.PROT_WRITE)
+	require.ErrorIs(t, err, ErrFault)
+	require.NoError(t, tb.Close())
+
+	bootid.Override("after a restart")
+	defer bootid.Override("")
+	faultAt("table.recover.redo")
+	_, err = Open[row](dir, nil)
+	crashpoint.SetHook(nil)
+	require.ErrorIs(t, err, ErrFault, "the redo faults too")
+
+	bootid.Override("after another restart")
+	tb, err = Open[row](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	want := []row{{0, 0}, {1, 1}}
+	for i := 3; i <= 10; i++ {
+		want = append(want, row{int64(i), int64(i)})
+	}
+	got := make([]row, tb.Len())
+	for i := range got {
+		got[i] = tb.Row(i)
+	}
+	require.Equal(t, want, got, "the Delete finished: %s", tb.Recovered())
 }

@@ -3,6 +3,7 @@ package table
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -186,7 +187,13 @@ func (t *Table[R]) RowConsistent(i int) (R, error) {
 // are seen by readers as they land, element by element. Update adds no
 // durability: an OS crash keeps what the last Sync committed. change must
 // not call Update's table from another goroutine.
-func (t *Table[R]) Update(change func() error) error {
+//
+// Stores into the table's mappings during Update, change's writes through
+// slices included, are guarded as the table's own are: a fault (a full
+// copy-on-write disk) returns [ErrFault] and poisons the table instead of
+// ending the process.
+func (t *Table[R]) Update(change func() error) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
 	}
