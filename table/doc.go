@@ -180,11 +180,11 @@
 //     reached the disk needs a new block: the table's own stores (Open,
 //     Append, SetRow and the rest, Sync) turn the fault into [ErrFault] and
 //     poison the table, and on such a file system every Append takes its
-//     guarded path (about 11 ns more). Stores through column slices are
-//     guarded inside [Table.Update]; elsewhere they are the caller's: run
-//     them with debug.SetPanicOnFault(true) and recover, or keep room on
-//     the disk. Free space and reopen: the open recovers
-//     as after a crash.
+//     guarded, checked path (BenchmarkAppendGuard). Stores through column
+//     slices are guarded inside [Table.Update]; elsewhere they are the
+//     caller's: run them with debug.SetPanicOnFault(true) and recover, or
+//     keep room on the disk. Free space and reopen: the open recovers as
+//     after a crash.
 //
 // # Readers beside a writer
 //

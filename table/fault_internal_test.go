@@ -126,3 +126,31 @@ func TestFaultInRedoIsNotCommitted(t *testing.T) {
 	}
 	require.Equal(t, want, got, "the Delete finished: %s", tb.Recovered())
 }
+
+// BenchmarkAppendGuard is the cost of the guard (fault.go) that every
+// Append pays on a copy-on-write file system: Append's fast path against
+// its guarded, checked path, into 4,096 rows kept in cache.
+func BenchmarkAppendGuard(b *testing.B) {
+	type row struct{ A, B, C, D int64 }
+	for _, cow := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fast", true: "guarded"}[cow], func(b *testing.B) {
+			tb, err := Open[row](filepath.Join(b.TempDir(), "t"), noPretouch)
+			require.NoError(b, err)
+			defer tb.Close()
+			require.NoError(b, tb.AppendRows(make([]row, 4096)))
+			tb.cow = cow
+			b.ResetTimer()
+			for i := range b.N {
+				if i&4095 == 0 {
+					b.StopTimer()
+					require.NoError(b, tb.Truncate(0))
+					tb.minCap = tb.fastLimit()
+					b.StartTimer()
+				}
+				if err := tb.Append(row{A: int64(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

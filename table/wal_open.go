@@ -170,11 +170,18 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 				return bad("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
 			}
 		}
+		var spans [][][2]uint64 // each file's writes: made once, if a file grows
 		for i, f := range t.walFiles {
 			if f == nil || r.lens[i] <= holds[i] {
 				continue
 			}
-			if !replay || !r.covers(i, holds[i], r.lens[i]) {
+			if !replay {
+				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], holds[i])
+			}
+			if spans == nil {
+				spans = r.spansByFile()
+			}
+			if !covers(spans[i], holds[i], r.lens[i]) {
 				return bad("%s has %d elements, the file holds %d, and the record does not carry the rest", f.Path(), r.lens[i], holds[i])
 			}
 			holds[i] = r.lens[i]
@@ -183,22 +190,30 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 	return nil
 }
 
-// covers reports whether the record's writes to file i carry every
-// element of [from, to): growth only by the bytes a record holds, so that
-// a small crafted record cannot make a table of zeros, or a huge file.
-func (r *walRecord) covers(i int, from, to uint64) bool {
-	var spans [][2]uint64
+// spansByFile returns the record's writes, [at, at+count) per file.
+func (r *walRecord) spansByFile() [][][2]uint64 {
+	spans := make([][][2]uint64, len(r.lens))
 	for _, w := range r.writes {
-		if w.file == i && w.count > 0 && w.at < to && w.at+w.count > from {
-			spans = append(spans, [2]uint64{w.at, w.at + w.count})
+		if w.count > 0 {
+			spans[w.file] = append(spans[w.file], [2]uint64{w.at, w.at + w.count})
 		}
 	}
+	return spans
+}
+
+// covers reports whether spans (a file's writes in a record) carry every
+// element of [from, to): growth only by the bytes a record holds, so that
+// a small crafted record cannot make a table of zeros, or a huge file.
+func covers(spans [][2]uint64, from, to uint64) bool {
 	slices.SortFunc(spans, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
 	for _, s := range spans {
-		if s[0] > from {
-			return false
+		if s[1] <= from {
+			continue
 		}
-		from = max(from, s[1])
+		if s[0] > from {
+			break
+		}
+		from = s[1]
 	}
 	return from >= to
 }
