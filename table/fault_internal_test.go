@@ -16,36 +16,46 @@ import (
 	"github.com/mmapvec/persistence/internal/crashpoint"
 )
 
+// faultRow is the fault tests' row: two columns, so that a fault in the second
+// leaves a row half written.
+type faultRow struct{ A, B int64 }
+
+// faultTable makes a table of n rows {i, i}, synced, without the
+// pretoucher (its atomic stores would fault under -race, in C).
+func faultTable(t *testing.T, n int) (string, *Table[faultRow]) {
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := Open[faultRow](dir, noPretouch)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, tb.Append(faultRow{int64(i), int64(i)}))
+	}
+	require.NoError(t, tb.Sync())
+	return dir, tb
+}
+
 // TestStoreFaultIsErrFault plays the fault a full btrfs raises (SIGBUS at
 // a store into a page it cannot give) with a column mapped read-only: the
 // store faults, SetRow returns ErrFault, the table is poisoned, readers
 // are told to wait, and the next open finishes the journaled SetRow.
 func TestStoreFaultIsErrFault(t *testing.T) {
-	type row struct{ A, B int64 }
-	dir := filepath.Join(t.TempDir(), "t")
-	tb, err := Open[row](dir, noPretouch) // its atomic stores would fault under -race, in C
-	require.NoError(t, err)
-	for i := range 1000 {
-		require.NoError(t, tb.Append(row{int64(i), int64(i)}))
-	}
-	require.NoError(t, tb.Sync())
+	dir, tb := faultTable(t, 1000)
 	p, n := tb.set.Columns()[1].File().Mapped() // B: written after A
 	data := unsafe.Slice((*byte)(p), n)
 	require.NoError(t, unix.Mprotect(data, unix.PROT_READ))
-	err = tb.SetRow(3, row{-3, -3})
+	err := tb.SetRow(3, faultRow{-3, -3})
 	require.ErrorIs(t, err, ErrFault)
 	require.ErrorIs(t, err, ErrPoisoned)
 	require.Equal(t, uint64(1), tb.readers.load(rdSeq)&1, "readers wait: a row may be half written")
-	require.ErrorIs(t, tb.Append(row{}), ErrPoisoned)
+	require.ErrorIs(t, tb.Append(faultRow{}), ErrPoisoned)
 	require.NoError(t, unix.Mprotect(data, unix.PROT_READ|unix.PROT_WRITE))
 	require.NoError(t, tb.Close())
 
-	tb, err = Open[row](dir, nil)
+	tb, err = Open[faultRow](dir, nil)
 	require.NoError(t, err)
 	defer tb.Close()
 	require.Equal(t, 1000, tb.Len())
-	require.Equal(t, row{-3, -3}, tb.Row(3), "the journaled SetRow is finished: %s", tb.Recovered())
-	require.Equal(t, row{4, 4}, tb.Row(4))
+	require.Equal(t, faultRow{-3, -3}, tb.Row(3), "the journaled SetRow is finished: %s", tb.Recovered())
+	require.Equal(t, faultRow{4, 4}, tb.Row(4))
 }
 
 // noPretouch keeps the pretoucher off the pages a test makes unwritable.
@@ -78,15 +88,8 @@ func protectFile(t *testing.T, name string, prot int) {
 // not checkpoint at its Close (which would commit the half-moved rows and
 // make the intent stale); the open after it finishes the Delete.
 func TestFaultInRedoIsNotCommitted(t *testing.T) {
-	type row struct{ A, B int64 }
-	dir := filepath.Join(t.TempDir(), "t")
-	tb, err := Open[row](dir, noPretouch) // its atomic stores would fault under -race, in C
-	require.NoError(t, err)
-	for i := range 10 {
-		require.NoError(t, tb.Append(row{int64(i), int64(i)}))
-	}
-	require.NoError(t, tb.Sync())
-	require.NoError(t, tb.Append(row{10, 10}))
+	dir, tb := faultTable(t, 10)
+	require.NoError(t, tb.Append(faultRow{10, 10}))
 	require.NoError(t, tb.Sync()) // logged: Close and recovery checkpoint it
 	faultAt := func(point string) {
 		n := 0
@@ -99,7 +102,7 @@ func TestFaultInRedoIsNotCommitted(t *testing.T) {
 		})
 	}
 	faultAt("table.delete.moved")
-	err = tb.Delete(2)
+	err := tb.Delete(2)
 	crashpoint.SetHook(nil)
 	protectFile(t, "B.col", unix.PROT_READ|unix.PROT_WRITE)
 	require.ErrorIs(t, err, ErrFault)
@@ -108,19 +111,19 @@ func TestFaultInRedoIsNotCommitted(t *testing.T) {
 	bootid.Override("after a restart")
 	defer bootid.Override("")
 	faultAt("table.recover.redo")
-	_, err = Open[row](dir, nil)
+	_, err = Open[faultRow](dir, nil)
 	crashpoint.SetHook(nil)
 	require.ErrorIs(t, err, ErrFault, "the redo faults too")
 
 	bootid.Override("after another restart")
-	tb, err = Open[row](dir, nil)
+	tb, err = Open[faultRow](dir, nil)
 	require.NoError(t, err)
 	defer tb.Close()
-	want := []row{{0, 0}, {1, 1}}
+	want := []faultRow{{0, 0}, {1, 1}}
 	for i := 3; i <= 10; i++ {
-		want = append(want, row{int64(i), int64(i)})
+		want = append(want, faultRow{int64(i), int64(i)})
 	}
-	got := make([]row, tb.Len())
+	got := make([]faultRow, tb.Len())
 	for i := range got {
 		got[i] = tb.Row(i)
 	}
