@@ -49,9 +49,10 @@ type CheckReport struct {
 
 // Problem is one inconsistency: the file it was found in (a name in the
 // table directory, "" for the table as a whole) and what disagrees, with
-// the numbers. Err matches [ErrCorrupt] for damage, or [ErrNeedsRecovery]
+// the numbers. Err matches [ErrCorrupt] for damage, [ErrNeedsRecovery]
 // for the state an interrupted step left, which a writable open or persist
-// repair finishes.
+// repair finishes, or [fs.ErrPermission] for a file the caller may not
+// read.
 type Problem struct {
 	File string
 	Err  error
@@ -99,8 +100,11 @@ func (r *CheckReport) problem(file string, kind error, format string, args ...an
 	r.Problems = append(r.Problems, Problem{File: file, Err: fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))})
 }
 
+// fileProblem reports a file that could not be read or parsed. A file
+// the caller may not read is not damage: its error keeps
+// [fs.ErrPermission] and is not [ErrCorrupt].
 func (r *CheckReport) fileProblem(file string, err error) {
-	if !errors.Is(err, ErrCorrupt) {
+	if !errors.Is(err, ErrCorrupt) && !errors.Is(err, fs.ErrPermission) {
 		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	r.Problems = append(r.Problems, Problem{File: file, Err: err})

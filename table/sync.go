@@ -315,7 +315,26 @@ func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 	t.seq, t.slotIdx, t.meta = s.seq, idx, meta
 	t.walOff, t.logged = walRecordsAt, 0
 	t.lastRows, t.lastLengths = rows, slices.Clone(lengths)
+	if t.wal != nil && t.walSize < walRecordsAt+MinLogSize {
+		t.remakeShortLog()
+	}
 	return nil
+}
+
+// remakeShortLog replaces a log cut shorter than any this library makes
+// (damage: it is read as if zeros followed, but holds no record, so every
+// Sync would checkpoint) by one of the table's log size, right after a
+// checkpoint spent its records. The new log holds the committed meta in
+// slot 0 before it is renamed into place, so no instant lacks it. On
+// failure (no room) the short log stays: correct, only slower.
+func (t *Table[R]) remakeShortLog() {
+	first := encodeWALSlot(0, walSlot{seq: t.seq, hash: t.hash, meta: t.meta})
+	f, size, err := makeFittingLog(t.dir, t.logSize(), first)
+	if err != nil {
+		return
+	}
+	_ = t.wal.Close()
+	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 0
 }
 
 // closeLog, at Close, makes the last Sync's state the columns' own: a
@@ -353,7 +372,7 @@ func (t *Table[R]) markSynced() {
 
 // createWAL makes the log (makeFittingLog) and readies it for records.
 func (t *Table[R]) createWAL() error {
-	f, size, err := makeFittingLog(t.dir, t.logSize())
+	f, size, err := makeFittingLog(t.dir, t.logSize(), nil)
 	if err != nil {
 		return err
 	}
@@ -365,11 +384,11 @@ func (t *Table[R]) createWAL() error {
 // (a full disk, a quota, a file size limit), the smallest log: it still
 // holds the meta slots and small Syncs, and the log's size is its file's,
 // so nothing else needs to know. It returns the size made.
-func makeFittingLog(dir string, size int) (*os.File, int, error) {
-	f, err := makeLog(dir, size)
+func makeFittingLog(dir string, size int, first []byte) (*os.File, int, error) {
+	f, err := makeLog(dir, size, first)
 	if err != nil && noRoom(err) && size > walRecordsAt+MinLogSize {
 		size = walRecordsAt + MinLogSize
-		f, err = makeLog(dir, size)
+		f, err = makeLog(dir, size, first)
 	}
 	return f, size, err
 }
@@ -384,8 +403,9 @@ func noRoom(err error) bool {
 // and written with zeros, so that a logged Sync overwrites blocks that are
 // already allocated and written (its fdatasync then has no metadata to
 // commit), and made durable in the directory before any record depends on
-// it. The caller closes the file.
-func makeLog(dir string, size int) (*os.File, error) {
+// it. first, if not nil, is written at offset 0 (a meta slot the new log
+// must hold from the instant it is in place). The caller closes the file.
+func makeLog(dir string, size int, first []byte) (*os.File, error) {
 	path := filepath.Join(dir, walFile)
 	tmp := filepath.Join(dir, walTemp)
 	_ = os.Remove(tmp)
@@ -394,6 +414,9 @@ func makeLog(dir string, size int) (*os.File, error) {
 		return nil, err
 	}
 	err = fsutil.WriteZeros(f, 0, int64(size))
+	if err == nil && first != nil {
+		_, err = f.WriteAt(first, 0)
+	}
 	if err == nil {
 		err = fsutil.DataSync(f)
 	}
