@@ -45,13 +45,14 @@ func faultError(addr uintptr) error {
 }
 
 // faultless runs store, which stores into a mapping, and returns a fault
-// as ErrFault instead of ending the process: for the stores of steps that
-// must go on after it (Close).
+// as ErrFault instead of ending the process, without poisoning anything:
+// for the stores of steps that must go on after it (Close), and for Open,
+// which has no table to poison yet.
 func faultless(store func()) (err error) {
 	defer func(old bool) {
 		debug.SetPanicOnFault(old)
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w at %#x", ErrFault, faultAddr(r))
+			err = faultError(faultAddr(r))
 		}
 	}(debug.SetPanicOnFault(true))
 	store()

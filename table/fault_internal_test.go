@@ -58,6 +58,30 @@ func TestStoreFaultIsErrFault(t *testing.T) {
 	require.Equal(t, faultRow{4, 4}, tb.Row(4))
 }
 
+// TestUpdateFaultKeepsReadersWaiting: a store through a slice faults
+// inside Update. The readers' sequence count goes odd once and stays odd:
+// never even, even for an instant, over the half-written row.
+func TestUpdateFaultKeepsReadersWaiting(t *testing.T) {
+	_, tb := faultTable(t, 100)
+	defer tb.Close()
+	a, err := Column[int64](tb, "A")
+	require.NoError(t, err)
+	b, err := Column[int64](tb, "B")
+	require.NoError(t, err)
+	before := tb.readers.load(rdSeq)
+	require.Zero(t, before&1)
+	err = tb.Update(func() error {
+		a.Slice()[7] = -7
+		protectFile(t, "B.col", unix.PROT_READ)
+		b.Slice()[7] = -7
+		return nil
+	})
+	protectFile(t, "B.col", unix.PROT_READ|unix.PROT_WRITE)
+	require.ErrorIs(t, err, ErrFault)
+	require.ErrorIs(t, tb.Append(faultRow{}), ErrPoisoned)
+	require.Equal(t, before+1, tb.readers.load(rdSeq), "the count went odd once, and was never made even")
+}
+
 // noPretouch keeps the pretoucher off the pages a test makes unwritable.
 var noPretouch = &Options{NoPretouch: true}
 

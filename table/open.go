@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime/debug"
 	"slices"
 
 	"github.com/mmapvec/persistence"
@@ -60,14 +59,12 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 
 // openGuarded is open with its stores into mappings (recovery, the
 // readers' page) guarded against faults (fault.go).
-func (t *Table[R]) openGuarded(cols []persistence.ColumnSpec, rowSize int) (err error) {
-	defer func(old bool) {
-		debug.SetPanicOnFault(old)
-		if r := recover(); r != nil {
-			err = fmt.Errorf("table: %s: %w", t.dir, faultError(faultAddr(r)))
-		}
-	}(debug.SetPanicOnFault(true))
-	return t.open(cols, rowSize)
+func (t *Table[R]) openGuarded(cols []persistence.ColumnSpec, rowSize int) error {
+	var err error
+	if fault := faultless(func() { err = t.open(cols, rowSize) }); fault != nil {
+		return fmt.Errorf("table: %s: %w", t.dir, fault)
+	}
+	return err
 }
 
 // validate checks the Options fields that have a range: ErrOptions.

@@ -198,7 +198,7 @@ func (t *Table[R]) Update(change func() error) (err error) {
 		return err
 	}
 	t.beginInPlace()
-	defer t.endInPlace()
+	defer t.endOwnInPlace() // after a fault in change, readers keep waiting
 	return change()
 }
 
@@ -216,9 +216,11 @@ func (t *Table[R]) endInPlace() {
 	}
 }
 
-// endOwnInPlace is endInPlace for a change made by the table's own code,
-// deferred. If the change panicked (a fault at a store, or a bug), a row
-// may be half written: the count stays odd, so that readers wait (and,
+// endOwnInPlace is endInPlace for a change made by the table's own code
+// or inside Update, deferred. If the change panicked (a fault at a store,
+// or a bug), a row may be half written: the count stays odd (until the
+// next change in place ends, if the program goes on), so that readers
+// wait (and,
 // once this writer is gone, recover from the files) rather than take the
 // row as consistent; the panic goes on to the method's guard (fault.go).
 func (t *Table[R]) endOwnInPlace() {
