@@ -91,6 +91,10 @@ func openJournal(path string, rowSize int) (*journal, error) {
 		if err = f.Truncate(0); err == nil {
 			err = fsutil.Allocate(f, 0, int64(size))
 		}
+	} else if err == nil {
+		// A journal made sparse (by an earlier version) gets its blocks
+		// now, keeping a pending intent, so a full disk is this error.
+		err = fsutil.FillHoles(f, 0, int64(size))
 	}
 	var buf []byte
 	if err == nil {

@@ -107,6 +107,8 @@ func openReadersWriter(dir string) (*readersPage, error) {
 		// blocks are allocated before the page is mapped, so that a full
 		// disk is this error and not a SIGBUS at the first store.
 		err = fsutil.Allocate(f, fi.Size(), readersSize-fi.Size())
+	} else if err == nil {
+		err = fsutil.FillHoles(f, 0, readersSize) // made sparse by an earlier version
 	}
 	if err == nil {
 		p.buf, err = unix.Mmap(int(f.Fd()), 0, readersSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)

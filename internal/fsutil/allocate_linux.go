@@ -24,3 +24,20 @@ func Allocate(f *os.File, off, n int64) error {
 		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
 	}
 }
+
+// FillHoles allocates blocks for whatever part of [off, off+n) of f is a
+// hole (a file made sparse), keeping every byte it holds: for a file
+// mapped and stored into, whose contents must survive. Where fallocate(2)
+// is unsupported it does nothing: zeros cannot be written over data.
+func FillHoles(f *os.File, off, n int64) error {
+	for {
+		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+		switch err {
+		case nil, unix.EOPNOTSUPP, unix.ENOSYS:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
+	}
+}

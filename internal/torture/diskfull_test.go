@@ -267,46 +267,11 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Fatalf("after a restart: %d rows, meta %q", tb.Len(), tb.Meta())
 		}
 	})
-	t.Run("open on a full disk without READERS and JOURNAL", func(t *testing.T) {
-		// Files a writer maps and writes through (the readers' page, the
-		// journal) made on a full disk: an error, never a SIGBUS.
-		fs := mountTmpfs(t, "4m")
-		dir := filepath.Join(fs, "table")
-		tb, err := table.Open[trow](dir, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tb.Append(mkTRow(0, valOf(0))); err != nil {
-			t.Fatal(err)
-		}
-		if err := tb.Close(); err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range []string{"READERS", "JOURNAL"} {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-		}
-		fillDisk(t, filepath.Join(fs, "filler"))
-		tb, err = table.Open[trow](dir, nil)
-		if err == nil {
-			err = tb.SetRow(0, mkTRow(7, valOf(7)))
-			tb.Close()
-		}
-		if !errors.Is(err, syscall.ENOSPC) {
-			t.Fatalf("open and SetRow on a full disk: %v, want ENOSPC", err)
-		}
-		if err := os.Remove(filepath.Join(fs, "filler")); err != nil {
-			t.Fatal(err)
-		}
-		if tb, err = table.Open[trow](dir, nil); err != nil {
-			t.Fatal(err)
-		}
-		defer tb.Close()
-		if tb.Len() != 1 || tb.Row(0) != mkTRow(0, valOf(0)) {
-			t.Fatalf("after the full disk: %d rows, row 0 %+v", tb.Len(), tb.Row(0))
-		}
-	})
+	for _, how := range []string{"without", "with sparse"} {
+		t.Run("open on a full disk "+how+" READERS and JOURNAL", func(t *testing.T) {
+			fullDiskWriterFiles(t, how == "with sparse")
+		})
+	}
 	t.Run("create on a full disk", func(t *testing.T) {
 		fs := mountTmpfs(t, "1m")
 		fillDisk(t, filepath.Join(fs, "filler"))
@@ -400,4 +365,59 @@ func roleRlimit() int {
 	}
 	testproc.Say("failed after %d: efbig=%v: %v", n, errors.Is(err, syscall.EFBIG), err)
 	return 0
+}
+
+// fullDiskWriterFiles: files a writer maps and writes through (the
+// readers' page, the journal), made on a full disk or found sparse there:
+// an error, never a SIGBUS.
+func fullDiskWriterFiles(t *testing.T, sparse bool) {
+	fs := mountTmpfs(t, "4m")
+	dir := filepath.Join(fs, "table")
+	tb, err := table.Open[trow](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Append(mkTRow(0, valOf(0))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"READERS", "JOURNAL"} {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if sparse { // as earlier versions made them: the right size, no blocks
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, fi.Size()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fillDisk(t, filepath.Join(fs, "filler"))
+	tb, err = table.Open[trow](dir, nil)
+	if err == nil {
+		err = tb.SetRow(0, mkTRow(7, valOf(7)))
+		tb.Close()
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("open and SetRow on a full disk: %v, want ENOSPC", err)
+	}
+	if err := os.Remove(filepath.Join(fs, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if tb, err = table.Open[trow](dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	if tb.Len() != 1 || tb.Row(0) != mkTRow(0, valOf(0)) {
+		t.Fatalf("after the full disk: %d rows, row 0 %+v", tb.Len(), tb.Row(0))
+	}
 }
