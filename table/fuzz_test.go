@@ -32,7 +32,7 @@ type fuzzRow struct {
 func fuzzTable(tb testing.TB) string {
 	tb.Helper()
 	dir := filepath.Join(tb.TempDir(), "t")
-	t, err := table.Open[fuzzRow](dir, nil)
+	t, err := table.Open[fuzzRow](dir, &table.Options{LogSize: table.MinLogSize}) // copied at every run: a small log
 	if err != nil {
 		tb.Fatal(err)
 	}

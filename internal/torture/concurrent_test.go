@@ -25,7 +25,7 @@ func TestVecConcurrentReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	total := counts{short: 50_000, race: 200_000, def: 200_000, long: 1_000_000}.n()
+	total := counts{short: 20_000, race: 100_000, def: 200_000, long: 1_000_000}.n()
 	var latest atomic.Pointer[[]row]
 	var done atomic.Bool
 	readers := 4
@@ -91,7 +91,7 @@ func TestTableConcurrentReaders(t *testing.T) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		t.Fatal(err1, err2, err3)
 	}
-	total := counts{short: 30_000, race: 150_000, def: 150_000, long: 600_000}.n()
+	total := counts{short: 15_000, race: 75_000, def: 150_000, long: 600_000}.n()
 	var done atomic.Bool
 	readers := 4
 	checked := make([]int, readers)

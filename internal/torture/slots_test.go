@@ -126,7 +126,7 @@ func TestVecTornAndFlippedSlots(t *testing.T) {
 		}
 	}
 	rng := newRand(seed(t))
-	for range (counts{short: 50, race: 300, def: 300, long: 3000}).n() {
+	for range (counts{short: 20, race: 150, def: 300, long: 3000}).n() {
 		img := append([]byte(nil), after...)
 		img[off+rng.IntN(vecSlotSize)] ^= 1 << rng.IntN(8)
 		img[other+rng.IntN(vecSlotSize)] ^= 1 << rng.IntN(8)
@@ -253,7 +253,7 @@ func TestTableTornAndFlippedCommitSlots(t *testing.T) {
 		}
 	}
 	rng := newRand(seed(t))
-	for range (counts{short: 30, race: 200, def: 200, long: 2000}).n() {
+	for range (counts{short: 15, race: 100, def: 200, long: 2000}).n() {
 		img := append([]byte(nil), after...)
 		img[off+rng.IntN(commitSlotUsed)] ^= 1 << rng.IntN(8)
 		img[other+rng.IntN(commitSlotUsed)] ^= 1 << rng.IntN(8)

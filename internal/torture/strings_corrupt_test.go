@@ -61,7 +61,7 @@ func mkCRow(i int) crow {
 func stringsTable(t *testing.T) (dir string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "table")
-	tb, err := table.Open[crow](dir, nil)
+	tb, err := table.Open[crow](dir, &table.Options{LogSize: table.MinLogSize}) // a small log: every case copies the table
 	if err != nil {
 		t.Fatal(err)
 	}
