@@ -351,7 +351,9 @@ func (m smodel) rowsFromOpen(got []sval, replayed bool) error {
 }
 
 func openSTable(dir string, ro bool) (*table.Table[srow], error) {
-	return table.Open[srow](dir, &table.Options{ReadOnly: ro})
+	// A small log, as openTable's: every power-loss image and crashed
+	// table copied for a check copies the log.
+	return table.Open[srow](dir, &table.Options{ReadOnly: ro, LogSize: 256 << 10})
 }
 
 // sBatch is the rows of an append of n rows from id.

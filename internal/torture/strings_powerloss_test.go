@@ -48,7 +48,7 @@ type sPowerLoss struct {
 // column, the empty value, which Recovery.ValuesReset counts: never other
 // bytes, unless the power cut put garbage into that row's element itself.
 func TestTableStringsPowerLoss(t *testing.T) {
-	stringsPowerLoss(t, powerloss.Model{Garbage: true, PowersafeOverwrite: true}, counts{short: 20, race: 40, def: 400, long: 5000}.n())
+	stringsPowerLoss(t, powerloss.Model{Garbage: true, PowersafeOverwrite: true}, counts{short: 60, race: 80, def: 400, long: 5000}.n())
 }
 
 // TestTableStringsPowerLossCopyOnWrite is TestTableStringsPowerLoss on a
@@ -56,7 +56,7 @@ func TestTableStringsPowerLoss(t *testing.T) {
 // fdatasync made durable (or a file-system transaction caught), so a Sync
 // must fdatasync every heap and dictionary file, not only the columns.
 func TestTableStringsPowerLossCopyOnWrite(t *testing.T) {
-	stringsPowerLoss(t, powerloss.Model{CopyOnWrite: true}, counts{short: 15, race: 25, def: 250, long: 2500}.n())
+	stringsPowerLoss(t, powerloss.Model{CopyOnWrite: true}, counts{short: 40, race: 50, def: 250, long: 2500}.n())
 }
 
 // stringsPowerLoss is tablePowerLoss for the string table; it stops after

@@ -59,7 +59,7 @@ func TestVecKill9Random(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	trials := counts{short: 6, race: 15, def: 100, long: 1000}.n()
+	trials := counts{short: 10, race: 30, def: 100, long: 1000}.n()
 	var (
 		dir    string
 		m      vecModel

@@ -45,7 +45,7 @@ func TestVecPowerLoss(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	want := counts{short: 100, race: 300, def: 1000, long: 5000}.n()
+	want := counts{short: 400, race: 500, def: 1000, long: 5000}.n()
 	const perMoment = 8
 	dir, imgDir := t.TempDir(), t.TempDir()
 	path := vecPath(dir)
@@ -239,7 +239,7 @@ func TestVecPowerLossWithoutPowersafeOverwrite(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	want := counts{short: 60, race: 150, def: 600, long: 3000}.n()
+	want := counts{short: 200, race: 300, def: 600, long: 3000}.n()
 	dir, imgDir := t.TempDir(), t.TempDir()
 	path := vecPath(dir)
 	v, err := mmap.Open[row](path, vecOpts)
