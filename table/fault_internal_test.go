@@ -82,6 +82,28 @@ func TestUpdateFaultKeepsReadersWaiting(t *testing.T) {
 	require.Equal(t, before+1, tb.readers.load(rdSeq), "the count went odd once, and was never made even")
 }
 
+// TestUpdateInnerFaultKeepsReadersWaiting: SetRow, called inside
+// Update, faults and returns ErrFault (its own guard caught the fault, so
+// no panic reaches Update). The count must stay odd all the same.
+func TestUpdateInnerFaultKeepsReadersWaiting(t *testing.T) {
+	_, tb := faultTable(t, 100)
+	defer tb.Close()
+	a, err := Column[int64](tb, "A")
+	require.NoError(t, err)
+	before := tb.readers.load(rdSeq)
+	var inner error
+	err = tb.Update(func() error {
+		a.Slice()[6] = -6
+		protectFile(t, "B.col", unix.PROT_READ)
+		inner = tb.SetRow(7, faultRow{-7, -7}) // faults at B
+		return inner
+	})
+	protectFile(t, "B.col", unix.PROT_READ|unix.PROT_WRITE)
+	require.ErrorIs(t, inner, ErrFault)
+	require.ErrorIs(t, err, ErrFault)
+	require.Equal(t, before+1, tb.readers.load(rdSeq), "readers keep waiting: rows 6 and 7 are half changed")
+}
+
 // noPretouch keeps the pretoucher off the pages a test makes unwritable.
 var noPretouch = &Options{NoPretouch: true}
 

@@ -210,8 +210,11 @@ func (t *Table[R]) beginInPlace() {
 	}
 }
 
+// endInPlace ends the section. One in which the table was poisoned (a
+// fault in a call made inside Update, say, which that call turned into
+// its error) ends with the count odd: a row may be half written.
 func (t *Table[R]) endInPlace() {
-	if t.inPlace--; t.inPlace == 0 {
+	if t.inPlace--; t.inPlace == 0 && t.poison == nil {
 		t.readers.end()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/mmapvec/persistence"
@@ -79,7 +80,8 @@ type checkOut struct {
 type problemOut struct {
 	File string `json:"file"`
 	// Kind is "corrupt" for damage, "needs_recovery" for what an
-	// interrupted step left (persist repair finishes it).
+	// interrupted step left (persist repair finishes it), "permission"
+	// for a file this user may not read (not damage).
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
 }
@@ -100,11 +102,7 @@ func checkJSON(w io.Writer, dir string) error {
 		out.Notes = []string{}
 	}
 	for _, p := range rep.Problems {
-		kind := "corrupt"
-		if errors.Is(p.Err, table.ErrNeedsRecovery) && !errors.Is(p.Err, table.ErrCorrupt) {
-			kind = "needs_recovery"
-		}
-		out.Problems = append(out.Problems, problemOut{File: p.File, Kind: kind, Message: p.Err.Error()})
+		out.Problems = append(out.Problems, problemOut{File: p.File, Kind: problemKind(p.Err), Message: p.Err.Error()})
 	}
 	if err := writeJSON(w, out); err != nil {
 		return err
@@ -113,6 +111,19 @@ func checkJSON(w io.Writer, dir string) error {
 		return errProblems{len(rep.Problems)}
 	}
 	return nil
+}
+
+// problemKind names a problem of a check for the JSON output.
+func problemKind(err error) string {
+	switch {
+	case errors.Is(err, table.ErrCorrupt):
+		return "corrupt"
+	case errors.Is(err, table.ErrNeedsRecovery):
+		return "needs_recovery"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission"
+	}
+	return "corrupt"
 }
 
 func writeJSON(w io.Writer, v any) error {
