@@ -212,7 +212,7 @@ func populateNew(dir string, m *persistence.Manifest, o Options) error {
 	if err := populate(dir, m, o, nil, 0, nil, "table.create"); err != nil {
 		return err
 	}
-	f, _, err := makeFittingLog(dir, logSizeOf(o), nil)
+	f, _, _, err := makeFittingLog(dir, logSizeOf(o), nil)
 	if err != nil {
 		if noRoom(err) {
 			return nil

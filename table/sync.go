@@ -201,7 +201,7 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 		}
 	}
 	buf := t.enc.end()
-	if t.wal == nil && !t.walFailed && len(buf) <= t.logSize()-walRecordsAt && t.createWAL() != nil {
+	if t.wal == nil && !t.walFailed && len(buf) <= t.logSize()-walRecordsAt && t.makeWAL() != nil {
 		// A checkpoint needs no log; writing megabytes of zeros again at
 		// every Sync of a full disk would only slow it.
 		t.walFailed = true
@@ -277,7 +277,7 @@ func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 		// The meta lives in the log. Nothing is written yet, so a log that
 		// cannot be made fails this commit alone: the table stays as of
 		// its last Sync, and usable.
-		if err := t.createWAL(); err != nil {
+		if err := t.makeWAL(); err != nil {
 			return fmt.Errorf("%w: %s: the log that holds the meta cannot be made: %w", ErrNoLog, t.dir, err)
 		}
 	}
@@ -324,17 +324,23 @@ func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 // remakeShortLog replaces a log cut shorter than any this library makes
 // (damage: it is read as if zeros followed, but holds no record, so every
 // Sync would checkpoint) by one of the table's log size, right after a
-// checkpoint spent its records. The new log holds the committed meta in
-// slot 0 before it is renamed into place, so no instant lacks it. On
-// failure (no room) the short log stays: correct, only slower.
+// checkpoint spent its records (createWAL: the committed meta is in the
+// new log before it is renamed into place).
 func (t *Table[R]) remakeShortLog() {
-	first := encodeWALSlot(0, walSlot{seq: t.seq, hash: t.hash, meta: t.meta})
-	f, size, err := makeFittingLog(t.dir, t.logSize(), first)
-	if err != nil {
-		return
+	old := t.wal
+	placed, err := t.createWAL()
+	switch {
+	case err == nil:
+		_ = old.Close()
+	case placed:
+		// Renamed into place, but the directory's fsync failed: no record
+		// may go to the old file (no longer the log) nor to the new one
+		// (whose name a power cut may undo). Go on as a table whose log
+		// could not be made: every Sync checkpoints.
+		_ = old.Close()
+		t.wal, t.walFailed = nil, true
 	}
-	_ = t.wal.Close()
-	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 0
+	// Otherwise (no room, say) the short log stays: correct, only slower.
 }
 
 // closeLog, at Close, makes the last Sync's state the columns' own: a
@@ -370,27 +376,43 @@ func (t *Table[R]) markSynced() {
 	t.dirty, t.dirtyAll = t.dirty[:0], false
 }
 
+// makeWAL is createWAL for a table that has no log.
+func (t *Table[R]) makeWAL() error {
+	_, err := t.createWAL()
+	return err
+}
+
 // createWAL makes the log (makeFittingLog) and readies it for records.
-func (t *Table[R]) createWAL() error {
-	f, size, err := makeFittingLog(t.dir, t.logSize(), nil)
+// The committed meta, if any, is in its slot 0 before it is renamed into
+// place, so that no instant lacks it. placed reports whether the new file
+// was renamed into place, which it may have been even on an error.
+func (t *Table[R]) createWAL() (placed bool, err error) {
+	var first []byte
+	if t.meta != nil {
+		first = encodeWALSlot(0, walSlot{seq: t.seq, hash: t.hash, meta: t.meta})
+	}
+	f, size, placed, err := makeFittingLog(t.dir, t.logSize(), first)
 	if err != nil {
-		return err
+		return placed, err
 	}
 	t.wal, t.walSize, t.walOff, t.walSlotIdx = f, size, walRecordsAt, 1
-	return nil
+	if first != nil {
+		t.walSlotIdx = 0 // the next checkpoint writes slot 1
+	}
+	return true, nil
 }
 
 // makeFittingLog makes the log of size bytes, or, where that does not fit
 // (a full disk, a quota, a file size limit), the smallest log: it still
 // holds the meta slots and small Syncs, and the log's size is its file's,
 // so nothing else needs to know. It returns the size made.
-func makeFittingLog(dir string, size int, first []byte) (*os.File, int, error) {
-	f, err := makeLog(dir, size, first)
-	if err != nil && noRoom(err) && size > walRecordsAt+MinLogSize {
+func makeFittingLog(dir string, size int, first []byte) (*os.File, int, bool, error) {
+	f, placed, err := makeLog(dir, size, first)
+	if err != nil && !placed && noRoom(err) && size > walRecordsAt+MinLogSize {
 		size = walRecordsAt + MinLogSize
-		f, err = makeLog(dir, size, first)
+		f, placed, err = makeLog(dir, size, first)
 	}
-	return f, size, err
+	return f, size, placed, err
 }
 
 // noRoom reports whether err says a file could not grow: no space, a
@@ -404,14 +426,16 @@ func noRoom(err error) bool {
 // already allocated and written (its fdatasync then has no metadata to
 // commit), and made durable in the directory before any record depends on
 // it. first, if not nil, is written at offset 0 (a meta slot the new log
-// must hold from the instant it is in place). The caller closes the file.
-func makeLog(dir string, size int, first []byte) (*os.File, error) {
+// must hold from the instant it is in place). placed reports whether the
+// file was renamed into place, which on an error means that the
+// directory's fsync failed. The caller closes the file.
+func makeLog(dir string, size int, first []byte) (f *os.File, placed bool, err error) {
 	path := filepath.Join(dir, walFile)
 	tmp := filepath.Join(dir, walTemp)
 	_ = os.Remove(tmp)
-	f, err := openTableFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	f, err = openTableFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	err = fsutil.WriteZeros(f, 0, int64(size))
 	if err == nil && first != nil {
@@ -423,16 +447,19 @@ func makeLog(dir string, size int, first []byte) (*os.File, error) {
 	if err == nil {
 		crashpoint.Hit("table.wal.create")
 		err = os.Rename(tmp, path)
+		placed = err == nil
 	}
 	if err == nil {
 		err = fsutil.SyncDir(dir)
 	}
 	if err != nil {
 		_ = f.Close()
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("create %s: %w", path, err)
+		if !placed {
+			_ = os.Remove(tmp)
+		}
+		return nil, placed, fmt.Errorf("create %s: %w", path, err)
 	}
-	return f, nil
+	return f, true, nil
 }
 
 // logSize is the size of a log this table makes (logSizeOf).
