@@ -191,7 +191,10 @@ func (t *Table[R]) RowConsistent(i int) (R, error) {
 // Stores into the table's mappings during Update, change's writes through
 // slices included, are guarded as the table's own are: a fault (a full
 // copy-on-write disk) returns [ErrFault] and poisons the table instead of
-// ending the process.
+// ending the process. After a fault, or a panic in change, readers are
+// left waiting (the rows may be half written) until the table is closed
+// or, if the program recovers a panic and goes on, its next change in
+// place ends.
 func (t *Table[R]) Update(change func() error) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
