@@ -58,15 +58,10 @@ func TestRemakeFailsAfterRename(t *testing.T) {
 	if os.Getenv("PERSIST_TEST_EXEC") != "" {
 		t.Skip("the descriptor limit is the emulator's too")
 	}
-	dir := filepath.Join(t.TempDir(), "t")
-	tb, err := table.Open[walRow](dir, nil)
-	require.NoError(t, err)
-	require.NoError(t, tb.Append(walRowOf(0)))
-	require.NoError(t, tb.SyncMeta([]byte("A")))
-	require.NoError(t, tb.Close())
+	dir := tableWithMetaA(t)
 	require.NoError(t, os.Truncate(filepath.Join(dir, "WAL"), 65536+16384))
 
-	tb, err = table.Open[walRow](dir, nil)
+	tb, err := table.Open[walRow](dir, nil)
 	require.NoError(t, err)
 	defer tb.Close()
 	var undo func()

@@ -454,6 +454,19 @@ func metaCrashChild() {
 	os.Exit(1)
 }
 
+// tableWithMetaA makes a closed table of one row whose Sync committed
+// the meta "A", and returns its directory.
+func tableWithMetaA(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.Append(walRowOf(0)))
+	require.NoError(t, tb.SyncMeta([]byte("A")))
+	require.NoError(t, tb.Close())
+	return dir
+}
+
 // TestMetaOfCheckpointKilledBeforeCommit: a checkpoint writes its meta
 // slot before COMMIT. Killed in between, that slot is newer than the
 // commit: it must never become the meta, and the next checkpoints must not
@@ -462,12 +475,7 @@ func TestMetaOfCheckpointKilledBeforeCommit(t *testing.T) {
 	if testproc.Role() == "metacrash" {
 		metaCrashChild()
 	}
-	dir := filepath.Join(t.TempDir(), "t")
-	tb, err := table.Open[walRow](dir, nil)
-	require.NoError(t, err)
-	require.NoError(t, tb.Append(walRowOf(0)))
-	require.NoError(t, tb.SyncMeta([]byte("A")))
-	require.NoError(t, tb.Close())
+	dir := tableWithMetaA(t)
 	kill := func(meta string) {
 		c := testproc.Start(t, t.Name(), "metacrash", "PERSIST_TEST_DIR="+dir, "PERSIST_TEST_META="+meta,
 			"PERSIST_CRASH_NAME=table.sync.commit", "PERSIST_CRASH_AT=1")
@@ -486,7 +494,7 @@ func TestMetaOfCheckpointKilledBeforeCommit(t *testing.T) {
 		require.Equal(t, "A", metaOf(o), "options %+v", o)
 	}
 	kill("never committed")
-	tb, err = table.Open[walRow](dir, nil)
+	tb, err := table.Open[walRow](dir, nil)
 	require.NoError(t, err)
 	require.NoError(t, tb.Sync())
 	require.NoError(t, tb.Close())
@@ -497,14 +505,9 @@ func TestMetaOfCheckpointKilledBeforeCommit(t *testing.T) {
 // second meta slot) still takes the meta of the checkpoints that follow.
 func TestMetaInALogCutShort(t *testing.T) {
 	for _, size := range []int64{0, 100, 40_000} {
-		dir := filepath.Join(t.TempDir(), "t")
-		tb, err := table.Open[walRow](dir, nil)
-		require.NoError(t, err)
-		require.NoError(t, tb.Append(walRowOf(0)))
-		require.NoError(t, tb.SyncMeta([]byte("A")))
-		require.NoError(t, tb.Close())
+		dir := tableWithMetaA(t)
 		require.NoError(t, os.Truncate(filepath.Join(dir, "WAL"), size))
-		tb, err = table.Open[walRow](dir, nil)
+		tb, err := table.Open[walRow](dir, nil)
 		require.NoError(t, err)
 		require.NoError(t, tb.Sync()) // a checkpoint, which makes the log anew
 		fi, err := os.Stat(filepath.Join(dir, "WAL"))
