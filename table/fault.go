@@ -30,10 +30,11 @@ func (t *Table[R]) guarded(old bool, err *error) {
 		return
 	}
 	*err = t.fail(faultError(faultAddr(r)))
-	// A row may be half written, and an in-place change's deferred end
-	// has already made the readers' sequence count even: odd again, so
+	// A row may be half written. A change in place keeps the readers'
+	// sequence count odd after a fault (endOwnInPlace, endInPlace); a
+	// fault anywhere else leaves it as it was: odd now either way, so
 	// that readers wait, and once this writer is gone find the files to
-	// recover, instead of reading the torn row as consistent.
+	// recover, instead of reading a torn row as consistent.
 	if t.readers != nil {
 		_ = faultless(t.readers.begin)
 	}

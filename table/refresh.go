@@ -226,9 +226,9 @@ func (t *Table[R]) endInPlace() {
 // or inside Update, deferred. If the change panicked (a fault at a store,
 // or a bug), a row may be half written: the count stays odd (until the
 // next change in place ends, if the program goes on), so that readers
-// wait (and,
-// once this writer is gone, recover from the files) rather than take the
-// row as consistent; the panic goes on to the method's guard (fault.go).
+// wait (and, once this writer is gone, recover from the files) rather
+// than take the row as consistent; the panic goes on to the method's
+// guard (fault.go).
 func (t *Table[R]) endOwnInPlace() {
 	if r := recover(); r != nil {
 		t.inPlace--
