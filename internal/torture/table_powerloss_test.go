@@ -109,6 +109,11 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		fsynced = dirImage{}
 		syncErr error
 	)
+	// A log made with the table was fdatasync'ed before the hook was set:
+	// it starts as the directory holds it now.
+	if b, err := os.ReadFile(filepath.Join(dir, "WAL")); err == nil {
+		fsynced["WAL"] = b
+	}
 	fsutil.SetSyncHook(func(path string) {
 		if filepath.Dir(path) != dir {
 			return // a check's image
@@ -203,6 +208,7 @@ func tablePowerLoss(t *testing.T, model powerloss.Model, want int) {
 		// fdatasync are those that decide between two syncs: visit them
 		// more often, and every step of a Sync at least once.
 		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" || name == "table.sync.log.written") && (rng.IntN(2) == 0 || st.atPending == 0) ||
+			name == "table.sync.log.written" && st.tornLog == 0 ||
 			slices.Contains(walSteps, name) && st.at[name] == 0 {
 			moment(name)
 		}
