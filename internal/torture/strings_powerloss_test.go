@@ -230,7 +230,7 @@ func stringsPowerLoss(t *testing.T, model powerloss.Model, want int) {
 			}
 		}
 		if rng.IntN(8) == 0 || (name == "table.sync.commit.written" || name == "table.sync.log.written") && (rng.IntN(2) == 0 || st.atPending == 0) ||
-			durIno != nil && rng.IntN(8) == 0 {
+			durIno != nil && (rng.IntN(8) == 0 || st.inCompact == 0) {
 			moment(name)
 		}
 	}
