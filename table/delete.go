@@ -70,8 +70,12 @@ func (t *Table[R]) Delete(i int) (err error) {
 // Journaled like [Table.Delete]: a crash of the process at any point leaves
 // either the table before the call or the table after it. It needs room
 // past the last row for the rows kept after the first removed one.
+//
+// del runs outside the guard that turns a fault in a table file into
+// [ErrFault]: a panic in del, a memory fault of its own included, reaches
+// the caller as it would from any call, and leaves the table unchanged and
+// usable.
 func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
-	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return 0, err
 	}
@@ -82,7 +86,10 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 	keep := make([]bool, block)
 	first, k := -1, 0 // the first row removed; rows staged so far
 	for from := 0; from < n; from += block {
-		m := t.readRows(buf[:min(block, n-from)], from)
+		m, err := t.readGuarded(buf[:min(block, n-from)], from)
+		if err != nil {
+			return 0, err
+		}
 		kept := 0
 		for j, r := range buf[:m] {
 			keep[j] = !del(r)
@@ -102,17 +109,40 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 		if kept == 0 {
 			continue
 		}
-		if err := t.reserveStage(n + k + kept); err != nil {
+		if err := t.stageGuarded(keep[:m], from, first, n+k, kept); err != nil {
 			return 0, err
 		}
-		t.stageKept(keep[:m], from, first, n+k)
 		k += kept
 	}
 	if first < 0 {
 		return 0, nil
 	}
-	t.finishDelete(opDeleteFunc, first, k)
+	if err := t.finishGuarded(first, k); err != nil {
+		return 0, err
+	}
 	return n - first - k, nil
+}
+
+// readGuarded, stageGuarded and finishGuarded are DeleteFunc's steps that
+// touch the table's mappings, each under the guard.
+func (t *Table[R]) readGuarded(buf []R, from int) (m int, err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
+	return t.readRows(buf, from), nil
+}
+
+func (t *Table[R]) stageGuarded(keep []bool, from, first, at, kept int) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
+	if err := t.reserveStage(at + kept); err != nil {
+		return err
+	}
+	t.stageKept(keep, from, first, at)
+	return nil
+}
+
+func (t *Table[R]) finishGuarded(first, k int) (err error) {
+	defer t.guarded(debug.SetPanicOnFault(true), &err)
+	t.finishDelete(opDeleteFunc, first, k)
+	return nil
 }
 
 // stageKept copies the rows of the block at from that keep marks, and that

@@ -6,9 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mmapvec/persistence/internal/bootid"
 	"github.com/mmapvec/persistence/table"
@@ -121,6 +124,40 @@ func TestDeleteFuncRefusesChanges(t *testing.T) {
 	})
 	require.ErrorIs(t, err, table.ErrChanged)
 	require.Equal(t, particles(append(seq(0, 10), 99)...), rowsOf(t, tb))
+}
+
+// A memory fault in del's own memory is del's: it reaches the caller as a
+// panic (here the caller asked for faults as panics), not as the table's
+// ErrFault, and the table stays unchanged and usable.
+func TestDeleteFuncFaultInDelIsNotTheTables(t *testing.T) {
+	tb := mustOpen[Particle](t, t.TempDir(), nil)
+	require.NoError(t, tb.AppendRows(particles(seq(0, 10)...)))
+	// A page of the caller's own, beyond the end of its file: a read of
+	// it is SIGBUS.
+	f, err := os.Create(filepath.Join(t.TempDir(), "user"))
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Truncate(4096))
+	mem, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	require.NoError(t, err)
+	defer unix.Munmap(mem)
+	require.NoError(t, f.Truncate(0))
+
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		_, err = tb.DeleteFunc(func(r Particle) bool { return r.ID == 3 && mem[0] == 0 })
+	}()
+	fault, ok := got.(interface{ Addr() uintptr })
+	require.True(t, ok, "the fault in del reached the caller as %v (DeleteFunc returned %v)", got, err)
+	require.Equal(t, uintptr(unsafe.Pointer(&mem[0])), fault.Addr())
+	require.Equal(t, particles(seq(0, 10)...), rowsOf(t, tb))
+	require.NoError(t, tb.Append(p(10)))
+	require.NoError(t, tb.Sync())
+	removed, err := tb.DeleteFunc(func(r Particle) bool { return r.ID == 3 })
+	require.NoError(t, err)
+	require.Equal(t, 1, removed)
 }
 
 func TestDeleteReadOnlyAndAny(t *testing.T) {
