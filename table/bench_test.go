@@ -479,3 +479,39 @@ func BenchmarkDelete(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReaderMeta: Meta on a reader beside a running writer, with no
+// Sync between two calls (the READERS page says so, and the meta read last
+// is returned) and with a logged Sync before each call (COMMIT and the log
+// are read; the Sync itself is not timed).
+func BenchmarkReaderMeta(b *testing.B) {
+	for _, between := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sync-between=%v", between), func(b *testing.B) {
+			dir := filepath.Join(b.TempDir(), "t")
+			w := openBench[Event](b, dir)
+			if err := w.Append(Event{ID: 1}); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.SyncMeta([]byte("tick 0")); err != nil {
+				b.Fatal(err)
+			}
+			r, err := table.Open[Event](dir, &table.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			for i := 0; b.Loop(); i++ {
+				if between {
+					b.StopTimer()
+					if err := w.SyncMeta(strconv.AppendInt([]byte("tick "), int64(i), 10)); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				if len(r.Meta()) == 0 {
+					b.Fatal("no meta")
+				}
+			}
+		})
+	}
+}

@@ -50,6 +50,8 @@ const (
 	rdRows      = 56 // live word of the row count (every completed append)
 	rdCommitted = 64 // live word of the row count at the last Sync
 	rdState     = 72 // stateOpen or stateClosed
+	rdSyncs     = 80 // Syncs the writer of epoch rdSyncsOf returned, plus one
+	rdSyncsOf   = 88 // the epoch rdSyncs counts for (an earlier writer version leaves it behind)
 )
 
 const (
@@ -131,6 +133,7 @@ func (p *readersPage) claim() {
 		p.store(rdPID, uint64(os.Getpid()))
 		p.store(rdState, stateOpen)
 		p.store(rdEpoch, p.load(rdEpoch)+1)
+		p.countSyncs()
 		p.begin()
 		return
 	}
@@ -150,6 +153,7 @@ func (p *readersPage) claim() {
 	}
 	p.store(rdPID, uint64(os.Getpid()))
 	p.store(rdEpoch, 1)
+	p.countSyncs()
 	p.store(rdState, stateOpen)
 	p.store(rdBoot, ne.Uint64(p.boot[0:]))
 	p.store(rdBoot+8, ne.Uint64(p.boot[8:]))
@@ -187,8 +191,37 @@ func (p *readersPage) end() {
 // rowsWord is where appends publish the row count (colset.Set.PublishTo).
 func (p *readersPage) rowsWord() *uint64 { return p.word(rdRows) }
 
-// synced publishes the row count of a Sync that returned.
-func (p *readersPage) synced(rows int) { p.store(rdCommitted, colfile.LiveWord(rows)) }
+// synced publishes the row count of a Sync that returned, and counts it.
+// Its meta is in COMMIT or the log by now: a reader that sees the count
+// reads that meta or a later one.
+func (p *readersPage) synced(rows int) {
+	p.store(rdCommitted, colfile.LiveWord(rows))
+	p.store(rdSyncs, p.load(rdSyncs)+1)
+}
+
+// countSyncs starts the count of a writer's Syncs, at its claim, after the
+// epoch: rdSyncsOf last, so that a reader that finds it equal to the
+// epoch reads this writer's count.
+func (p *readersPage) countSyncs() {
+	p.store(rdSyncs, 1)
+	p.store(rdSyncsOf, p.load(rdEpoch))
+}
+
+// syncKey identifies the latest Sync of the page's writer: its pid, its
+// epoch and the count of its Syncs. ok is false when the page tells no
+// such thing: of another boot, or claimed last by a writer of an earlier
+// version, which leaves the count of the one before it.
+func (p *readersPage) syncKey() (key [3]uint64, ok bool) {
+	if p.buf == nil || !p.thisBoot() {
+		return key, false
+	}
+	e := p.load(rdEpoch)
+	of := p.load(rdSyncsOf)
+	key = [3]uint64{p.load(rdPID), e, p.load(rdSyncs)}
+	// A claim stores the epoch first and rdSyncsOf last: an unchanged
+	// epoch that matches it means the pid and count read are its writer's.
+	return key, of == e && p.load(rdEpoch) == e
+}
 
 func (p *readersPage) bootID() bootid.ID {
 	var id bootid.ID

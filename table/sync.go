@@ -81,15 +81,23 @@ func (t *Table[R]) SyncMeta(meta []byte) (err error) {
 // [Table.SyncMeta]), or nil if none was. After an open it is the meta of
 // the Sync the table was recovered to.
 //
-// On a reader beside a running writer, each call reads the writer's COMMIT
-// and log: the meta of the writer's latest Sync. That is the meta of the
-// rows a [Options.SyncedOnly] reader shows after its last [Table.Refresh],
-// unless the writer synced again since (compare its Recovered().Rows, or
-// Refresh again).
+// On a reader beside a running writer, it is the meta of the writer's
+// latest Sync. A call reads the writer's COMMIT and log only when the
+// writer returned a Sync since the reader's last call (the READERS page
+// counts them), and then only the records logged since, unless the writer
+// checkpointed. That is the meta of the rows a [Options.SyncedOnly] reader
+// shows after its last [Table.Refresh], unless the writer synced again
+// since (compare its Recovered().Rows, or Refresh again).
 func (t *Table[R]) Meta() []byte {
 	if t.opts.ReadOnly && t.recovery.Source == SourcePublished && t.set != nil {
-		if m, err := t.writersMeta(); err == nil {
-			return m
+		key, counted := t.readers.syncKey()
+		if w := t.writersMeta; counted && w.counted && w.key == key {
+			return slices.Clone(w.meta)
+		}
+		if w, err := t.readWritersMeta(); err == nil {
+			w.counted, w.key = counted, key
+			t.writersMeta = w
+			return slices.Clone(w.meta)
 		}
 	}
 	if len(t.meta) == 0 {
@@ -98,29 +106,67 @@ func (t *Table[R]) Meta() []byte {
 	return slices.Clone(t.meta)
 }
 
-// writersMeta reads the meta of the latest Sync of the table's running
+// writersMeta is what a reader last read of its running writer's meta:
+// the meta of the writer's latest Sync, the page's key of that Sync
+// (readersPage.syncKey, read before the files), and where the read of the
+// log ended, so that the next read of the same log past the same commit
+// starts there.
+type writersMeta struct {
+	meta    []byte
+	counted bool      // key identifies the Sync
+	key     [3]uint64 // the writer's pid, epoch and count of Syncs
+	commit  uint64    // COMMIT's sequence number; 0 before a read
+	log     os.FileInfo
+	end     int64  // the offset past the last record read
+	next    uint64 // the number of the record due at end
+}
+
+// readWritersMeta reads the meta of the latest Sync of the table's running
 // writer: COMMIT, then the log's chain past it. A checkpoint that lands
 // between the two reads moves COMMIT on, and the read starts again.
-func (t *Table[R]) writersMeta() ([]byte, error) {
+func (t *Table[R]) readWritersMeta() (writersMeta, error) {
 	path := filepath.Join(t.dir, commitFile)
 	for range 8 {
 		slot, _, _, err := readCommit(path, t.man, t.hash)
 		if err != nil {
-			return nil, err
+			return writersMeta{}, err
 		}
-		c, f, _, err := openChain(ne, t.dir, os.O_RDONLY, t.man, slot.seq, t.hash)
-		if f != nil {
-			f.Close()
-		}
+		w, err := t.followLog(slot.seq)
 		if err != nil {
-			return nil, err
+			return writersMeta{}, err
 		}
 		again, _, _, err := readCommit(path, t.man, t.hash)
 		if err == nil && again.seq == slot.seq {
-			return c.meta, nil
+			return w, nil
 		}
 	}
-	return nil, fmt.Errorf("table: %s: COMMIT kept changing", t.dir)
+	return writersMeta{}, fmt.Errorf("table: %s: COMMIT kept changing", t.dir)
+}
+
+// followLog reads the chain of the log past the commit seq: from where the
+// last read ended if that read followed the same commit in the same file
+// (a writer appends records, and starts the chain over only at a
+// checkpoint, which moves COMMIT on, or in a new file), else from the
+// start.
+func (t *Table[R]) followLog(seq uint64) (writersMeta, error) {
+	prev := t.writersMeta
+	f, fi, err := openLog(t.dir, os.O_RDONLY)
+	if err != nil || f == nil {
+		return writersMeta{commit: seq, end: walRecordsAt, next: seq + 1}, err
+	}
+	defer f.Close()
+	w := writersMeta{commit: seq, log: fi}
+	sizes, _ := walElemSizes(t.man)
+	if prev.commit == seq && prev.log != nil && os.SameFile(prev.log, fi) {
+		w.meta, w.next = prev.meta, prev.next
+		w.end, err = walkRecords(ne, f, fi.Size(), prev.end, prev.next, t.hash, sizes, func(r walRecord) {
+			w.meta, w.next = r.meta, r.seq+1
+		})
+		return w, err
+	}
+	c, err := scanWAL(ne, f, fi.Size(), seq, t.hash, sizes)
+	w.meta, w.end, w.next = c.meta, int64(c.end), seq+uint64(len(c.records))+1
+	return w, err
 }
 
 // commitNow is a Sync from the goroutine that owns the table: log or

@@ -123,6 +123,7 @@ type Table[R any] struct {
 	dirtyAll       bool            // too many to log: the next Sync checkpoints
 	checkpointNext bool            // the next Sync checkpoints (the first of an open; a new view)
 	meta           []byte          // the meta of the last Sync
+	writersMeta    writersMeta     // a reader's: the running writer's, as Meta last read it
 	logged         int             // Syncs logged since the last checkpoint
 	lastRows       int             // the rows of the last Sync
 	lastLengths    []uint64        // and its COMMIT lengths

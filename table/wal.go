@@ -253,30 +253,41 @@ func scanWAL(bo binary.ByteOrder, f io.ReaderAt, size int64, seq, hash uint64, e
 			c.meta, best, c.slotIdx = bytes.Clone(s.meta), s.seq, idx
 		}
 	}
+	end, err := walkRecords(bo, f, size, walRecordsAt, seq+1, hash, elem, func(r walRecord) {
+		c.records = append(c.records, r)
+		c.meta = r.meta
+	})
+	c.end = int(end)
+	return c, err
+}
+
+// walkRecords reads the records of the chain from offset p on, where
+// record next is due, each intact and of the manifest hash, passes each to
+// add, and returns the offset past the last: the chain's end, where a
+// later walk resumes once the writer logged more.
+func walkRecords(bo binary.ByteOrder, f io.ReaderAt, size, p int64, next, hash uint64, elem []int, add func(walRecord)) (int64, error) {
 	head := make([]byte, walHeader)
-	for p := int64(walRecordsAt); p+walHeader+walTrailer <= size; {
+	for ; p+walHeader+walTrailer <= size; next++ {
 		if _, err := f.ReadAt(head, p); err != nil {
-			return c, err
+			return p, err
 		}
 		n := bo.Uint64(head[8:])
-		if bo.Uint32(head) != walRecordMagic || bo.Uint64(head[16:]) != seq+uint64(len(c.records))+1 ||
+		if bo.Uint32(head) != walRecordMagic || bo.Uint64(head[16:]) != next ||
 			n < walHeader+walTrailer || n > uint64(size-p) {
 			break
 		}
 		b := make([]byte, n)
 		if _, err := f.ReadAt(b, p); err != nil {
-			return c, err
+			return p, err
 		}
 		r, ok := decodeWALRecord(bo, b, elem)
 		if !ok || r.hash != hash {
 			break
 		}
-		c.records = append(c.records, r)
-		c.meta = r.meta
+		add(r)
 		p += int64(r.size)
-		c.end = int(p)
 	}
-	return c, nil
+	return p, nil
 }
 
 // last returns the sequence number and row count the chain ends with, given

@@ -2,6 +2,7 @@ package table
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,4 +124,88 @@ func TestWALRecordGrowsOnlyByWhatItCarries(t *testing.T) {
 	for _, i := range []int{0, 99, 100, n/2 - 1, n / 2, n - 1} {
 		require.Equal(t, row{uint64(i)}, re.Row(i))
 	}
+}
+
+// TestReaderMetaReadsOnlyAfterASync: a reader beside a running writer reads
+// the writer's meta from COMMIT and the log only when the READERS page
+// counts a Sync since its last call. Without COMMIT (moved away for the
+// test) a read fails and Meta falls back to the reader's own meta (none:
+// a reader beside a writer takes its rows from the page), so what Meta
+// returns tells whether it read the files.
+func TestReaderMetaReadsOnlyAfterASync(t *testing.T) {
+	type row struct{ V uint64 }
+	dir := filepath.Join(t.TempDir(), "t")
+	tb, err := Open[row](dir, nil)
+	require.NoError(t, err)
+	defer tb.Close()
+	require.NoError(t, tb.Append(row{1}))
+	require.NoError(t, tb.SyncMeta([]byte("A")))
+	r, err := Open[row](dir, &Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, SourcePublished, r.Recovered().Source)
+
+	require.Nil(t, r.meta)
+	commit, away := filepath.Join(dir, commitFile), filepath.Join(dir, "COMMIT.away")
+	withoutCommit := func() []byte {
+		require.NoError(t, os.Rename(commit, away))
+		defer func() { require.NoError(t, os.Rename(away, commit)) }()
+		return r.Meta()
+	}
+	require.Empty(t, withoutCommit(), "no Meta call yet: read, failed, fell back")
+
+	require.NoError(t, tb.SyncMeta([]byte("B")))
+	require.Equal(t, "B", string(r.Meta()))
+	require.Equal(t, "B", string(withoutCommit()), "no Sync since: the meta read last")
+
+	require.NoError(t, tb.Append(row{2}))
+	require.NoError(t, tb.SyncMeta([]byte("C")))
+	require.Equal(t, "C", string(r.Meta()))
+	require.NoError(t, tb.Sync()) // keeps the meta; counted all the same
+	require.Empty(t, withoutCommit(), "a Sync since: read")
+	require.Equal(t, "C", string(r.Meta()))
+
+	// Logged Syncs: each read starts where the last one ended.
+	last := r.writersMeta
+	require.NotZero(t, last.commit)
+	for i := range 3 {
+		require.NoError(t, tb.Append(row{uint64(3 + i)}))
+		require.NoError(t, tb.SyncMeta(fmt.Appendf(nil, "C%d", i)))
+	}
+	require.Equal(t, "C2", string(r.Meta()))
+	require.Equal(t, last.commit, r.writersMeta.commit, "the Syncs were logged")
+	require.Greater(t, r.writersMeta.end, last.end)
+	require.Equal(t, last.next+3, r.writersMeta.next)
+	// A checkpoint starts the chain over: the next read starts from it.
+	require.NoError(t, tb.checkpoint([]byte("C3")))
+	require.Equal(t, "C3", string(r.Meta()))
+	require.Greater(t, r.writersMeta.commit, last.commit)
+	require.Equal(t, int64(walRecordsAt), r.writersMeta.end)
+	require.NoError(t, tb.SyncMeta([]byte("C4")))
+	require.Equal(t, "C4", string(r.Meta()))
+
+	// A writer of an earlier version claims the page: it moves the epoch
+	// and leaves the count of the writer before it, which then tells
+	// nothing. Every call reads.
+	epoch := tb.readers.load(rdEpoch)
+	tb.readers.store(rdEpoch, epoch+1)
+	_, counted := r.readers.syncKey()
+	require.False(t, counted)
+	require.Equal(t, "C4", string(r.Meta()))
+	require.Empty(t, withoutCommit(), "an uncounted page: read")
+	tb.readers.store(rdEpoch, epoch)
+	_, counted = r.readers.syncKey()
+	require.True(t, counted)
+
+	// A writer of this version that opens after a close counts anew.
+	require.NoError(t, tb.Close())
+	tb, err = Open[row](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, tb.SyncMeta([]byte("D")))
+	r2, err := Open[row](dir, &Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer r2.Close()
+	require.Equal(t, "D", string(r2.Meta()))
+	require.NoError(t, tb.SyncMeta([]byte("E")))
+	require.Equal(t, "E", string(r2.Meta()))
 }

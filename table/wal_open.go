@@ -114,26 +114,36 @@ func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
 // table without a log (none was ever needed) has an empty chain and no
 // file; otherwise the caller closes f. It serves an open, Check and Convert.
 func openChain(bo binary.ByteOrder, dir string, flag int, m *persistence.Manifest, seq, hash uint64) (c walChain, f *os.File, size int64, err error) {
+	f, fi, err := openLog(dir, flag)
+	if err != nil || f == nil {
+		return walChain{end: walRecordsAt, slotIdx: 1}, nil, 0, err
+	}
+	sizes, _ := walElemSizes(m)
+	if c, err = scanWAL(bo, f, fi.Size(), seq, hash, sizes); err != nil {
+		return c, nil, 0, errors.Join(err, f.Close())
+	}
+	return c, f, fi.Size(), nil
+}
+
+// openLog opens the log of the table in dir with flag, and checks its
+// size; a table without a log has no file (nil, no error).
+func openLog(dir string, flag int) (*os.File, os.FileInfo, error) {
 	path := filepath.Join(dir, walFile)
-	f, err = openTableFile(path, flag)
+	f, err := openTableFile(path, flag)
 	if errors.Is(err, fs.ErrNotExist) {
-		return walChain{end: walRecordsAt, slotIdx: 1}, nil, 0, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return walChain{}, nil, 0, err
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() > maxWALSize {
 		err = fmt.Errorf("%w: %s: %d bytes, more than a log ever holds", ErrCorrupt, path, fi.Size())
 	}
-	if err == nil {
-		sizes, _ := walElemSizes(m)
-		c, err = scanWAL(bo, f, fi.Size(), seq, hash, sizes)
-	}
 	if err != nil {
-		return c, nil, 0, errors.Join(err, f.Close())
+		return nil, nil, errors.Join(err, f.Close())
 	}
-	return c, f, fi.Size(), nil
+	return f, fi, nil
 }
 
 // checkChain checks what the chain's records mean against the table,
