@@ -66,7 +66,8 @@ func (t *Table[R]) Delete(i int) (err error) {
 // order of the others, and returns how many it removed. It reads the rows
 // in blocks, column by column, and calls del once per row, in order,
 // before it changes anything: del must not change the table (a change of
-// its length is detected and makes DeleteFunc fail, the table unchanged).
+// its length or rows, a Sync or a Compact is detected and makes DeleteFunc
+// fail with [ErrChanged], the table as del left it).
 // Journaled like [Table.Delete]: a crash of the process at any point leaves
 // either the table before the call or the table after it. It needs room
 // past the last row for the rows kept after the first removed one.
@@ -85,6 +86,7 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 	buf := make([]R, block)
 	keep := make([]bool, block)
 	first, k := -1, 0 // the first row removed; rows staged so far
+	mark := t.changeMark()
 	for from := 0; from < n; from += block {
 		m, err := t.readGuarded(buf[:min(block, n-from)], from)
 		if err != nil {
@@ -106,6 +108,11 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 		if t.rows != n {
 			return 0, fmt.Errorf("%w: DeleteFunc: the table went from %d to %d rows during the call; del must not change it", ErrChanged, n, t.rows)
 		}
+		if t.changeMark() != mark {
+			// The rows staged so far may be gone (a Compact cuts the
+			// room past the rows) or stale (a row changed since).
+			return 0, fmt.Errorf("%w: DeleteFunc: the table was changed, synced or compacted during the call; del must not change it", ErrChanged)
+		}
 		if kept == 0 {
 			continue
 		}
@@ -113,6 +120,7 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 			return 0, err
 		}
 		k += kept
+		mark = t.changeMark()
 	}
 	if first < 0 {
 		return 0, nil
@@ -121,6 +129,17 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 		return 0, err
 	}
 	return n - first - k, nil
+}
+
+// changeMark is what DeleteFunc checks after each block of del's calls:
+// any change of the table's rows in place (the readers' sequence count),
+// of its commit (a Sync, a Compact) or of its room past the rows moves it.
+func (t *Table[R]) changeMark() [3]uint64 {
+	m := [3]uint64{t.seq, uint64(t.set.MinCap())}
+	if t.readers != nil {
+		m[2] = t.readers.load(rdSeq)
+	}
+	return m
 }
 
 // readGuarded, stageGuarded and finishGuarded are DeleteFunc's steps that

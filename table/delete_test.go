@@ -369,3 +369,40 @@ func packParticle(r Particle) []byte {
 	b = binary.NativeEndian.AppendUint64(b, math.Float64bits(r.Mass))
 	return binary.NativeEndian.AppendUint32(b, r.ID)
 }
+
+// A del that compacts the table (no length change) or changes a row in
+// place makes DeleteFunc fail with ErrChanged: the rows it staged past the
+// last row may be gone or stale. Guards a bug in which a Compact inside
+// del cut the staged rows and DeleteFunc then moved zeros into the kept
+// rows.
+func TestDeleteFuncRefusesCompactAndChangesInPlace(t *testing.T) {
+	const n = 20_000
+	for _, change := range []string{"Compact", "SetRow", "Sync"} {
+		tb := mustOpen[Particle](t, t.TempDir(), nil)
+		require.NoError(t, tb.AppendRows(particles(seq(0, n)...)))
+		require.NoError(t, tb.Sync())
+		done := false
+		_, err := tb.DeleteFunc(func(r Particle) bool {
+			if r.ID == n/2 && !done {
+				done = true
+				switch change {
+				case "Compact":
+					require.NoError(t, tb.Compact())
+				case "SetRow":
+					require.NoError(t, tb.SetRow(n-1, p(n-1)))
+				case "Sync":
+					require.NoError(t, tb.Sync())
+				}
+			}
+			return r.ID == 0
+		})
+		require.ErrorIs(t, err, table.ErrChanged, change)
+		require.Equal(t, particles(seq(0, n)...), rowsOf(t, tb), change)
+		// Called again without the change, it removes the row.
+		removed, err := tb.DeleteFunc(func(r Particle) bool { return r.ID == 0 })
+		require.NoError(t, err, change)
+		require.Equal(t, 1, removed, change)
+		require.Equal(t, particles(seq(1, n)...), rowsOf(t, tb), change)
+		require.NoError(t, tb.Close())
+	}
+}

@@ -3,6 +3,7 @@ package table
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,7 +52,7 @@ const (
 	rdCommitted = 64 // live word of the row count at the last Sync
 	rdState     = 72 // stateOpen or stateClosed
 	rdSyncs     = 80 // Syncs the writer of epoch rdSyncsOf returned, plus one
-	rdSyncsOf   = 88 // the epoch rdSyncs counts for (an earlier writer version leaves it behind)
+	rdSyncsOf   = 88 // syncsTag of the writer rdSyncs counts for (an earlier writer version leaves it behind)
 )
 
 const (
@@ -200,11 +201,19 @@ func (p *readersPage) synced(rows int) {
 }
 
 // countSyncs starts the count of a writer's Syncs, at its claim, after the
-// epoch: rdSyncsOf last, so that a reader that finds it equal to the
+// epoch: rdSyncsOf last, so that a reader that finds it matching the
 // epoch reads this writer's count.
 func (p *readersPage) countSyncs() {
 	p.store(rdSyncs, 1)
-	p.store(rdSyncsOf, p.load(rdEpoch))
+	p.store(rdSyncsOf, syncsTag(p.load(rdEpoch), p.boot))
+}
+
+// syncsTag names the writer whose Syncs rdSyncs counts: its epoch and its
+// boot. A writer of an earlier version leaves the tag of the writer before
+// it, and moves the epoch (in the same boot) or the boot id (in a later
+// one, where epochs start at 1 again): the tag then no longer matches.
+func syncsTag(epoch uint64, boot bootid.ID) uint64 {
+	return epoch ^ ne.Uint64(boot[0:]) ^ bits.RotateLeft64(ne.Uint64(boot[8:]), 29)
 }
 
 // syncKey identifies the latest Sync of the page's writer: its pid, its
@@ -216,11 +225,12 @@ func (p *readersPage) syncKey() (key [3]uint64, ok bool) {
 		return key, false
 	}
 	e := p.load(rdEpoch)
-	of := p.load(rdSyncsOf)
+	tag := p.load(rdSyncsOf)
 	key = [3]uint64{p.load(rdPID), e, p.load(rdSyncs)}
 	// A claim stores the epoch first and rdSyncsOf last: an unchanged
 	// epoch that matches it means the pid and count read are its writer's.
-	return key, of == e && p.load(rdEpoch) == e
+	// (p.boot is the running boot, the page's own, as thisBoot checked.)
+	return key, tag == syncsTag(e, p.boot) && p.load(rdEpoch) == e
 }
 
 func (p *readersPage) bootID() bootid.ID {

@@ -209,3 +209,45 @@ func TestReaderMetaReadsOnlyAfterASync(t *testing.T) {
 	require.NoError(t, tb.SyncMeta([]byte("E")))
 	require.Equal(t, "E", string(r2.Meta()))
 }
+
+// TestReaderMetaBesideAnEarlierWriterAfterReboot: the READERS page survives
+// a reboot on disk with the Sync count of this version's last writer. A
+// writer of an earlier version, which knows neither word, claims it in
+// the next boot (epoch 1 again, a new boot id) and leaves both as they
+// were; a reader must not take that count for the writer's, or its Meta
+// would keep the first meta it read. The earlier writer is played by
+// this version's, with both words put back as the earlier one leaves them.
+func TestReaderMetaBesideAnEarlierWriterAfterReboot(t *testing.T) {
+	type row struct{ V uint64 }
+	dir := filepath.Join(t.TempDir(), "t")
+	defer bootid.Override("")
+	bootid.Override("boot-1")
+	w, err := Open[row](dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Append(row{1}))
+	require.NoError(t, w.SyncMeta([]byte("boot 1")))
+	syncs, tag := w.readers.load(rdSyncs), w.readers.load(rdSyncsOf)
+	require.Equal(t, uint64(1), w.readers.load(rdEpoch))
+	require.NoError(t, w.Close())
+
+	bootid.Override("boot-2")
+	old, err := Open[row](dir, nil)
+	require.NoError(t, err)
+	defer old.Close()
+	require.Equal(t, uint64(1), old.readers.load(rdEpoch))
+	earlier := func() { old.readers.store(rdSyncs, syncs); old.readers.store(rdSyncsOf, tag) }
+	earlier()
+	require.NoError(t, old.Append(row{2}))
+	require.NoError(t, old.SyncMeta([]byte("boot 2: a")))
+	earlier()
+	r, err := Open[row](dir, &Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, SourcePublished, r.Recovered().Source)
+	_, counted := r.readers.syncKey()
+	require.False(t, counted, "the count of the last boot's writer taken for this one's")
+	require.Equal(t, "boot 2: a", string(r.Meta()))
+	require.NoError(t, old.SyncMeta([]byte("boot 2: b")))
+	earlier()
+	require.Equal(t, "boot 2: b", string(r.Meta()))
+}
