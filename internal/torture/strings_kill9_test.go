@@ -334,22 +334,6 @@ func roleStringsOpen() int {
 	return 0
 }
 
-// crashRun is a child run with the crash-point variables: killed at the
-// n-th point (n 0: never), with the points it reached.
-type crashRun struct {
-	c      *testproc.Child
-	code   int
-	points []string
-}
-
-func startCrashRun(t *testing.T, role string, n int, env ...string) crashRun {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "points")
-	c := testproc.Start(t, "", role, append(testproc.CrashAt(n, logPath), env...)...)
-	code := c.Wait()
-	return crashRun{c: c, code: code, points: testproc.CrashLog(t, logPath)}
-}
-
 // samplePoints returns the crash points (1-based) to kill at, of the
 // points a complete run reached: per of each name (the first, and others
 // drawn at random), so that every kind of step is killed at in a short
@@ -403,9 +387,15 @@ func TestTableStringsCrashPoints(t *testing.T) {
 	checkSAfterCrash(t, fullDir, replayS(ops, "boot-0"), nil, "complete run")
 	reached := map[string]int{}
 	runs, recoveryRuns := 0, 0
-	for _, n := range samplePoints(rng, full.points, counts{short: 1, race: 1, def: 2}.n()) {
-		dir := filepath.Join(t.TempDir(), "table")
-		r := startCrashRun(t, "strings-workload", n, "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID=boot-0")
+	ahead := &crashRunsAhead{t: t, role: "strings-workload", dirOf: func() string { return filepath.Join(t.TempDir(), "table") }}
+	defer ahead.stop()
+	at := samplePoints(rng, full.points, counts{short: 1, race: 1, def: 2}.n())
+	for i, n := range at {
+		following := 0
+		if i+1 < len(at) {
+			following = at[i+1]
+		}
+		r, dir := ahead.run(n, following)
 		if r.code == 0 || !r.c.Killed() || len(r.points) < n {
 			t.Fatalf("run %d: child ended with %v after %d crash points, want SIGKILL at point %d; stdout %q",
 				n, r.c.Cmd.ProcessState, len(r.points), n, tail(r.c))

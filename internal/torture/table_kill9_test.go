@@ -204,12 +204,11 @@ func TestTableCrashAtEveryPoint(t *testing.T) {
 	ops := fixedTableWorkload()
 	reached := map[string]int{}
 	runs, recoveryRuns := 0, 0
+	ahead := &crashRunsAhead{t: t, role: "table-workload", dirOf: func() string { return filepath.Join(t.TempDir(), "table") }}
+	defer ahead.stop()
 	for n := 1; ; n++ {
-		dir := filepath.Join(t.TempDir(), "table")
-		logPath := filepath.Join(t.TempDir(), "points")
-		c := testproc.Start(t, "", "table-workload", append(testproc.CrashAt(n, logPath), "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID=boot-0")...)
-		code := c.Wait()
-		lines, points := c.Lines(), testproc.CrashLog(t, logPath)
+		r, dir := ahead.run(n, n+1)
+		c, code, lines, points := r.c, r.code, r.c.Lines(), r.points
 		if code == 0 {
 			if len(points) != n-1 {
 				t.Fatalf("the complete run reached %d crash points, the crashing runs %d", len(points), n-1)

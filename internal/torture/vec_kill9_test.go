@@ -6,7 +6,6 @@ package torture_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,12 +193,11 @@ func TestVecCrashAtEveryPoint(t *testing.T) {
 	ops := fixedWorkload()
 	reached := map[string]int{}
 	runs := 0
+	ahead := &crashRunsAhead{t: t, role: "vec-workload", dirOf: t.TempDir}
+	defer ahead.stop()
 	for n := 1; ; n++ {
-		dir := t.TempDir()
-		logPath := filepath.Join(t.TempDir(), "points")
-		c := testproc.Start(t, "", "vec-workload", append(testproc.CrashAt(n, logPath), "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID=boot-0")...)
-		code := c.Wait()
-		lines, points := c.Lines(), testproc.CrashLog(t, logPath)
+		r, dir := ahead.run(n, n+1)
+		c, code, lines, points := r.c, r.code, r.c.Lines(), r.points
 		if code == 0 {
 			if len(lines) == 0 || lines[len(lines)-1] != "done" {
 				t.Fatalf("run %d: child exited 0 without finishing: %q", n, lines)
