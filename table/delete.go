@@ -205,7 +205,7 @@ func (t *Table[R]) finishDelete(op intentOp, f, k int) {
 		kept: uint64(k), stagedCRC: stagedCRC(t.set.Columns(), n, k)})
 	t.removedFrom(f)
 	moveStaged(t.set.Columns(), f, n, k)
-	t.publish(f+k, "table.delete.publish")
+	t.publishFewer(f+k, "table.delete.publish")
 	t.journal.clear()
 }
 

@@ -161,9 +161,11 @@ func (p *readersPage) claim() {
 }
 
 // ready ends a writer's open: the recovered counts are published and the
-// sequence count goes even.
+// sequence count goes even. A recovery that redid a removal may leave
+// fewer rows than the last Sync: the Sync count is lowered to them, as
+// lowerSynced does.
 func (p *readersPage) ready(rows, committed int) {
-	p.store(rdCommitted, colfile.LiveWord(committed))
+	p.store(rdCommitted, colfile.LiveWord(min(committed, rows)))
 	p.store(rdRows, colfile.LiveWord(rows))
 	p.end()
 }
@@ -198,6 +200,14 @@ func (p *readersPage) rowsWord() *uint64 { return p.word(rdRows) }
 func (p *readersPage) synced(rows int) {
 	p.store(rdCommitted, colfile.LiveWord(rows))
 	p.store(rdSyncs, p.load(rdSyncs)+1)
+}
+
+// lowerSynced lowers the count of the last Sync to at most rows, after a
+// removal: rows appended from there on are not synced ones.
+func (p *readersPage) lowerSynced(rows int) {
+	if c, ok := colfile.ParseLiveWord(p.load(rdCommitted)); !ok || c > rows {
+		p.store(rdCommitted, colfile.LiveWord(rows))
+	}
 }
 
 // countSyncs starts the count of a writer's Syncs, at its claim, after the

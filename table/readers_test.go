@@ -155,3 +155,46 @@ func TestRepairRefusesReaders(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 10, rep.Rows)
 }
+
+// A removal lowers the row count below the last Sync's: rows appended
+// after it are not synced, and a SyncedOnly or SavePoint reader, opened
+// after them or refreshed past them, must not show them. Guards a bug in
+// which the readers' Sync count stayed at the last Sync's rows, so those
+// readers showed the unsynced appends that took the removed rows' places.
+func TestReaderSyncedOnlyAfterARemoval(t *testing.T) {
+	for _, remove := range []string{"Truncate", "SwapRemove", "Delete", "DeleteFunc"} {
+		dir := filepath.Join(t.TempDir(), "t")
+		w := mustOpen[Particle](t, dir, nil)
+		require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+		require.NoError(t, w.Sync())
+		early := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true, SyncedOnly: true})
+		switch remove {
+		case "Truncate":
+			require.NoError(t, w.Truncate(5))
+		case "SwapRemove":
+			require.NoError(t, w.SwapRemove(2))
+		case "Delete":
+			require.NoError(t, w.Delete(2))
+		case "DeleteFunc":
+			_, err := w.DeleteFunc(func(p Particle) bool { return p.ID%2 == 1 })
+			require.NoError(t, err)
+		}
+		left := w.Len()
+		require.NoError(t, w.AppendRows(particles(100, 101, 102, 103, 104, 105))) // not synced
+		for _, o := range []table.Options{{ReadOnly: true, SyncedOnly: true}, {ReadOnly: true, SavePoint: true}} {
+			r := mustOpen[Particle](t, dir, &o)
+			require.Equal(t, left, r.Len(), "%s, then appends: a reader with %+v", remove, o)
+			require.NoError(t, r.Close())
+		}
+		require.NoError(t, early.Refresh())
+		require.Equal(t, left, early.Len(), "%s, then appends: a SyncedOnly reader refreshed", remove)
+		for i := range early.Len() {
+			require.Less(t, early.Row(i).ID, uint32(100), "%s: row %d", remove, i)
+		}
+		require.NoError(t, w.Sync())
+		require.NoError(t, early.Refresh())
+		require.Equal(t, left+6, early.Len(), "%s: after the Sync", remove)
+		require.NoError(t, early.Close())
+		require.NoError(t, w.Close())
+	}
+}

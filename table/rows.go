@@ -28,6 +28,15 @@ func (t *Table[R]) publish(n int, step string) {
 	t.rows = n
 }
 
+// publishFewer publishes n rows, fewer than before (a removal), and lowers
+// the readers' count of the last Sync to at most n: the rows appended from
+// n on will not have been synced, and a SyncedOnly reader must not show
+// them. Called inside the change in place, so readers see both or neither.
+func (t *Table[R]) publishFewer(n int, step string) {
+	t.publish(n, step)
+	t.readers.lowerSynced(n)
+}
+
 // fastCap is the row count below which Append takes its fast path: the
 // columns' capacity, or 0 for a table with variable-length columns, whose
 // appends all take the checked one.
@@ -235,7 +244,7 @@ func (t *Table[R]) SwapRemove(i int) (err error) {
 		t.codec.UnpackRow(i, t.scratch)
 		crashpoint.Hit("table.swapremove.moved")
 	}
-	t.publish(last, "")
+	t.publishFewer(last, "")
 	t.journal.clear()
 	return nil
 }
@@ -258,7 +267,7 @@ func (t *Table[R]) Truncate(n int) (err error) {
 	defer t.endOwnInPlace()
 	t.journal.write(intent{op: opTruncate, commitSeq: t.seq, index: uint64(n), rowsBefore: uint64(t.rows), row: t.scratch})
 	t.removedFrom(n)
-	t.publish(n, "")
+	t.publishFewer(n, "")
 	t.journal.clear()
 	return nil
 }

@@ -81,18 +81,24 @@ func (t *Table[R]) SyncMeta(meta []byte) (err error) {
 // [Table.SyncMeta]), or nil if none was. After an open it is the meta of
 // the Sync the table was recovered to.
 //
-// On a reader beside a running writer, it is the meta of the writer's
-// latest Sync. A call reads the writer's COMMIT and log only when the
+// On a reader beside a writer (running when the reader opened, or opened
+// since), it is the meta of the writer's latest Sync. A call reads the writer's COMMIT and log only when the
 // writer returned a Sync since the reader's last call (the READERS page
 // counts them), and then only the records logged since, unless the writer
 // checkpointed. That is the meta of the rows a [Options.SyncedOnly] reader
 // shows after its last [Table.Refresh], unless the writer synced again
 // since (compare its Recovered().Rows, or Refresh again).
 func (t *Table[R]) Meta() []byte {
-	if t.opts.ReadOnly && t.recovery.Source == SourcePublished && t.set != nil {
+	if t.opts.ReadOnly && t.readers != nil && t.set != nil {
+		// The page counts a writer's Syncs (this version's, in this boot:
+		// running, or closed with its last Sync in the files), or the
+		// reader follows one that does not count them.
 		key, counted := t.readers.syncKey()
 		if w := t.writersMeta; counted && w.counted && w.key == key {
 			return slices.Clone(w.meta)
+		}
+		if !counted && t.recovery.Source != SourcePublished {
+			return t.ownMeta()
 		}
 		if w, err := t.readWritersMeta(); err == nil {
 			w.counted, w.key = counted, key
@@ -100,6 +106,11 @@ func (t *Table[R]) Meta() []byte {
 			return slices.Clone(w.meta)
 		}
 	}
+	return t.ownMeta()
+}
+
+// ownMeta is a copy of the meta the table opened with or last synced.
+func (t *Table[R]) ownMeta() []byte {
 	if len(t.meta) == 0 {
 		return nil
 	}

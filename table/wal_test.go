@@ -568,3 +568,38 @@ func TestReaderBesideWriterMetaAndSavePoint(t *testing.T) {
 		require.NoError(t, tb.Append(walRowOf(101)))
 	}
 }
+
+// A reader that opened while no writer had the table open follows a writer
+// that opens later, from its first Refresh: its Meta is then the meta of
+// that writer's latest Sync, the meta of the rows it shows. Guards a bug
+// in which Meta kept the meta the reader opened with.
+func TestReaderMetaFollowsAWriterThatOpensLater(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w, err := table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	for i := range 10 {
+		require.NoError(t, w.Append(walRowOf(i)))
+	}
+	require.NoError(t, w.SyncMeta([]byte("s1")))
+	require.NoError(t, w.Close())
+
+	r, err := table.Open[walRow](dir, &table.Options{ReadOnly: true, SyncedOnly: true})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, 10, r.Len())
+	require.Equal(t, "s1", string(r.Meta()))
+
+	w, err = table.Open[walRow](dir, nil)
+	require.NoError(t, err)
+	for i := 10; i < 20; i++ {
+		require.NoError(t, w.Append(walRowOf(i)))
+	}
+	require.NoError(t, w.SyncMeta([]byte("s2")))
+	require.NoError(t, r.Refresh())
+	require.Equal(t, 20, r.Len(), "the reader follows the writer")
+	require.Equal(t, "s2", string(r.Meta()), "the meta of the rows it shows")
+	require.NoError(t, w.SyncMeta([]byte("s3")))
+	require.Equal(t, "s3", string(r.Meta()))
+	require.NoError(t, w.Close())
+	require.Equal(t, "s3", string(r.Meta()), "the writer closed: its last Sync's")
+}
