@@ -46,12 +46,45 @@ func (t *Table[R]) openReader() error {
 	return t.follow(t.recovery.Rows, false)
 }
 
-// adopt makes a new reader show what the page publishes.
+// adopt makes a new reader show what the page publishes. A check of the
+// rows that fails while the writer changed rows in place is read again
+// (see movedSince).
 func (t *Table[R]) adopt(st pubState) error {
-	t.recovery = Recovery{Source: SourcePublished, CommittedRows: st.committed,
-		ExtraFiles: t.recovery.ExtraFiles, CPUMissing: t.recovery.CPUMissing, CPUAdded: t.recovery.CPUAdded}
-	t.recovery.Rows = t.showRows(st.rows, st.committed)
-	return t.follow(t.recovery.Rows, true)
+	deadline := t.waitDeadline()
+	for spin := 0; ; spin++ {
+		t.recovery = Recovery{Source: SourcePublished, CommittedRows: st.committed,
+			ExtraFiles: t.recovery.ExtraFiles, CPUMissing: t.recovery.CPUMissing, CPUAdded: t.recovery.CPUAdded}
+		t.recovery.Rows = t.showRows(st.rows, st.committed)
+		err := t.follow(t.recovery.Rows, true)
+		if err == nil || !t.movedSince(st) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return t.busy(st)
+		}
+		backoff(spin)
+		next, rerr := t.readers.read(deadline)
+		switch {
+		case errors.Is(rerr, errBusy):
+			return t.busy(next)
+		case rerr != nil:
+			return rerr
+		case !next.running():
+			return err
+		}
+		st = next
+	}
+}
+
+// movedSince reports whether the writer changed rows in place since st
+// was read. A reader checks its rows' values against the heaps and
+// dictionaries after it read the page, outside the seqlock: a SetRow
+// meanwhile appends its value, then points the row at it, and the check
+// may see the new element beside the heap's old length. Such a failure is
+// read again; only one over a steady count is damage.
+func (t *Table[R]) movedSince(st pubState) bool {
+	t.readers.sync()
+	return t.readers.seq() != st.seq
 }
 
 // showRows is the count a reader shows of a table with rows rows, committed
@@ -108,24 +141,38 @@ func (t *Table[R]) Refresh() error {
 // and shows what it publishes, if a writer of this boot published it; it
 // returns the reading, whose sequence count a consistent read compares.
 func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
-	st, err := t.readers.read(deadline)
-	if errors.Is(err, errBusy) {
-		return st, t.busy(st)
+	for spin := 0; ; spin++ {
+		st, err := t.readers.read(deadline)
+		if errors.Is(err, errBusy) {
+			return st, t.busy(st)
+		}
+		if err != nil || !st.valid {
+			return st, err
+		}
+		err = t.showPublished(st)
+		if err == nil || !t.movedSince(st) {
+			return st, err
+		}
+		if time.Now().After(deadline) {
+			return st, t.busy(st)
+		}
+		backoff(spin)
 	}
-	if err != nil || !st.valid {
-		return st, err
-	}
+}
+
+// showPublished moves the reader to what st publishes.
+func (t *Table[R]) showPublished(st pubState) error {
 	if n := t.showRows(st.rows, st.committed); n != t.rows {
-		return st, t.follow(n, true)
+		return t.follow(n, true)
 	}
 	if t.vars != nil {
 		// A row set in place may point at a value past what this reader
 		// maps of a heap or dictionary: map what grew.
 		if err := t.followVars(t.rows, t.rows); err != nil {
-			return st, fmt.Errorf("%w: %s: %w", ErrCorrupt, t.dir, err)
+			return fmt.Errorf("%w: %s: %w", ErrCorrupt, t.dir, err)
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // Consistent calls read, and calls it again for as long as the writer
