@@ -1,10 +1,13 @@
 package table_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -304,4 +307,78 @@ func TestEvolveCaseOnly(t *testing.T) {
 	require.ErrorIs(t, err, table.ErrSchema)
 	require.ErrorContains(t, err, `names column "b", and the table has "B"`)
 	require.Equal(t, 3, len(manifestOf(t, dir).Columns), "nothing changed")
+}
+
+// Schema steps that only add columns, which a writer makes beside readers.
+type (
+	addV1 struct{ A int64 }
+	addV2 struct {
+		A int64
+		B int32
+	}
+	addV3 struct {
+		A int64
+		B int32
+		C string
+	}
+	addV4 struct {
+		A int64
+		B int32
+		C string
+		D [3]float32
+	}
+)
+
+// appendZeros opens dir for R (adding its new columns), appends n zero
+// rows and closes it.
+func appendZeros[R any](t *testing.T, dir string, n int) {
+	w, err := table.Open[R](dir, &table.Options{LockTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	var zero R
+	for range n {
+		require.NoError(t, w.Append(zero))
+	}
+	require.NoError(t, w.Close())
+}
+
+// Readers open (as Any and as the first schema) again and again while a
+// writer adds columns, which it may do beside readers. A reader that read
+// the manifest before a change and COMMIT after it must open again under
+// the new manifest, not report COMMIT damaged. Guards a bug in which such
+// an open failed with ErrCorrupt ("both commit slots fail their checks").
+func TestReadersOpenBesideAddedColumns(t *testing.T) {
+	for round := range 10 {
+		dir := filepath.Join(t.TempDir(), "t")
+		appendZeros[addV1](t, dir, 100)
+		var stop atomic.Bool
+		errc := make(chan error, 1)
+		opens := 0
+		go func() {
+			var err error
+			for ; err == nil && !stop.Load(); opens++ {
+				o := &table.Options{ReadOnly: true, LockTimeout: 5 * time.Second}
+				var r interface {
+					Refresh() error
+					Close() error
+				}
+				if opens%2 == 0 {
+					r, err = table.Open[table.Any](dir, o)
+				} else {
+					r, err = table.Open[addV1](dir, o)
+				}
+				if err == nil {
+					err = errors.Join(r.Refresh(), r.Close())
+				}
+				if errors.Is(err, table.ErrBusy) {
+					err = nil
+				}
+			}
+			errc <- err
+		}()
+		appendZeros[addV2](t, dir, 10)
+		appendZeros[addV3](t, dir, 10)
+		appendZeros[addV4](t, dir, 10)
+		stop.Store(true)
+		require.NoError(t, <-errc, "round %d, after %d opens", round, opens)
+	}
 }

@@ -50,11 +50,33 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 		}
 		cols = t.schema.cols
 	}
-	if err := t.openGuarded(cols, int(rt.Size())); err != nil {
+	schema := t.schema // as R declares it: an open may take the table's
+	err := t.openGuarded(cols, int(rt.Size()))
+	for try := 0; err != nil && t.schemaMoved(err) && try < 8; try++ {
+		// A writer changed the schema (columns may be added beside
+		// readers) between this reader's read of the manifest and of
+		// COMMIT: open again, under the new manifest.
+		if err := t.Close(); err != nil {
+			return nil, err
+		}
+		t = &Table[R]{dir: dir, opts: o, schema: schema, untyped: t.untyped}
+		err = t.openGuarded(cols, int(rt.Size()))
+	}
+	if err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
 	t.opened = true
 	return t, nil
+}
+
+// schemaMoved reports whether a reader's open failed on damage because the
+// manifest it read is no longer the table's.
+func (t *Table[R]) schemaMoved(err error) bool {
+	if !t.opts.ReadOnly || t.man == nil || !errors.Is(err, ErrCorrupt) {
+		return false
+	}
+	man, rerr := readTableManifest(t.dir)
+	return rerr == nil && man.Hash() != t.hash
 }
 
 // openGuarded is open with its stores into mappings (recovery, the
