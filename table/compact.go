@@ -127,12 +127,19 @@ func (t *Table[R]) compact() error {
 
 // reopen opens the table's files again under the lock it holds.
 func (t *Table[R]) reopen() error {
-	t.set, t.vars, t.codec = nil, nil, nil
 	cols, rowSize := t.schema.cols, int(reflect.TypeFor[R]().Size())
 	if t.untyped {
 		cols, rowSize = t.man.Columns, 0
 	}
-	return t.openColumns(t.man, cols, rowSize)
+	return t.reopenAs(t.man, cols, rowSize)
+}
+
+// reopenAs opens the columns again, after closeFiles, under manifest man:
+// the closed set, variable-length columns and codec go first, so that
+// nothing of them is taken for the new ones.
+func (t *Table[R]) reopenAs(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
+	t.set, t.vars, t.codec = nil, nil, nil
+	return t.openColumns(man, cols, rowSize)
 }
 
 // liveBytes is the summed length of the values that spans point at.

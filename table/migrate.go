@@ -122,5 +122,5 @@ func (t *Table[R]) migrateTo(from, to uint32) (err error) {
 	t.opts.DataVersion = to
 	keep := t.recovery
 	t.recovery = Recovery{SchemaChanges: append(keep.SchemaChanges, next.History[len(next.History)-1])}
-	return t.openColumns(m, t.schema.cols, int(m.RowSize))
+	return t.reopenAs(m, t.schema.cols, int(m.RowSize))
 }
