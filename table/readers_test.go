@@ -259,3 +259,22 @@ func TestReaderBesideSetRowOfStrings(t *testing.T) {
 	}
 	t.Logf("%d refreshes and %d opens beside the writer's SetRows", refreshes, opens)
 }
+
+// A Close inside Update's change, or inside a reader's Consistent read,
+// ends the call with ErrClosed (or the callback's own error), not a panic.
+// Guards a bug in which both dereferenced the readers' page Close had
+// dropped.
+func TestCloseInsideUpdateAndConsistent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w := mustOpen[Particle](t, dir, nil)
+	require.NoError(t, w.AppendRows(particles(seq(0, 10)...)))
+	r := mustOpen[Particle](t, dir, &table.Options{ReadOnly: true})
+	require.ErrorIs(t, r.Consistent(r.Close), table.ErrClosed)
+	require.ErrorIs(t, r.Consistent(func() error { return nil }), table.ErrClosed)
+	require.ErrorIs(t, w.Update(w.Close), table.ErrClosed)
+	require.ErrorIs(t, w.Append(p(10)), table.ErrClosed)
+	// The table opens again with its rows.
+	w = mustOpen[Particle](t, dir, nil)
+	require.Equal(t, 10, w.Len())
+	require.NoError(t, w.Close())
+}

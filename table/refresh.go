@@ -1,6 +1,7 @@
 package table
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -200,6 +201,9 @@ func (t *Table[R]) Consistent(read func() error) error {
 			return err
 		}
 		rerr := read()
+		if t.readers == nil { // read closed the table
+			return cmp.Or(rerr, t.check(false))
+		}
 		t.readers.sync()
 		if t.readers.seq() == st.seq {
 			return rerr
@@ -249,7 +253,7 @@ func (t *Table[R]) Update(change func() error) (err error) {
 	}
 	t.beginInPlace()
 	defer t.endOwnInPlace() // after a fault in change, readers keep waiting
-	return change()
+	return cmp.Or(change(), t.check(false)) // ErrClosed if change closed the table
 }
 
 // beginInPlace and endInPlace bracket a writer's change in place: readers
@@ -264,7 +268,8 @@ func (t *Table[R]) beginInPlace() {
 // fault in a call made inside Update, say, which that call turned into
 // its error) ends with the count odd: a row may be half written.
 func (t *Table[R]) endInPlace() {
-	if t.inPlace--; t.inPlace == 0 && t.poison == nil {
+	// No page once the change closed the table (Close inside Update).
+	if t.inPlace--; t.inPlace == 0 && t.poison == nil && t.readers != nil {
 		t.readers.end()
 	}
 }
