@@ -252,7 +252,7 @@ func (t *Table[R]) Update(change func() error) (err error) {
 		return err
 	}
 	t.beginInPlace()
-	defer t.endOwnInPlace() // after a fault in change, readers keep waiting
+	defer t.endOwnInPlace()                 // after a fault in change, readers keep waiting
 	return cmp.Or(change(), t.check(false)) // ErrClosed if change closed the table
 }
 
