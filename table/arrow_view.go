@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"sort"
 	"unsafe"
 
 	"github.com/mmapvec/persistence"
@@ -63,10 +64,16 @@ func (t *Table[R]) Memory(column string, rows int) (ColumnMemory, error) {
 	v := t.varByName(c.Name)
 	if v.dict != nil {
 		offs, bytes := v.dict.Files()
-		if n := published(offs); n > 0 {
-			m.Ends = unsafe.Slice((*uint64)(offs.Data()), n)
-		}
 		m.Heap = mapped(bytes.Data(), published(bytes))
+		if n := published(offs); n > 0 {
+			ends := unsafe.Slice((*uint64)(offs.Data()), n)
+			// A reader may map fewer of the entries' bytes than their
+			// published ends say (the writer added symbols since it
+			// followed the dictionary): only entries whose bytes it maps.
+			// Every code of the rows it shows is among them.
+			n = sort.Search(n, func(i int) bool { return ends[i] > uint64(len(m.Heap)) })
+			m.Ends = ends[:n:n]
+		}
 		return m, nil
 	}
 	f := v.heap.File()

@@ -98,3 +98,36 @@ func TestReaderSetRowPastHeapMapping(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.URL, len(long))
 }
+
+// On a reader whose writer added symbols since the reader followed the
+// dictionary, the dictionary's published ends may run past the bytes the
+// reader maps. Memory gives only the entries whose bytes Heap holds, and
+// every code of the rows the reader shows among them. Guards a bug in
+// which Ends ran past Heap, and Heap[Ends[c-2]:Ends[c-1]] panicked.
+func TestMemoryDictionaryEndsWithinHeapOnAReader(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	w := mustOpen[memRow](t, dir, nil)
+	require.NoError(t, w.Append(memRow{N: 0, Country: "a"}))
+	r := mustOpen[memRow](t, dir, &table.Options{ReadOnly: true})
+	for i := range 10 {
+		require.NoError(t, w.Append(memRow{N: int32(i + 1), Country: table.Symbol(strings.Repeat("x", 10_000+i))}))
+	}
+	for _, refresh := range []bool{false, true} {
+		if refresh {
+			require.NoError(t, r.Refresh())
+		}
+		m, err := r.Memory("Country", r.Len())
+		require.NoError(t, err)
+		require.NotEmpty(t, m.Ends)
+		require.LessOrEqual(t, m.Ends[len(m.Ends)-1], uint64(len(m.Heap)), "refresh %v", refresh)
+		codes := make([]uint32, r.Len())
+		for i := range codes {
+			codes[i] = binary.NativeEndian.Uint32(m.Elems[4*i:])
+			require.LessOrEqual(t, int(codes[i]), len(m.Ends), "refresh %v: row %d's code", refresh, i)
+		}
+		if refresh {
+			require.Equal(t, 11, r.Len())
+			require.Len(t, m.Ends, 11)
+		}
+	}
+}
