@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"testing"
 	"unsafe"
@@ -149,9 +150,15 @@ func TestDeleteFuncFaultInDelIsNotTheTables(t *testing.T) {
 		defer func() { got = recover() }()
 		_, err = tb.DeleteFunc(func(r Particle) bool { return r.ID == 3 && mem[0] == 0 })
 	}()
-	fault, ok := got.(interface{ Addr() uintptr })
+	_, ok := got.(runtime.Error)
 	require.True(t, ok, "the fault in del reached the caller as %v (DeleteFunc returned %v)", got, err)
-	require.Equal(t, uintptr(unsafe.Pointer(&mem[0])), fault.Addr())
+	// qemu-user reports this SIGBUS as a nil dereference, without its
+	// address; a native run checks the address too.
+	if os.Getenv("PERSIST_TEST_EXEC") == "" {
+		fault, ok := got.(interface{ Addr() uintptr })
+		require.True(t, ok, "the fault in del reached the caller as %v", got)
+		require.Equal(t, uintptr(unsafe.Pointer(&mem[0])), fault.Addr())
+	}
 	require.Equal(t, particles(seq(0, 10)...), rowsOf(t, tb))
 	require.NoError(t, tb.Append(p(10)))
 	require.NoError(t, tb.Sync())
