@@ -51,7 +51,7 @@ const (
 	rdRows      = 56 // live word of the row count (every completed append)
 	rdCommitted = 64 // live word of the row count at the last Sync
 	rdState     = 72 // stateOpen or stateClosed
-	rdSyncs     = 80 // Syncs the writer of epoch rdSyncsOf returned, plus one
+	rdSyncs     = 80 // Syncs the writer tagged at rdSyncsOf returned, plus one
 	rdSyncsOf   = 88 // syncsTag of the writer rdSyncs counts for (an earlier writer version leaves it behind)
 )
 

@@ -82,10 +82,10 @@ func (t *Table[R]) SyncMeta(meta []byte) (err error) {
 // the Sync the table was recovered to.
 //
 // On a reader beside a writer (running when the reader opened, or opened
-// since), it is the meta of the writer's latest Sync. A call reads the writer's COMMIT and log only when the
-// writer returned a Sync since the reader's last call (the READERS page
-// counts them), and then only the records logged since, unless the writer
-// checkpointed. That is the meta of the rows a [Options.SyncedOnly] reader
+// since), it is the meta of the writer's latest Sync. A call reads the
+// writer's COMMIT and log only when the writer returned a Sync since the
+// reader's last call (the READERS page counts them), and then only the
+// records logged since, unless the writer checkpointed. That is the meta of the rows a [Options.SyncedOnly] reader
 // shows after its last [Table.Refresh], unless the writer synced again
 // since (compare its Recovered().Rows, or Refresh again).
 func (t *Table[R]) Meta() []byte {
