@@ -12,7 +12,7 @@ import (
 	"github.com/mmapvec/persistence/internal/layout"
 )
 
-func openU64(t *testing.T, elems int) *colfile.File {
+func openU64(t testing.TB, elems int) *colfile.File {
 	t.Helper()
 	l, err := layout.For[uint64]()
 	if err != nil {

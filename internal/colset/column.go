@@ -24,8 +24,19 @@ const ClosedLength = -1
 type Column struct {
 	name   string
 	file   *colfile.File
-	length *atomic.Int64 // the set's published row count
+	length *lengthWord // the set's published row count
 }
+
+// lengthWord is a set's published row count: stored by its one writer,
+// loaded atomically by views in any goroutine.
+type lengthWord struct {
+	_ [0]atomic.Int64 // 8-byte alignment for atomics on 32-bit platforms too
+	v uint64
+}
+
+func (w *lengthWord) Load() int64   { return int64(atomic.LoadUint64(&w.v)) }
+func (w *lengthWord) Store(n int64) { atomic.StoreUint64(&w.v, uint64(n)) }
+func (w *lengthWord) publish(n int) { storeRelease(&w.v, uint64(n)) } // Append's path
 
 // Name returns the column's name.
 func (c *Column) Name() string { return c.name }

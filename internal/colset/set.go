@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/crashpoint"
@@ -24,10 +23,10 @@ type Spec struct {
 type Set struct {
 	cols   []*Column
 	files  []*colfile.File
-	length atomic.Int64 // the row count views read; ClosedLength after Close
-	rows   int          // the row count, as the writer sees it
-	minCap int          // smallest capacity: rows below it need no growth
-	shared *uint64      // where readers in other processes read the row count; see PublishTo
+	length lengthWord // the row count views read; ClosedLength after Close
+	rows   int        // the row count, as the writer sees it
+	minCap int        // smallest capacity: rows below it need no growth
+	shared *uint64    // where readers in other processes read the row count; see PublishTo
 
 	extra     []*colfile.File // flushed with the columns, but no row columns (AlsoFlush)
 	flushErrs []error         // one per file, written by the flush goroutines
@@ -107,12 +106,12 @@ func (s *Set) Publish(n int, step string) {
 		}
 	}
 	if s.shared != nil {
-		// Last, and atomic (a release store): a reader that loads it sees
+		// Last, and a release store: a reader that loads it sees
 		// every row below it written, in every column.
-		atomic.StoreUint64(s.shared, w)
+		storeRelease(s.shared, w)
 	}
 	s.rows = n
-	s.length.Store(int64(n))
+	s.length.publish(n)
 }
 
 // PublishTo makes Publish store each row count's live word at p too, last:
