@@ -42,11 +42,13 @@ func (t *Table[R]) Compact() (err error) {
 	if t.opts.ReadOnly {
 		return fmt.Errorf("%w: %s", ErrReadOnly, t.dir)
 	}
-	x, err := excludeReaders(t.dir, t.opts.LockTimeout)
-	if err != nil {
-		return err
+	if !t.noReaders {
+		x, err := excludeReaders(t.dir, t.opts.LockTimeout)
+		if err != nil {
+			return err
+		}
+		defer x.release()
 	}
-	defer x.release()
 	if err := t.sync(); err != nil {
 		return err
 	}

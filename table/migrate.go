@@ -21,7 +21,9 @@ import (
 // manifest's history records it). A missing table is created at version
 // to; one at version to opens as with [Open]; a newer one is
 // [ErrDataVersion]. Like a schema change that rewrites files, it waits
-// for readers (up to opts.LockTimeout), else fails with a [ReadersError].
+// for readers (up to opts.LockTimeout), else fails with a [ReadersError];
+// they stay out until it returns, so migrate may call [Table.Compact] to
+// drop the values it replaced.
 //
 // If migrate fails, its error is returned and the table stays at its
 // version (what migrate changed stays too, in the page cache until a
@@ -59,7 +61,10 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 		return nil, errors.Join(err, t.Close())
 	}
 	defer x.release()
-	if err := migrate(t, from); err != nil {
+	t.noReaders = true
+	err = migrate(t, from)
+	t.noReaders = false
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("table: migrate %s from data version %d to %d: %w", dir, from, to, err), t.Close())
 	}
 	if err := t.check(true); err != nil {

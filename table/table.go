@@ -88,8 +88,9 @@ type Table[R any] struct {
 	minCap int         // set.MinCap, or 0 when appends must take the checked path
 	pre    *pretoucher // faults in the pages ahead of the writer (pretouch.go)
 
-	readers *readersPage // the page shared with readers (nil for a legacy reader)
-	inPlace int          // depth of the writer's changes in place (readers see them as one)
+	readers   *readersPage // the page shared with readers (nil for a legacy reader)
+	inPlace   int          // depth of the writer's changes in place (readers see them as one)
+	noReaders bool         // Migrate keeps readers out around its callback: Compact needs no lock of its own
 
 	commit     *os.File
 	commitNext bool // a reader's COMMIT may still be COMMIT.next (readSchemaPending)
