@@ -133,11 +133,12 @@ func (v *Vec[T]) Slice() []T {
 }
 
 // All iterates over index and value pairs of the elements present when it
-// starts.
+// starts. It stops early if the loop body closes the Vec: the mapping is
+// gone then.
 func (v *Vec[T]) All() iter.Seq2[int, T] {
 	return func(yield func(int, T) bool) {
 		for i, x := range v.Slice() {
-			if !yield(i, x) {
+			if !yield(i, x) || v.data == nil {
 				return
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
@@ -124,6 +125,36 @@ func TestOps(t *testing.T) {
 	require.ErrorIs(t, v.Reserve(-1), mmap.ErrRange)
 	require.GreaterOrEqual(t, v.Cap(), 10_000)
 	require.Equal(t, 0, v.Len())
+}
+
+// A count within the format's limit whose bytes pass 2^64 is ErrTooLarge:
+// the size was computed with a multiplication that wrapped, and a Reserve
+// of 2^44+2 elements of 1 MiB reported that capacity over a file of two,
+// so that the third Push stored past the mapping.
+func TestReserveBytesOverflow(t *testing.T) {
+	type big [1 << 20]byte
+	v, err := mmap.Open[big](filepath.Join(t.TempDir(), "v"), nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, v.Close()) }()
+	require.ErrorIs(t, v.Reserve(1<<44+2), mmap.ErrTooLarge)
+	require.Less(t, v.Cap(), 1<<20, "the capacity is what the file holds")
+	require.NoError(t, v.Push(big{1}))
+	require.Equal(t, byte(1), v.Get(0)[0])
+}
+
+// All stops when the loop body closes the Vec, rather than reading on
+// through the mapping Close took away (a fault that killed the process).
+func TestAllStopsWhenClosedInBody(t *testing.T) {
+	v, err := mmap.Open[int64](filepath.Join(t.TempDir(), "v"), nil)
+	require.NoError(t, err)
+	require.NoError(t, v.Append(1, 2, 3, 4))
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	n := 0
+	for range v.All() {
+		n++
+		require.NoError(t, v.Close())
+	}
+	require.Equal(t, 1, n)
 }
 
 func TestRandomOpsAgainstModel(t *testing.T) {

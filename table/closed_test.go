@@ -3,6 +3,7 @@ package table_test
 import (
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -143,4 +144,72 @@ func TestReadOnlyBeforeRange(t *testing.T) {
 	id, err := table.Column[uint32](ro, "id")
 	require.NoError(t, err)
 	requirePanics(t, "read-only", func() { id.Set(0, 1) })
+}
+
+// The iterators of every kind of column view stop when the loop body
+// closes the table, rather than reading on through the mapping that Close
+// took away (a fault that killed the process). Table.All yields the rest
+// of the block it read before (Go memory), then stops. Memory faults are
+// panics here, so a regression fails the test rather than the run.
+func TestAllStopsWhenClosedInBody(t *testing.T) {
+	type row struct {
+		A int64
+		S string
+		Y table.Symbol
+	}
+	open := func(t *testing.T) *table.Table[row] {
+		tb, err := table.Open[row](filepath.Join(t.TempDir(), "t"), nil)
+		require.NoError(t, err)
+		for i := range 10 {
+			require.NoError(t, tb.Append(row{A: int64(i), S: fmt.Sprint("v", i), Y: "sym"}))
+		}
+		return tb
+	}
+	// each ranges over one iterator, closing the table at the first element,
+	// and returns how many elements the loop body saw.
+	for name, each := range map[string]func(tb *table.Table[row]) int{
+		"Table": func(tb *table.Table[row]) (n int) {
+			for range tb.All() {
+				n++
+				_ = tb.Close()
+			}
+			return n
+		},
+		"Column": func(tb *table.Table[row]) (n int) {
+			a, err := table.Column[int64](tb, "A")
+			require.NoError(t, err)
+			for range a.All() {
+				n++
+				_ = tb.Close()
+			}
+			return n
+		},
+		"Strings": func(tb *table.Table[row]) (n int) {
+			s, err := table.Strings(tb, "S")
+			require.NoError(t, err)
+			for range s.All() {
+				n++
+				_ = tb.Close()
+			}
+			return n
+		},
+		"Symbols": func(tb *table.Table[row]) (n int) {
+			y, err := table.Symbols(tb, "Y")
+			require.NoError(t, err)
+			for range y.All() {
+				n++
+				_ = tb.Close()
+			}
+			return n
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			want := 1
+			if name == "Table" {
+				want = 10 // one block
+			}
+			require.Equal(t, want, each(open(t)), "elements seen, the first of them closing the table")
+		})
+	}
 }

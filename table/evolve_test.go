@@ -438,7 +438,11 @@ func TestMigrateVariableLengthColumns(t *testing.T) {
 // to drop it. Migrate keeps readers out around the callback already, so
 // Compact must not try to take that lock a second time (it failed with a
 // ReadersError naming the process itself).
+// (And a migration asked to be read-only is an ErrOptions error.)
 func TestMigrateCompacts(t *testing.T) {
+	_, err := table.Migrate(filepath.Join(t.TempDir(), "t"), 1, func(*table.Table[migVals], uint32) error { return nil }, &table.Options{ReadOnly: true})
+	require.ErrorIs(t, err, table.ErrOptions, "a read-only migration")
+
 	dir := filepath.Join(t.TempDir(), "t")
 	tb := mustOpen[migVals](t, dir, nil)
 	for i := range 50 {

@@ -35,7 +35,7 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 		o = *opts
 	}
 	if o.ReadOnly {
-		return nil, fmt.Errorf("table: migrate %s: Options.ReadOnly set, but a migration writes", dir)
+		return nil, fmt.Errorf("%w: migrate %s: Options.ReadOnly set, but a migration writes", ErrOptions, dir)
 	}
 	o.DataVersion = to
 	m, err := persistence.ReadManifest(dir)

@@ -192,7 +192,8 @@ func (a *Appender) validate(n int, cols []ColumnData) error {
 			}
 			continue
 		}
-		if len(d.Elems) != n*c.Layout.Size || d.Values != nil {
+		// n is compared by division first: n*Size may wrap past 2^63.
+		if n > len(d.Elems)/c.Layout.Size || len(d.Elems) != n*c.Layout.Size || d.Values != nil {
 			return fmt.Errorf("%w: column %q: %d element bytes and %d values for %d rows of %d bytes", ErrType, c.Name, len(d.Elems), len(d.Values), n, c.Layout.Size)
 		}
 		if err := checkBools(c, d.Elems, n); err != nil {

@@ -214,3 +214,25 @@ func TestCreateInEmptyDir(t *testing.T) {
 	require.NoError(t, a.Close())
 	require.Error(t, table.Create(empty, untypedRow(), nil), "a table is there now")
 }
+
+// A row count whose bytes pass 2^64 is refused, not taken for the bytes
+// given: n*size was compared after it wrapped, so one 128 KiB element
+// passed for 2^47+1 rows, which the table then published over a file of
+// one element (a writable reopen refused it as corrupt).
+func TestAppenderRowCountOverflow(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t")
+	const size = 1 << 17
+	rt := reflect.StructOf([]reflect.StructField{{Name: "X", Type: reflect.TypeFor[[size]byte]()}})
+	require.NoError(t, table.Create(dir, rt, nil))
+	a, err := table.OpenAppender(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, a.Append(2, []table.ColumnData{{Elems: make([]byte, 2*size)}}))
+	require.NoError(t, a.Sync())
+	require.ErrorIs(t, a.Append(1<<47+1, []table.ColumnData{{Elems: make([]byte, size)}}), table.ErrType)
+	require.Equal(t, 2, a.Len())
+	require.NoError(t, a.Close())
+	tb, err := table.Open[table.Any](dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, tb.Len())
+	require.NoError(t, tb.Close())
+}

@@ -29,12 +29,15 @@ func (r *File) growTo(need int) error {
 		return errs.File(r.path, errs.ErrTooLarge, "%d elements is past the format's limit of %d", need, maxLen)
 	}
 	es := r.elemSize
-	newCap := min(max(need, 2*r.capacity, minGrowBytes/es), maxLen)
+	// The most elements whose bytes fit half the address space, found by
+	// division: need*es may wrap past 2^63 for large elements.
+	fits := (int(^uint(0)>>1)/2 - headerSize) / es
+	if need > fits {
+		return errs.File(r.path, errs.ErrTooLarge, "%d elements of %d bytes do not fit this machine's address space", need, es)
+	}
+	newCap := min(max(need, 2*r.capacity, minGrowBytes/es), maxLen, fits)
 	oldSize := int64(r.fileSize)
 	newSize := int64(headerSize) + int64(newCap)*int64(es)
-	if newSize > int64(^uint(0)>>1)/2 {
-		return errs.File(r.path, errs.ErrTooLarge, "%d elements of %d bytes do not fit this machine's address space", newCap, es)
-	}
 	crashpoint.Hit("vec.grow.allocate")
 	if err := allocate(r.f, oldSize, newSize-oldSize); err != nil {
 		// Leave the file as it was: a partly allocated tail is not ours.

@@ -91,11 +91,12 @@ func (v *View[T]) Set(i int, x T) {
 	s[i] = x
 }
 
-// All iterates over the elements present when it starts.
+// All iterates over the elements present when it starts. It stops early
+// if the loop body closes the table: the mapping is gone then.
 func (v *View[T]) All() iter.Seq2[int, T] {
 	return func(yield func(int, T) bool) {
 		for i, x := range v.Slice() {
-			if !yield(i, x) {
+			if !yield(i, x) || v.col.Closed() {
 				return
 			}
 		}

@@ -50,7 +50,7 @@ func (v *StringView) String(i int) string {
 // All iterates over the rows present when it starts. The heap's mapping
 // of that moment covers their values (a writer maps growth before it
 // publishes rows, and earlier mappings stay until Close), so it is loaded
-// once.
+// once; it stops early if the loop body closes the table.
 func (v *StringView) All() iter.Seq2[int, string] {
 	return func(yield func(int, string) bool) {
 		spans := v.spans()
@@ -60,7 +60,7 @@ func (v *StringView) All() iter.Seq2[int, string] {
 			if s.Start < s.End && s.End <= size {
 				x = unsafe.String((*byte)(unsafe.Add(base, s.Start)), s.End-s.Start)
 			}
-			if !yield(i, x) {
+			if !yield(i, x) || v.col.Closed() {
 				return
 			}
 		}
@@ -179,11 +179,12 @@ func countCode(codes []uint32, code uint32) int {
 	return n
 }
 
-// All iterates over the rows present when it starts: index and code.
+// All iterates over the rows present when it starts: index and code. It
+// stops early if the loop body closes the table.
 func (v *SymbolView) All() iter.Seq2[int, uint32] {
 	return func(yield func(int, uint32) bool) {
 		for i, c := range v.codes() {
-			if !yield(i, c) {
+			if !yield(i, c) || v.col.Closed() {
 				return
 			}
 		}
