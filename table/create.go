@@ -71,6 +71,9 @@ func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFill
 		}
 	}
 	crashpoint.Hit(steps + ".columns")
+	if err := makeReadersFile(dir); err != nil {
+		return err
+	}
 	// As a new table's COMMIT: slot 0 {seq 1} holds the rows, slot 1
 	// {seq 0} an empty table; both valid.
 	commit := append(encodeCommit(0, commitSlot{seq: 1, rows: uint64(rows), hash: m.Hash(), lengths: commitLengths(m, rows, extent)}),
@@ -80,6 +83,18 @@ func populate(dir string, m *persistence.Manifest, o Options, fillCol columnFill
 	}
 	crashpoint.Hit(steps + ".commit")
 	return writeManifest(dir, m)
+}
+
+// makeReadersFile makes a new table's READERS file: a page of zeros (no
+// writer yet), its blocks allocated. Readers find it from the start, so
+// that none of them takes the shared LOCK of a table whose writers never
+// made one (an earlier format), which would keep the first writer out.
+func makeReadersFile(dir string) error {
+	f, err := openTableFile(filepath.Join(dir, readersFile), os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fsutil.Allocate(f, 0, readersSize), f.Close())
 }
 
 // writeManifest replaces dir's manifest atomically.

@@ -313,9 +313,13 @@ func (t *Table[R]) openWriter() error {
 	if t.readers, err = openReadersWriter(t.dir); err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
 	}
+	last, ok := t.readers.lastSynced() // before the claim makes any page this boot's
 	t.readers.claim()
 	if err := t.recover(); err != nil {
 		return err
+	}
+	if ok {
+		t.lowerCommitted(last)
 	}
 	t.readers.ready(t.set.Len(), t.recovery.CommittedRows)
 	t.set.PublishTo(t.readers.rowsWord())

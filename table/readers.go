@@ -194,12 +194,24 @@ func (p *readersPage) end() {
 // rowsWord is where appends publish the row count (colset.Set.PublishTo).
 func (p *readersPage) rowsWord() *uint64 { return p.word(rdRows) }
 
-// synced publishes the row count of a Sync that returned, and counts it.
-// Its meta is in COMMIT or the log by now: a reader that sees the count
-// reads that meta or a later one.
+// synced counts a Sync that returned, and publishes its row count. Its
+// meta is in COMMIT or the log by now: a reader that sees the count reads
+// that meta or a later one. The count goes first: a reader that shows the
+// new rows (Refresh) and then asks for Meta must find the count moved, or
+// it would keep the meta of the Sync before.
 func (p *readersPage) synced(rows int) {
-	p.store(rdCommitted, colfile.LiveWord(rows))
 	p.store(rdSyncs, p.load(rdSyncs)+1)
+	p.store(rdCommitted, colfile.LiveWord(rows))
+}
+
+// lastSynced returns the count of the last Sync that the page's writer of
+// this boot left (lowered by its removals since, which COMMIT does not
+// record), if the page is this boot's.
+func (p *readersPage) lastSynced() (int, bool) {
+	if p == nil || p.buf == nil || !p.thisBoot() {
+		return 0, false
+	}
+	return colfile.ParseLiveWord(p.load(rdCommitted))
 }
 
 // lowerSynced lowers the count of the last Sync to at most rows, after a

@@ -43,8 +43,23 @@ func (t *Table[R]) openReader() error {
 	// The files' recovery decided the heaps and dictionaries too: no
 	// writer of this boot publishes more (their live words may be an
 	// earlier boot's).
+	if last, ok := t.readers.lastSynced(); ok {
+		t.lowerCommitted(last)
+	}
 	t.recovery.Rows = t.showRows(t.set.Len(), t.recovery.CommittedRows)
 	return t.follow(t.recovery.Rows, false)
+}
+
+// lowerCommitted lowers the recovered count of the last Sync to last, the
+// count the last writer of this boot published: a removal below the last
+// Sync's rows (Truncate, SwapRemove, Delete) lowered it there, and the rows
+// appended since are not the synced ones. COMMIT still holds the Sync's
+// count, so that only the live files of this boot are told so: after a
+// restart, the table is as of that Sync.
+func (t *Table[R]) lowerCommitted(last int) {
+	if t.recovery.Source == SourceLive {
+		t.recovery.CommittedRows = min(t.recovery.CommittedRows, last)
+	}
 }
 
 // adopt makes a new reader show what the page publishes. A check of the

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colset"
 	"github.com/mmapvec/persistence/internal/crashpoint"
 	"github.com/mmapvec/persistence/internal/errs"
@@ -130,23 +131,48 @@ type writersMeta struct {
 	log     os.FileInfo
 	end     int64  // the offset past the last record read
 	next    uint64 // the number of the record due at end
+	// The manifest the files were read for: the reader's own, or a later
+	// one that the directory holds (see readWritersMeta).
+	man  *persistence.Manifest
+	hash uint64
 }
 
 // readWritersMeta reads the meta of the latest Sync of the table's running
 // writer: COMMIT, then the log's chain past it. A checkpoint that lands
 // between the two reads moves COMMIT on, and the read starts again.
+//
+// A writer may have opened the table with a schema change since the reader
+// opened (an added column does not wait for readers): its COMMIT and log
+// are written for the manifest in the directory, which is read then.
 func (t *Table[R]) readWritersMeta() (writersMeta, error) {
+	m, hash := t.man, t.hash
+	if t.writersMeta.man != nil {
+		m, hash = t.writersMeta.man, t.writersMeta.hash
+	}
+	w, err := t.readMetaFor(m, hash)
+	if err == nil {
+		return w, nil
+	}
+	now, rerr := readTableManifest(t.dir)
+	if rerr != nil || now.Hash() == hash {
+		return writersMeta{}, err
+	}
+	return t.readMetaFor(now, now.Hash())
+}
+
+// readMetaFor is readWritersMeta with the files read for manifest m.
+func (t *Table[R]) readMetaFor(m *persistence.Manifest, hash uint64) (writersMeta, error) {
 	path := filepath.Join(t.dir, commitFile)
 	for range 8 {
-		slot, _, _, err := readCommit(path, t.man, t.hash)
+		slot, _, _, err := readCommit(path, m, hash)
 		if err != nil {
 			return writersMeta{}, err
 		}
-		w, err := t.followLog(slot.seq)
+		w, err := t.followLog(slot.seq, m, hash)
 		if err != nil {
 			return writersMeta{}, err
 		}
-		again, _, _, err := readCommit(path, t.man, t.hash)
+		again, _, _, err := readCommit(path, m, hash)
 		if err == nil && again.seq == slot.seq {
 			return w, nil
 		}
@@ -159,23 +185,23 @@ func (t *Table[R]) readWritersMeta() (writersMeta, error) {
 // (a writer appends records, and starts the chain over only at a
 // checkpoint, which moves COMMIT on, or in a new file), else from the
 // start.
-func (t *Table[R]) followLog(seq uint64) (writersMeta, error) {
+func (t *Table[R]) followLog(seq uint64, m *persistence.Manifest, hash uint64) (writersMeta, error) {
 	prev := t.writersMeta
 	f, fi, err := openLog(t.dir, os.O_RDONLY)
 	if err != nil || f == nil {
-		return writersMeta{commit: seq, end: walRecordsAt, next: seq + 1}, err
+		return writersMeta{commit: seq, end: walRecordsAt, next: seq + 1, man: m, hash: hash}, err
 	}
 	defer f.Close()
-	w := writersMeta{commit: seq, log: fi}
-	sizes, _ := walElemSizes(t.man)
-	if prev.commit == seq && prev.log != nil && os.SameFile(prev.log, fi) {
+	w := writersMeta{commit: seq, log: fi, man: m, hash: hash}
+	sizes, _ := walElemSizes(m)
+	if prev.commit == seq && prev.hash == hash && prev.log != nil && os.SameFile(prev.log, fi) {
 		w.meta, w.next = prev.meta, prev.next
-		w.end, err = walkRecords(ne, f, fi.Size(), prev.end, prev.next, t.hash, sizes, func(r walRecord) {
+		w.end, err = walkRecords(ne, f, fi.Size(), prev.end, prev.next, hash, sizes, func(r walRecord) {
 			w.meta, w.next = r.meta, r.seq+1
 		})
 		return w, err
 	}
-	c, err := scanWAL(ne, f, fi.Size(), seq, t.hash, sizes)
+	c, err := scanWAL(ne, f, fi.Size(), seq, hash, sizes)
 	w.meta, w.end, w.next = c.meta, int64(c.end), seq+uint64(len(c.records))+1
 	return w, err
 }
