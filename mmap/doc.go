@@ -23,8 +23,9 @@
 //
 //   - **Never keep a slice from [Vec.Slice], or a pointer into one, past
 //     [Vec.Close]**: Close fences the mapping, and touching it faults (for
-//     the most recently closed 16 GiB of mappings; beyond that the address
-//     may be reused by a later mapping).
+//     the most recently closed 16 GiB of mappings, in up to 4,096 ranges of
+//     address space, where closed mappings that touch make one; beyond
+//     that the address may be reused by a later mapping).
 //   - T must be fixed-size and pointer-free: bool, numbers, and arrays and
 //     structs of them. Strings, slices, maps, pointers and interfaces are
 //     refused when the file is opened, with a [*TypeError] naming the field.

@@ -84,6 +84,12 @@ func (r *File) unmapAll() error {
 // map there next. The quarantine keeps the most recently closed ranges up to
 // quarantineBytes and quarantineRanges; older ones are unmapped, and an mmap
 // that runs out of address space empties it and retries.
+//
+// Ranges that touch are kept as one: the kernel merges adjacent fences (the
+// same anonymous PROT_NONE mapping) into one entry of the process's map
+// count (vm.max_map_count, 65530 by default), which is what the range limit
+// guards, and the kernel places a process's mappings next to one another,
+// so a table's columns closed together mostly make one range.
 const quarantineRanges = 4096
 
 // quarantineBytes is 16 GiB on 64-bit machines, a quarter of the address
@@ -105,8 +111,22 @@ func (q *closedRanges) add(m mapping) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.ranges = append(q.ranges, m)
 	q.bytes += m.size
+	// Merge m with the ranges it touches (at most one on each side); the
+	// merged range counts as the newest.
+	for i := len(q.ranges) - 1; i >= 0; i-- {
+		r := q.ranges[i]
+		switch {
+		case uintptr(r.addr)+r.size == uintptr(m.addr):
+			m = mapping{r.addr, r.size + m.size}
+		case uintptr(m.addr)+m.size == uintptr(r.addr):
+			m = mapping{m.addr, m.size + r.size}
+		default:
+			continue
+		}
+		q.ranges = append(q.ranges[:i], q.ranges[i+1:]...)
+	}
+	q.ranges = append(q.ranges, m)
 	var errs []error
 	for len(q.ranges) > 0 && (q.bytes > quarantineBytes || len(q.ranges) > quarantineRanges) {
 		old := q.ranges[0]
