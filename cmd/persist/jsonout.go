@@ -40,7 +40,7 @@ type columnOut struct {
 }
 
 func infoJSON(w io.Writer, dir string) error {
-	m, err := persistence.ReadManifest(dir)
+	m, err := readManifest(dir)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,8 +290,25 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func info(w io.Writer, dir string) error {
+// readManifest reads dir's manifest, saying so in table's words when dir
+// is not a table (a file, or a directory without a manifest).
+func readManifest(dir string) (*persistence.Manifest, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory", table.ErrNotTable, dir)
+	}
 	m, err := persistence.ReadManifest(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s", table.ErrNotTable, dir, persistence.ManifestFile)
+	}
+	return m, err
+}
+
+func info(w io.Writer, dir string) error {
+	m, err := readManifest(dir)
 	if err != nil {
 		return err
 	}
@@ -359,7 +377,7 @@ func filesSize(dir string, c persistence.ColumnSpec) int64 {
 // for its writer and readers to close, and prints its size before and
 // after.
 func compact(w io.Writer, dir string, wait time.Duration) error {
-	m, err := persistence.ReadManifest(dir)
+	m, err := readManifest(dir)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,24 @@ func TestInfoCheckRepair(t *testing.T) {
 	require.Contains(t, out, "3 rows")
 }
 
+// A path that is no table, a plain file or a directory without a manifest,
+// is said to be no table by every command that reads one.
+func TestNotATable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	for _, args := range [][]string{{"info"}, {"info", "--json"}, {"head"}, {"check"}, {"compact"}} {
+		for path, says := range map[string]string{file: "is not a directory", dir: "has no manifest.json"} {
+			code, _, errOut := runCLI(append([]string{args[0], path}, args[1:]...)...)
+			require.Equal(t, 1, code, "%v %s", args, path)
+			require.Contains(t, errOut, "not a table directory", "%v %s", args, path)
+			if args[0] == "info" || path == dir {
+				require.Contains(t, errOut, says, "%v %s", args, path)
+			}
+		}
+	}
+}
+
 func TestCheckFindsDamage(t *testing.T) {
 	dir := newTable(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stray.txt"), []byte("x"), 0o644))
