@@ -23,8 +23,8 @@
 //
 //   - **Never keep a slice from [Vec.Slice], or a pointer into one, past
 //     [Vec.Close]**: Close fences the mapping, and touching it faults (for
-//     the most recently closed 16 GiB of mappings, in up to 4,096 ranges of
-//     address space, where closed mappings that touch make one; beyond
+//     the most recently closed 16 GiB of mappings, in up to 4,096 runs of
+//     address space, where closed mappings that touch make one run; beyond
 //     that the address may be reused by a later mapping).
 //   - T must be fixed-size and pointer-free: bool, numbers, and arrays and
 //     structs of them. Strings, slices, maps, pointers and interfaces are

@@ -82,14 +82,17 @@ func (r *File) unmapAll() error {
 // (inaccessible, no memory) and kept out of reuse, so that a slice kept past
 // Close faults instead of reading or writing whatever file the kernel would
 // map there next. The quarantine keeps the most recently closed ranges up to
-// quarantineBytes and quarantineRanges; older ones are unmapped, and an mmap
-// that runs out of address space empties it and retries.
+// quarantineBytes, and up to quarantineRanges runs; older ones are unmapped,
+// oldest first, and an mmap that runs out of address space empties it and
+// retries.
 //
-// Ranges that touch are kept as one: the kernel merges adjacent fences (the
-// same anonymous PROT_NONE mapping) into one entry of the process's map
-// count (vm.max_map_count, 65530 by default), which is what the range limit
-// guards, and the kernel places a process's mappings next to one another,
-// so a table's columns closed together mostly make one range.
+// A run is a stretch of fenced ranges that touch: the kernel merges
+// adjacent fences (the same anonymous PROT_NONE mapping) into one entry of
+// the process's map count (vm.max_map_count, 65530 by default), which is
+// what the run limit guards, and it places a process's mappings next to one
+// another, so a table's columns closed together mostly make one run. The
+// ranges stay apart in the quarantine's books, so that the oldest goes
+// first even from the middle of a run.
 const quarantineRanges = 4096
 
 // quarantineBytes is 16 GiB on 64-bit machines, a quarter of the address
@@ -102,6 +105,10 @@ type closedRanges struct {
 	mu     sync.Mutex
 	ranges []mapping // oldest first
 	bytes  uintptr
+	// The ranges by their first and past-the-end addresses, to find the
+	// ones a range touches, and the count of runs they make.
+	starts, ends map[uintptr]bool
+	runs         int
 }
 
 // add fences m and keeps it, unmapping the oldest ranges past the limits.
@@ -111,30 +118,33 @@ func (q *closedRanges) add(m mapping) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.bytes += m.size
-	// Merge m with the ranges it touches (at most one on each side); the
-	// merged range counts as the newest.
-	for i := len(q.ranges) - 1; i >= 0; i-- {
-		r := q.ranges[i]
-		switch {
-		case uintptr(r.addr)+r.size == uintptr(m.addr):
-			m = mapping{r.addr, r.size + m.size}
-		case uintptr(m.addr)+m.size == uintptr(r.addr):
-			m = mapping{m.addr, m.size + r.size}
-		default:
-			continue
-		}
-		q.ranges = append(q.ranges[:i], q.ranges[i+1:]...)
+	if q.starts == nil {
+		q.starts, q.ends = map[uintptr]bool{}, map[uintptr]bool{}
 	}
+	lo, hi := uintptr(m.addr), uintptr(m.addr)+m.size
+	q.runs += 1 - count(q.ends[lo]) - count(q.starts[hi]) // joins the runs it touches
+	q.starts[lo], q.ends[hi] = true, true
 	q.ranges = append(q.ranges, m)
+	q.bytes += m.size
 	var errs []error
-	for len(q.ranges) > 0 && (q.bytes > quarantineBytes || len(q.ranges) > quarantineRanges) {
+	for len(q.ranges) > 1 && (q.bytes > quarantineBytes || q.runs > quarantineRanges) {
 		old := q.ranges[0]
 		q.ranges = q.ranges[1:]
 		q.bytes -= old.size
+		lo, hi := uintptr(old.addr), uintptr(old.addr)+old.size
+		delete(q.starts, lo)
+		delete(q.ends, hi)
+		q.runs += count(q.ends[lo]) + count(q.starts[hi]) - 1 // splits its run, or ends it
 		errs = append(errs, unmap(old.addr, old.size))
 	}
 	return errors.Join(errs...)
+}
+
+func count(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // drain unmaps every kept range; it reports whether there was any.
@@ -145,7 +155,7 @@ func (q *closedRanges) drain() bool {
 		_ = unmap(m.addr, m.size)
 	}
 	had := len(q.ranges) > 0
-	q.ranges, q.bytes = nil, 0
+	q.ranges, q.bytes, q.starts, q.ends, q.runs = nil, 0, nil, nil, 0
 	return had
 }
 
