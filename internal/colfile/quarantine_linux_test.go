@@ -1,6 +1,7 @@
 package colfile
 
 import (
+	"os"
 	"testing"
 	"unsafe"
 
@@ -10,6 +11,9 @@ import (
 // mappedAt reports whether the page at addr is part of some mapping: an
 // mmap with MAP_FIXED_NOREPLACE there fails with EEXIST if so.
 func mappedAt(t *testing.T, addr unsafe.Pointer) bool {
+	if os.Getenv("PERSIST_TEST_EXEC") != "" {
+		t.Skip("under an emulator (PERSIST_TEST_EXEC) the guest's address space is the emulator's: the probe does not see its mappings")
+	}
 	p, err := unix.MmapPtr(-1, 0, addr, pageSize, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED_NOREPLACE)
 	if err == unix.EEXIST {
 		return true
@@ -91,8 +95,10 @@ func TestQuarantineCountsRuns(t *testing.T) {
 	if err := q.add(at(5)); err != nil { // 0-5 before the drop
 		t.Fatal(err)
 	}
-	if q.runs != 2 || mappedAt(t, at(2).addr) || !mappedAt(t, at(5).addr) {
-		t.Errorf("page 2 dropped from the run 0-5: %d runs (want 2: 0-1 and 3-5), page 2 kept %v, page 5 kept %v",
-			q.runs, mappedAt(t, at(2).addr), mappedAt(t, at(5).addr))
+	if q.runs != 2 {
+		t.Errorf("page 2 dropped from the run 0-5: %d runs, want 2 (0-1 and 3-5)", q.runs)
+	}
+	if mappedAt(t, at(2).addr) || !mappedAt(t, at(5).addr) {
+		t.Errorf("page 2 dropped from the run 0-5: page 2 kept %v, page 5 kept %v", mappedAt(t, at(2).addr), mappedAt(t, at(5).addr))
 	}
 }
