@@ -313,15 +313,15 @@ func (t *Table[R]) openWriter() error {
 	if t.readers, err = openReadersWriter(t.dir); err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
 	}
-	last, ok := t.readers.lastSynced() // before the claim makes any page this boot's
+	last, seq, ok := t.readers.lastSynced() // before the claim makes any page this boot's
 	t.readers.claim()
 	if err := t.recover(); err != nil {
 		return err
 	}
 	if ok {
-		t.lowerCommitted(last)
+		t.lowerCommitted(last, seq)
 	}
-	t.readers.ready(t.set.Len(), t.recovery.CommittedRows)
+	t.readers.ready(t.set.Len(), t.recovery.CommittedRows, t.seq)
 	t.set.PublishTo(t.readers.rowsWord())
 	return nil
 }

@@ -53,6 +53,7 @@ const (
 	rdState     = 72 // stateOpen or stateClosed
 	rdSyncs     = 80 // Syncs the writer tagged at rdSyncsOf returned, plus one
 	rdSyncsOf   = 88 // syncsTag of the writer rdSyncs counts for (an earlier writer version leaves it behind)
+	rdCommitOf  = 96 // sequence number of the commit whose row count rdCommitted holds; 0 while it changes
 )
 
 const (
@@ -154,6 +155,11 @@ func (p *readersPage) claim() {
 	}
 	p.store(rdPID, uint64(os.Getpid()))
 	p.store(rdEpoch, 1)
+	// Another boot's counts are not this boot's (an open that fails after
+	// the boot id below would leave them as if they were).
+	p.store(rdCommitOf, 0)
+	p.store(rdCommitted, 0)
+	p.store(rdRows, 0)
 	p.countSyncs()
 	p.store(rdState, stateOpen)
 	p.store(rdBoot, ne.Uint64(p.boot[0:]))
@@ -164,10 +170,20 @@ func (p *readersPage) claim() {
 // sequence count goes even. A recovery that redid a removal may leave
 // fewer rows than the last Sync: the Sync count is lowered to them, as
 // lowerSynced does.
-func (p *readersPage) ready(rows, committed int) {
-	p.store(rdCommitted, colfile.LiveWord(min(committed, rows)))
+func (p *readersPage) ready(rows, committed int, seq uint64) {
+	p.storeCommitted(min(committed, rows), seq)
 	p.store(rdRows, colfile.LiveWord(rows))
 	p.end()
+}
+
+// storeCommitted stores the row count of the commit numbered seq: the tag
+// is 0 while the count changes, so that an open that finds the two
+// (lastSynced) after a kill in between does not take one commit's count
+// for another's.
+func (p *readersPage) storeCommitted(rows int, seq uint64) {
+	p.store(rdCommitOf, 0)
+	p.store(rdCommitted, colfile.LiveWord(rows))
+	p.store(rdCommitOf, seq)
 }
 
 // begin and end bracket a change of rows in place: odd in between.
@@ -199,19 +215,31 @@ func (p *readersPage) rowsWord() *uint64 { return p.word(rdRows) }
 // that meta or a later one. The count goes first: a reader that shows the
 // new rows (Refresh) and then asks for Meta must find the count moved, or
 // it would keep the meta of the Sync before.
-func (p *readersPage) synced(rows int) {
+func (p *readersPage) synced(rows int, seq uint64) {
 	p.store(rdSyncs, p.load(rdSyncs)+1)
-	p.store(rdCommitted, colfile.LiveWord(rows))
+	p.storeCommitted(rows, seq)
+}
+
+// recommitted tags the count of the last Sync (lowered by removals since)
+// with the commit numbered seq, which committed that Sync's rows again (a
+// checkpoint at Close).
+func (p *readersPage) recommitted(seq uint64) {
+	if p.load(rdCommitOf) != 0 {
+		p.store(rdCommitOf, seq)
+	}
 }
 
 // lastSynced returns the count of the last Sync that the page's writer of
 // this boot left (lowered by its removals since, which COMMIT does not
-// record), if the page is this boot's.
-func (p *readersPage) lastSynced() (int, bool) {
+// record), and the sequence number of the commit it belongs to, if the
+// page is this boot's and holds both.
+func (p *readersPage) lastSynced() (rows int, seq uint64, ok bool) {
 	if p == nil || p.buf == nil || !p.thisBoot() {
-		return 0, false
+		return 0, 0, false
 	}
-	return colfile.ParseLiveWord(p.load(rdCommitted))
+	seq = p.load(rdCommitOf)
+	rows, ok = colfile.ParseLiveWord(p.load(rdCommitted))
+	return rows, seq, ok && seq != 0 && p.load(rdCommitOf) == seq
 }
 
 // lowerSynced lowers the count of the last Sync to at most rows, after a

@@ -64,6 +64,7 @@ func (t *Table[R]) recover() error {
 	if err != nil {
 		return err
 	}
+	t.liveFiles = live
 	if t.opts.SavePoint {
 		live = false // as after a restart: the table as of the last Sync
 	}

@@ -43,21 +43,25 @@ func (t *Table[R]) openReader() error {
 	// The files' recovery decided the heaps and dictionaries too: no
 	// writer of this boot publishes more (their live words may be an
 	// earlier boot's).
-	if last, ok := t.readers.lastSynced(); ok {
-		t.lowerCommitted(last)
+	if last, seq, ok := t.readers.lastSynced(); ok {
+		t.lowerCommitted(last, seq)
 	}
 	t.recovery.Rows = t.showRows(t.set.Len(), t.recovery.CommittedRows)
 	return t.follow(t.recovery.Rows, false)
 }
 
 // lowerCommitted lowers the recovered count of the last Sync to last, the
-// count the last writer of this boot published: a removal below the last
-// Sync's rows (Truncate, SwapRemove, Delete) lowered it there, and the rows
-// appended since are not the synced ones. COMMIT still holds the Sync's
-// count, so that only the live files of this boot are told so: after a
-// restart, the table is as of that Sync.
-func (t *Table[R]) lowerCommitted(last int) {
-	if t.recovery.Source == SourceLive {
+// count the last writer of this boot published for the commit numbered
+// seq: a removal below the last Sync's rows (Truncate, SwapRemove, Delete)
+// lowered it there, and the rows appended since are not the synced ones.
+// COMMIT still holds the Sync's count, so only files of this boot are told
+// so (after a restart the table is as of that Sync), and only when the
+// count belongs to the commit recovered (a writer killed between its
+// commit and the page leaves the count of the one before).
+func (t *Table[R]) lowerCommitted(last int, seq uint64) {
+	// A SavePoint writer is left out: it redid the logged Syncs over the
+	// files, whose rows are then the synced ones again.
+	if seq == t.seq && t.liveFiles && (t.recovery.Source == SourceLive || t.opts.ReadOnly) {
 		t.recovery.CommittedRows = min(t.recovery.CommittedRows, last)
 	}
 }

@@ -334,7 +334,7 @@ func (t *Table[R]) finishLog(rec loggedSync, err error) error {
 	t.logged++
 	t.lastRows, t.lastLengths = rec.rows, t.commitLengthsOf(rec.rows, rec.lens)
 	t.dirty = t.dirty[:0]
-	t.readers.synced(rec.rows)
+	t.readers.synced(rec.rows, t.seq)
 	return nil
 }
 
@@ -348,7 +348,7 @@ func (t *Table[R]) checkpoint(meta []byte) error {
 	}
 	t.checkpointNext = false
 	t.markSynced()
-	t.readers.synced(t.rows)
+	t.readers.synced(t.rows, t.seq)
 	return nil
 }
 
@@ -437,7 +437,11 @@ func (t *Table[R]) closeLog() error {
 	if !t.opened || t.logged == 0 || t.opts.ReadOnly || t.poison != nil || t.commit == nil || t.set == nil {
 		return nil
 	}
-	return t.checkpointAs(t.meta, t.lastRows, t.lastLengths)
+	if err := t.checkpointAs(t.meta, t.lastRows, t.lastLengths); err != nil {
+		return err
+	}
+	t.readers.recommitted(t.seq)
+	return nil
 }
 
 // sync commits by a checkpoint, for the operations that rewrite or copy

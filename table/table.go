@@ -91,6 +91,7 @@ type Table[R any] struct {
 	readers   *readersPage // the page shared with readers (nil for a legacy reader)
 	inPlace   int          // depth of the writer's changes in place (readers see them as one)
 	noReaders bool         // Migrate keeps readers out around its callback: Compact needs no lock of its own
+	liveFiles bool         // recovery found every file written in this boot (before SavePoint's choice)
 
 	commit     *os.File
 	commitNext bool // a reader's COMMIT may still be COMMIT.next (readSchemaPending)
