@@ -83,8 +83,8 @@ type staleWide struct {
 // and the process's map count stays bounded.
 func TestStaleSliceAfterManyCloses(t *testing.T) {
 	cycles := 1000
-	if os.Getenv("PERSIST_TEST_EXEC") != "" {
-		cycles = 300 // an emulated open is slow; still past 256
+	if raceEnabled || os.Getenv("PERSIST_TEST_EXEC") != "" {
+		cycles = 300 // a race build's or an emulated open is slow; still past 256
 	}
 	root := t.TempDir()
 	opts := &table.Options{LogSize: table.MinLogSize, NoPretouch: true}
