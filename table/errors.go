@@ -49,7 +49,8 @@ var (
 	// slice index.
 	ErrRange = errs.ErrRange
 	// ErrChanged: the func given to DeleteFunc changed the table's length;
-	// DeleteFunc changed nothing.
+	// DeleteFunc changed nothing. Also a reader's export (interop/export)
+	// that found a value the writer set in place while it read.
 	ErrChanged = errors.New("table: the table changed during the call")
 	// ErrPoisoned: an earlier Sync failed; nothing since the last good Sync
 	// is durable, and the table must be closed and reopened.

@@ -223,6 +223,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "persist %s: %v\n\n%s", cmd, err, usage)
 		return 2
 	}
+	// A report that could not be written (stdout on a full disk, a closed
+	// pipe) fails the command, whichever Fprintf met the error.
+	out := &reportWriter{w: stdout}
+	stdout = out
 	switch cmd {
 	case "convert":
 		var rows int
@@ -263,11 +267,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "rename":
 		err = rename(stdout, pos[0], pos[1], pos[2], wait)
 	}
+	if err == nil && out.err != nil {
+		err = fmt.Errorf("writing the output: %w", out.err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "persist %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
+}
+
+// reportWriter is the command's stdout, keeping the first write error.
+type reportWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *reportWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // parse parses fs's flags wherever they stand among the positional

@@ -14,6 +14,9 @@ import (
 
 // onTerminal reports whether w, the command's stdout, is a terminal.
 func onTerminal(w io.Writer) bool {
+	if r, ok := w.(*reportWriter); ok {
+		w = r.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -81,6 +81,28 @@ func writeIPC(t *table.Table[table.Any], w io.Writer, stream bool, update func(d
 }
 
 // exportCmd writes the table in dir to file.
+// inside reports whether path lies in directory dir or below it, symbolic
+// links resolved as far as they exist.
+func inside(dir, path string) bool {
+	resolve := func(p string) string {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		// The deepest part of p that exists, resolved, then the rest.
+		for q, rest := p, ""; ; q, rest = filepath.Dir(q), filepath.Join(filepath.Base(q), rest) {
+			if r, err := filepath.EvalSymlinks(q); err == nil {
+				return filepath.Join(r, rest)
+			}
+			if filepath.Dir(q) == q {
+				return p
+			}
+		}
+	}
+	rel, err := filepath.Rel(resolve(dir), resolve(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 	format := o.format
 	if format == "" && o.partitionBy != "" {
@@ -93,12 +115,17 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 	if format != "parquet" && (o.compression != "" || o.partitionBy != "") {
 		return fmt.Errorf("-compression and -partition-by are for Parquet, not %s", format)
 	}
+	toStdout := file == "-"
+	if !toStdout && inside(dir, file) {
+		// A file there is not one of the table's: Check would call the
+		// table damaged.
+		return fmt.Errorf("%s is inside the table's directory %s: export writes nothing to the table; choose a path outside it", file, dir)
+	}
 	t, err := table.Open[table.Any](dir, &table.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	toStdout := file == "-"
 	if toStdout && format == "parquet" {
 		return errors.New("a Parquet export goes to a file, not stdout")
 	}

@@ -62,7 +62,7 @@ func TestTableKill9Random(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	trials := counts{short: 20, race: 60, def: 200, long: 1000}.n()
+	trials := counts{short: 20, race: 30, def: 200, long: 1000}.n()
 	var (
 		dir    string
 		m      tableModel

@@ -6,7 +6,13 @@
 // beside a running writer exports too: the rows are the table's first
 // Len() rows when the export starts (or [Options.Rows]), a prefix that
 // later appends never change, taken as one state of the table
-// ([table.Table.Consistent]).
+// ([table.Table.Consistent]). The rows are read from the mapping as the
+// export proceeds, so a change in place the writer makes meanwhile
+// (SetRow, SwapRemove, Delete, Truncate and appends over the rows) shows
+// if the export has not passed the row yet; a string, bytes or symbol
+// value it sets that lies past what the export took fails the export
+// with [table.ErrChanged]. Export a [table.Table.Snapshot] of a table
+// whose writer changes rows in place.
 //
 // # Columns
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/table"
@@ -38,7 +39,9 @@ func Leaves(cols []persistence.ColumnSpec) ([]Leaf, error) {
 		for _, l := range c.Layout.Leaves {
 			dims := l.Dims
 			bytesRun := 0
-			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 {
+			// A [N]byte: the innermost array's element is the byte itself
+			// (not a one-byte struct, whose path goes on past the "[]").
+			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 && strings.HasSuffix(l.Path, "[]") {
 				bytesRun = dims[len(dims)-1].Count
 				dims = dims[:len(dims)-1]
 			}
@@ -102,6 +105,9 @@ type source struct {
 	mems   []table.ColumnMemory
 	leaves []Leaf
 	rows   int
+	// changed is the first value found pointing past the memory taken:
+	// set in place by a writer after the export began (see changedAt).
+	changed atomic.Pointer[error]
 }
 
 // newSource takes the table's first rows rows (its length when rows < 0):
@@ -137,23 +143,50 @@ func (s *source) elem(l *Leaf, i int) []byte {
 }
 
 // value returns row i's value of a string, bytes or symbol leaf, sharing
-// the mapping.
+// the mapping. A value the writer set in place after the export took the
+// memory may lie past it: that row is then read as empty and the export
+// fails (changedAt).
 func (s *source) value(l *Leaf, i int) []byte {
 	m := &s.mems[l.col]
 	e := s.elem(l, i)
+	var start, end uint64
 	if l.Kind == persistence.KindSymbol {
-		code := binary.NativeEndian.Uint32(e)
+		code := uint64(binary.NativeEndian.Uint32(e))
 		if code == 0 {
 			return nil
 		}
-		start := uint64(0)
+		if code > uint64(len(m.Ends)) {
+			return s.changedAt(l, i)
+		}
 		if code > 1 {
 			start = m.Ends[code-2]
 		}
-		return m.Heap[start:m.Ends[code-1]]
+		end = m.Ends[code-1]
+	} else {
+		start, end = binary.NativeEndian.Uint64(e), binary.NativeEndian.Uint64(e[8:])
 	}
-	start, end := binary.NativeEndian.Uint64(e), binary.NativeEndian.Uint64(e[8:])
+	if start > end || end > uint64(len(m.Heap)) {
+		return s.changedAt(l, i)
+	}
 	return m.Heap[start:end]
+}
+
+// changedAt records that row i of l's column points past the memory the
+// export took, which only a change in place made after it began does (the
+// rows were checked against it then), and returns an empty value.
+func (s *source) changedAt(l *Leaf, i int) []byte {
+	err := fmt.Errorf("%w: row %d of column %q was set in place while the export read it; "+
+		"export a snapshot (table.Snapshot) of a table whose writer changes rows in place", table.ErrChanged, i, l.Column)
+	s.changed.CompareAndSwap(nil, &err)
+	return []byte{}
+}
+
+// failed returns the error changedAt recorded, if any.
+func (s *source) failed() error {
+	if err := s.changed.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // scalar reads a numeric or bool leaf of row i as the three forms a

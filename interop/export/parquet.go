@@ -369,5 +369,5 @@ func writeValues(cols []*parquet.ColumnWriter, leaves []Leaf, src *source, idx [
 			return fmt.Errorf("export: column %q: %w", l.Name, err)
 		}
 	}
-	return nil
+	return src.failed()
 }

@@ -28,7 +28,8 @@ const maxPartitions = 4096
 // one dataset with the column restored from the directory names. The
 // column must be a bool, integer, string or symbol column; it is not
 // stored in the files (Hive's rule), values are escaped as Hive escapes
-// them, and the empty string is __HIVE_DEFAULT_PARTITION__. Each open
+// them, and the empty string is __HIVE_DEFAULT_PARTITION__ (so a value
+// of that name is refused, [ErrOption]). Each open
 // partition holds its own row group, so memory grows with the number of
 // distinct values (at most 4096) times a row group, which shrinks to fit:
 // [Options.RowGroupBytes] is shared among them. It returns the rows
@@ -118,6 +119,11 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 			if len(parts) == maxPartitions {
 				return i, errors.Join(fmt.Errorf("%w: partition column %q has more than %d distinct values", ErrOption, kl.Name, maxPartitions), closeAll())
 			}
+			if string(text) == hiveDefault {
+				// It names the empty value's partition: the two would
+				// share one directory, and read back as one value.
+				return i, errors.Join(fmt.Errorf("%w: partition column %q holds the value %q, which names the partition of the empty value", ErrOption, kl.Name, hiveDefault), closeAll())
+			}
 			name := hiveDefault
 			if len(text) > 0 {
 				name = hiveEscape(string(text))
@@ -155,7 +161,7 @@ func ParquetDir[R any](t *table.Table[R], dir string, opts *Options) (int, error
 	if err := closeAll(); err != nil {
 		return src.rows, fmt.Errorf("export: %w", err)
 	}
-	return src.rows, nil
+	return src.rows, src.failed()
 }
 
 // hiveEscape escapes a partition value as Hive does: the characters that

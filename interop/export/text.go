@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/base64"
 	"encoding/csv"
 	"fmt"
@@ -20,7 +21,10 @@ import (
 // that a float column reads back as floats), bools as true and false,
 // strings and symbols as they are, and
 // []byte and [N]byte as lower-case hex. The rows are a prefix of the
-// table, as in [Parquet].
+// table, as in [Parquet]. CSV has no escape for a carriage return, and
+// readers built on Go's encoding/csv (the ingest package's among them)
+// drop one before a newline, inside quotes too: a string holding "\r\n"
+// reads back as "\n". Parquet and JSON Lines keep every byte.
 func CSV[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) {
 	var o Options
 	if opts != nil {
@@ -30,7 +34,11 @@ func CSV[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cw := csv.NewWriter(w)
+	// csv.Writer writes through bw itself (bufio.NewWriter returns a
+	// large enough bufio.Writer as it is), so a line written to bw
+	// directly lands in order.
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
 	rec := make([]string, len(src.leaves))
 	for k, l := range src.leaves {
 		rec[k] = l.Name
@@ -44,18 +52,31 @@ func CSV[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error) {
 			buf = src.appendText(buf[:0], &src.leaves[k], i)
 			rec[k] = string(buf)
 		}
-		if err := cw.Write(rec); err != nil {
+		var err error
+		if len(rec) == 1 && rec[0] == "" {
+			// A record of one empty field would be an empty line, which
+			// a CSV reader skips: quote it.
+			_, err = bw.WriteString("\"\"\n")
+		} else {
+			err = cw.Write(rec)
+		}
+		if err != nil {
 			return i, fmt.Errorf("export: %w", err)
 		}
-		if o.Progress != nil && (i+1)%block == 0 {
-			o.Progress(i+1, src.rows)
+		if (i+1)%block == 0 {
+			if err := src.failed(); err != nil {
+				return i, err
+			}
+			if o.Progress != nil {
+				o.Progress(i+1, src.rows)
+			}
 		}
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := cmp.Or(cw.Error(), bw.Flush()); err != nil {
 		return src.rows, fmt.Errorf("export: %w", err)
 	}
-	return src.rows, nil
+	return src.rows, src.failed()
 }
 
 // JSONLines writes the table's rows to w as JSON Lines: one object per
@@ -118,14 +139,19 @@ func JSONLines[R any](t *table.Table[R], w io.Writer, opts *Options) (int, error
 		if _, err := bw.Write(line); err != nil {
 			return i, fmt.Errorf("export: %w", err)
 		}
-		if o.Progress != nil && (i+1)%block == 0 {
-			o.Progress(i+1, src.rows)
+		if (i+1)%block == 0 {
+			if err := src.failed(); err != nil {
+				return i, err
+			}
+			if o.Progress != nil {
+				o.Progress(i+1, src.rows)
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return src.rows, fmt.Errorf("export: %w", err)
 	}
-	return src.rows, nil
+	return src.rows, src.failed()
 }
 
 // appendJSONString appends s as a JSON string.

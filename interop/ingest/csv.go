@@ -18,7 +18,9 @@ import (
 // integers and floats as Go parses them, bools as strconv.ParseBool
 // does, []byte and [N]byte as hex. r is read twice into an existing
 // table (once to check it, once to append), so it must be a file or
-// another io.ReadSeeker. It returns the rows appended.
+// another io.ReadSeeker. It returns the rows appended. A carriage return
+// before a newline is dropped, inside quotes too (encoding/csv): a value
+// holding "\r\n" comes in as "\n" (see [export.CSV]).
 func CSV(dir string, r io.ReadSeeker, opts *Options) (int, error) {
 	var o Options
 	if opts != nil {

@@ -56,6 +56,7 @@ import (
 	"strings"
 
 	"github.com/mmapvec/persistence"
+	"github.com/mmapvec/persistence/column"
 	"github.com/mmapvec/persistence/interop/export"
 	"github.com/mmapvec/persistence/table"
 )
@@ -287,8 +288,15 @@ func (b *batch) setValue(k, i int, v string) {
 // goroutine while the reader fills the next one: put returns once the
 // batch before has been synced, so a reader alternates two batches.
 type sink struct {
-	a        *table.Appender
-	limit    int // the largest value, checked when a is nil
+	a     *table.Appender
+	limit int // the largest value, checked when a is nil
+	// The dictionaries of the symbol columns (nil for the others), the
+	// distinct values the input adds to each, and how many a column may
+	// hold: checked when a is nil, since a dictionary past its limit would
+	// fail the import part way.
+	dicts    []*column.Symbols
+	added    []map[string]struct{}
+	maxSyms  int
 	done     int
 	total    int
 	progress func(done, total int)
@@ -315,12 +323,20 @@ func (s *sink) put(b *batch) error {
 		go func() { done <- s.appendSync(b) }()
 		return nil
 	}
-	{
-		for i, c := range b.p.cols {
-			for j, v := range b.data[i].Values {
-				if len(v) > s.limit {
-					return fmt.Errorf("%w: column %q, row %d of the batch: a value of %d bytes, the limit is %d (Options.MaxValueSize): %w",
-						ErrInput, c.Name, j, len(v), s.limit, table.ErrValueTooLarge)
+	for i, c := range b.p.cols {
+		for j, v := range b.data[i].Values {
+			if len(v) > s.limit {
+				return fmt.Errorf("%w: column %q, row %d of the batch: a value of %d bytes, the limit is %d (Options.MaxValueSize): %w",
+					ErrInput, c.Name, j, len(v), s.limit, table.ErrValueTooLarge)
+			}
+			if d := s.dicts[i]; d != nil && v != "" {
+				if _, ok := d.Lookup(v); ok {
+					continue
+				}
+				s.added[i][v] = struct{}{}
+				if n := d.Symbols() + len(s.added[i]); n > s.maxSyms {
+					return fmt.Errorf("%w: column %q: the input adds %d distinct symbols to the %d the table holds, past its limit of %d (Options.MaxSymbols): %w",
+						ErrInput, c.Name, len(s.added[i]), d.Symbols(), s.maxSyms, table.ErrSymbolLimit)
 				}
 			}
 		}
@@ -340,6 +356,27 @@ func (s *sink) appendSync(b *batch) error {
 		s.progress(s.done, s.total)
 	}
 	return nil
+}
+
+// checkingSink returns the sink of the pass that checks the input against
+// the table a appends to.
+func checkingSink(a *table.Appender, p *plan, limit int, o *Options) (*sink, error) {
+	s := &sink{limit: limit, dicts: make([]*column.Symbols, len(p.cols)), added: make([]map[string]struct{}, len(p.cols)),
+		maxSyms: table.DefaultMaxSymbols}
+	if o.Table != nil && o.Table.MaxSymbols > 0 {
+		s.maxSyms = o.Table.MaxSymbols
+	}
+	for i, c := range p.cols {
+		if c.Kind != persistence.KindSymbol {
+			continue
+		}
+		d, err := table.Symbols(a.Table(), c.Name)
+		if err != nil {
+			return nil, err
+		}
+		s.dicts[i], s.added[i] = d, map[string]struct{}{}
+	}
+	return s, nil
 }
 
 // run imports into dir: create the table if it does not exist, match the
@@ -371,7 +408,7 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 		made := false
 		if nested != nil {
 			if made, err = createNested(dir, nested, o); err != nil {
-				return 0, err
+				return 0, errors.Join(err, remove())
 			}
 			if !made {
 				if err := remove(); err != nil {
@@ -381,7 +418,7 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 		}
 		if !made {
 			if err := create(dir, file, o); err != nil {
-				return 0, err
+				return 0, errors.Join(err, remove())
 			}
 		}
 	}
@@ -404,7 +441,11 @@ func run(dir string, file []fileCol, nested []persistence.ColumnSpec, o *Options
 		if o.Table != nil && o.Table.MaxValueSize > 0 {
 			limit = o.Table.MaxValueSize
 		}
-		if err := pass(p, &sink{limit: limit}); err != nil {
+		check, err := checkingSink(a, p, limit, o)
+		if err != nil {
+			return fail(errors.Join(err, a.Close()))
+		}
+		if err := pass(p, check); err != nil {
 			return fail(errors.Join(err, a.Close()))
 		}
 	}

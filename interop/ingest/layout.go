@@ -23,7 +23,7 @@ import (
 // they are the ones its flat columns come from.
 func tableColumns(meta string, file []fileCol) []persistence.ColumnSpec {
 	var cols []persistence.ColumnSpec
-	if meta == "" || json.Unmarshal([]byte(meta), &cols) != nil || len(cols) == 0 {
+	if meta == "" || json.Unmarshal([]byte(meta), &cols) != nil || len(cols) == 0 || !fitsFile(cols, len(file)) {
 		return nil
 	}
 	leaves, err := export.Leaves(cols)
@@ -37,6 +37,41 @@ func tableColumns(meta string, file []fileCol) []persistence.ColumnSpec {
 		}
 	}
 	return cols
+}
+
+// fitsFile reports whether cols, as a file's metadata gives them, flatten
+// to at most n columns with arrays of at least one item, counted before
+// anything is expanded: the metadata is the file's, and a crafted count
+// would otherwise cost memory without bound (counts multiply across
+// levels) or reach reflect.ArrayOf negative.
+func fitsFile(cols []persistence.ColumnSpec, n int) bool {
+	total := 0
+	for _, c := range cols {
+		if c.Variable() {
+			total++
+			continue
+		}
+		for _, l := range c.Layout.Leaves {
+			dims := l.Dims
+			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 && strings.HasSuffix(l.Path, "[]") {
+				dims = dims[:len(dims)-1] // a [N]byte run is one column
+			}
+			leaves := 1
+			for _, d := range dims {
+				if d.Count < 1 || d.Stride < 0 {
+					return false
+				}
+				if leaves > n/d.Count {
+					return false
+				}
+				leaves *= d.Count
+			}
+			if total += leaves; total > 2*n { // complex numbers are two leaves
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // goTypeOf rebuilds the Go type of a column from its kind and layout.
