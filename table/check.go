@@ -201,14 +201,15 @@ func checkDir(dir string, page *readersPage) *CheckReport {
 	}
 	checkEntries(r, dir, m, nil)
 	slot, haveCommit := checkCommit(r, dir, m, w)
+	var logged *loggedGrowth
 	if haveCommit {
-		slot = checkWAL(r, dir, m, slot)
+		slot, logged = checkWAL(r, dir, m, slot)
 	}
 	facts := checkColumns(r, dir, m, w)
-	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w)
+	minCap, minLive := checkLengths(r, m, facts, slot, haveCommit, w, logged)
 	checkJournal(r, dir, m, slot, haveCommit, minCap, w)
 	checkPublished(r, m, facts, minCap, minLive, w)
-	checkVars(r, dir, m, slot, haveCommit)
+	checkVars(r, dir, m, slot, haveCommit, logged)
 	return r
 }
 
@@ -419,27 +420,69 @@ func checkCommit(r *CheckReport, dir string, m *persistence.Manifest, w *liveWri
 
 // checkWAL reads the Syncs logged since the commit slot and returns the
 // commit they end with: the state the files must hold (after a restart, once
-// an open applied them).
-func checkWAL(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot) commitSlot {
+// an open applied them), and what the records carry, nil if there are none.
+func checkWAL(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot) (commitSlot, *loggedGrowth) {
 	c, f, _, err := openChain(ne, dir, os.O_RDONLY, m, slot.seq, m.Hash())
 	if err != nil {
 		r.fileProblem(walFile, err)
-		return slot
+		return slot, nil
 	}
 	if f != nil {
 		f.Close()
 	}
 	if len(c.records) == 0 {
-		return slot
+		return slot, nil
 	}
 	last := c.records[len(c.records)-1]
 	r.note("%s holds %d Syncs past the last checkpoint (seq %d to %d, %d rows)", walFile, len(c.records), c.records[0].seq, last.seq, last.rows)
 	if last.rows > math.MaxInt {
 		r.problem(walFile, ErrCorrupt, "record %d commits %d rows", last.seq, last.rows)
-		return slot
+		return slot, nil
 	}
 	r.CommittedRows = int(last.rows)
-	return chainCommit(m, last, slot.hash)
+	return chainCommit(m, last, slot.hash), &loggedGrowth{chain: c, m: m}
+}
+
+// loggedGrowth is what the log's records carry past the checkpoint. After
+// a power cut a file may be shorter than the log's lengths (a logged Sync
+// flushes the log alone, not the files' growth); an open after a restart
+// grows it from the records, which is recovery to do, not damage, when the
+// records carry every element past the file's end (as the open checks).
+type loggedGrowth struct {
+	chain walChain
+	m     *persistence.Manifest
+}
+
+// carries reports whether the records hold every element of file name (a
+// column file or an aux file, as the log numbers them) from from to to.
+func (g *loggedGrowth) carries(name string, from, to uint64) bool {
+	if g == nil {
+		return false
+	}
+	i := 0
+	for _, c := range g.m.Columns {
+		for _, f := range append([]string{c.File}, c.AuxFiles()...) {
+			if f == name {
+				var spans [][2]uint64
+				for _, r := range g.chain.records {
+					for _, w := range r.writes {
+						if w.file == i && w.count > 0 {
+							spans = append(spans, [2]uint64{w.at, w.at + w.count})
+						}
+					}
+				}
+				return covers(spans, from, to)
+			}
+			i++
+		}
+	}
+	return false
+}
+
+// grown notes a file that is shorter than the log's length for it.
+func (g *loggedGrowth) grown(r *CheckReport, name string, length uint64, capacity int) {
+	r.note("%s: the log's Syncs give it %d elements, the file holds %d (a power cut before a checkpoint): an open after a restart grows it from the log's records",
+		name, length, capacity)
 }
 
 // checkColumns reads each column file's header and reports what disagrees
@@ -511,7 +554,7 @@ func readColumnFacts(path string, w *liveWriter) (colfile.HeaderFacts, error) {
 // COMMIT, decides the row count an open would choose, and returns the
 // smallest capacity and the shortest live length (-1 if no column could be
 // read, or the live lengths do not count).
-func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, slot commitSlot, haveCommit bool, w *liveWriter) (int, int) {
+func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colfile.HeaderFacts, slot commitSlot, haveCommit bool, w *liveWriter, logged *loggedGrowth) (int, int) {
 	minCap, minLive, maxLive := -1, -1, -1
 	live, sameBoot := len(facts) == len(m.Columns), 0
 	for _, c := range m.Columns {
@@ -522,7 +565,13 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colf
 		if minCap < 0 || x.Capacity < minCap {
 			minCap = x.Capacity
 		}
-		if haveCommit && slot.rows > uint64(x.Capacity) {
+		switch {
+		case !haveCommit || slot.rows <= uint64(x.Capacity):
+		case logged.carries(c.File, uint64(x.Capacity), slot.rows):
+			logged.grown(r, c.File, slot.rows, x.Capacity)
+		case logged != nil:
+			r.problem(c.File, ErrCorrupt, "the log's Syncs (to seq %d) have %d rows, the file holds %d elements (%d bytes), and the records do not carry the rest", slot.seq, slot.rows, x.Capacity, x.FileSize)
+		default:
 			r.problem(c.File, ErrCorrupt, "COMMIT (seq %d) has %d rows, the file holds %d elements (%d bytes)", slot.seq, slot.rows, x.Capacity, x.FileSize)
 		}
 		if x.SameBoot {
@@ -605,7 +654,9 @@ func checkJournal(r *CheckReport, dir string, m *persistence.Manifest, slot comm
 	for _, c := range m.Columns {
 		rowSize += c.Layout.Size
 	}
-	b, err := fsutil.ReadRegular(filepath.Join(dir, journalFile), int64(journalSize(rowSize)), int64(journalSize(rowSize)))
+	// Shorter than its size (a crash, or a power cut, while a writable open
+	// sized it) it holds no intent, as for the open (readJournal).
+	b, err := fsutil.ReadRegular(filepath.Join(dir, journalFile), 0, int64(journalSize(rowSize)))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsutil.ErrNotRegular) {
 		return // made by the first writable open, or reported with the directory
 	}

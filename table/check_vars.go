@@ -17,7 +17,7 @@ import (
 // it, and a dictionary's entries. Files are read with pread, a block at a
 // time; the elements before the extent, since a writer publishes an extent
 // before any element that needs it.
-func checkVars(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot, haveCommit bool) {
+func checkVars(r *CheckReport, dir string, m *persistence.Manifest, slot commitSlot, haveCommit bool, logged *loggedGrowth) {
 	extents := slot.lengths[min(len(slot.lengths), len(m.Columns)):]
 	xi := -1
 	for _, c := range m.Columns {
@@ -32,11 +32,11 @@ func checkVars(r *CheckReport, dir string, m *persistence.Manifest, slot commitS
 		if haveCommit && xi < len(extents) {
 			committed = extents[xi]
 		}
-		checkVar(r, dir, m, c, committed, haveCommit)
+		checkVar(r, dir, m, c, committed, haveCommit, logged)
 	}
 }
 
-func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence.ColumnSpec, committed uint64, haveCommit bool) {
+func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence.ColumnSpec, committed uint64, haveCommit bool, logged *loggedGrowth) {
 	aux, ls := c.AuxFiles(), auxLayouts(c.Kind)
 	var facts []colfile.HeaderFacts
 	for j, name := range aux {
@@ -67,8 +67,21 @@ func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence
 		return
 	}
 	if x > uint64(facts[0].Capacity) {
+		if !live && logged.carries(aux[0], uint64(facts[0].Capacity), x) {
+			// The values (and the rows pointing at them) are in the log.
+			logged.grown(r, aux[0], x, facts[0].Capacity)
+			return
+		}
 		r.problem(aux[0], ErrCorrupt, "extent %d, the file holds %d elements", x, facts[0].Capacity)
 		return
+	}
+	if !live {
+		// Rows past the column file (its growth lost with the power) are
+		// in the log, as checkLengths found: the open replays them.
+		if cf, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File)); err == nil && r.Rows > cf.Capacity &&
+			logged.carries(c.File, uint64(cf.Capacity), uint64(r.Rows)) {
+			return
+		}
 	}
 	if c.Kind == persistence.KindSymbol {
 		var prev uint64
