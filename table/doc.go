@@ -158,9 +158,12 @@
 //   - A change in place made after the last Sync and never synced is, after
 //     a power cut, old or new, per column and per page: writes through the
 //     shared mapping reach the file whenever the kernel writes a page back,
-//     and no log written at Sync can roll them back. After a kill -9 (same
-//     boot) it is simply there, as every store to the mapping is. Sync
-//     after changes in place that must land together.
+//     and no log written at Sync can roll them back. A string, bytes or
+//     Symbol value it set may instead come back empty: its bytes lie past
+//     what the last Sync committed, and recovery resets the row's value
+//     ([Recovery].ValuesReset). After a kill -9 (same boot) it is simply
+//     there, as every store to the mapping is. Sync after changes in place
+//     that must land together.
 //   - [Table.AppendSync] is the append for many goroutines that each need
 //     their rows durable before going on: the rows appended while one flush
 //     runs share the next (group commit), so 16 writers cost about what one
