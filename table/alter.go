@@ -88,7 +88,7 @@ func alter(dir string, opts *Options, edit func(*persistence.Manifest) (schema, 
 		o = *opts
 	}
 	if o.ReadOnly {
-		return nil, fmt.Errorf("table: %s: Options.ReadOnly set, but a schema change writes", dir)
+		return nil, fmt.Errorf("%w: %s: Options.ReadOnly set, but a schema change writes", ErrOptions, dir)
 	}
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotTable, err)

@@ -67,7 +67,9 @@ func (t *Table[R]) Delete(i int) (err error) {
 // in blocks, column by column, and calls del once per row, in order,
 // before it changes anything: del must not change the table (a change of
 // its length or rows, a Sync or a Compact is detected and makes DeleteFunc
-// fail with [ErrChanged], the table as del left it).
+// fail with [ErrChanged], the table as del left it; a write through a
+// column view or slice is not detected, and is lost if its row was already
+// read).
 // Journaled like [Table.Delete]: a crash of the process at any point leaves
 // either the table before the call or the table after it. It needs room
 // past the last row for the rows kept after the first removed one.

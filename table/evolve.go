@@ -334,7 +334,9 @@ func (t *Table[R]) evolve(m *persistence.Manifest, e *evolution) error {
 		}
 		defer x.release()
 	}
-	old := &Table[Any]{dir: t.dir, opts: Options{DataVersion: m.DataVersion, LockTimeout: t.opts.LockTimeout}, untyped: true}
+	// A SavePoint open changes the schema of the table as of its last
+	// Sync: the old schema's open drops what was appended after it too.
+	old := &Table[Any]{dir: t.dir, opts: Options{DataVersion: m.DataVersion, LockTimeout: t.opts.LockTimeout, SavePoint: t.opts.SavePoint}, untyped: true}
 	err := old.openColumns(m, m.Columns, 0)
 	if err == nil {
 		err = old.sync()

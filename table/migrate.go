@@ -37,6 +37,9 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 	if o.ReadOnly {
 		return nil, fmt.Errorf("%w: migrate %s: Options.ReadOnly set, but a migration writes", ErrOptions, dir)
 	}
+	if migrate == nil {
+		return nil, fmt.Errorf("%w: migrate %s: no migration func", ErrOptions, dir)
+	}
 	o.DataVersion = to
 	m, err := persistence.ReadManifest(dir)
 	switch {
@@ -62,6 +65,15 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 	}
 	defer x.release()
 	t.noReaders = true
+	defer func() {
+		// A panic in migrate leaves no table to the caller: close it, so
+		// that the process may open the table again.
+		if p := recover(); p != nil {
+			t.noReaders = false
+			t.Close()
+			panic(p)
+		}
+	}()
 	err = migrate(t, from)
 	t.noReaders = false
 	if err != nil {

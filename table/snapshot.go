@@ -54,26 +54,30 @@ func (t *Table[R]) Snapshot(dst string) error {
 	}()
 	// Only the copy is retried when a change in place overlaps it; the
 	// fsyncs, which take longer, follow once.
+	var m *persistence.Manifest
 	err := t.Consistent(func() error {
 		if a != nil {
 			a.close() // a copy that a change in place overlapped
 		}
 		var err error
+		if m, err = t.snapshotManifest(); err != nil {
+			return err
+		}
 		if a, err = newAside(dst, asideSnapshot); err != nil {
 			return err
 		}
 		rows := t.rows
-		extents := t.snapshotExtents()
+		extents := t.snapshotExtents(m)
 		// The files first (headers, COMMIT, manifest), then every column's
 		// rows at once: the copies overlap in the kernel. Nothing is
 		// durable, or visible under dst, before syncColumns and the rename.
-		if err := populate(a.dir, t.man, Options{DataVersion: t.opts.DataVersion}, nil, rows, extents, "table.snapshot"); err != nil {
+		if err := populate(a.dir, m, Options{DataVersion: t.opts.DataVersion}, nil, rows, extents, "table.snapshot"); err != nil {
 			return err
 		}
-		return t.copyColumns(a.dir, rows, extents)
+		return t.copyColumns(a.dir, m, rows, extents)
 	})
 	if err == nil {
-		err = syncColumns(a.dir, t.man)
+		err = syncColumns(a.dir, m)
 	}
 	if err != nil {
 		return fmt.Errorf("table: snapshot of %s into %s: %w", t.dir, dst, err)
@@ -104,12 +108,43 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 	return nil
 }
 
+// snapshotManifest returns the manifest a snapshot copies: the table's,
+// or on a reader the directory's, when a writer added columns since the
+// reader opened (the one schema change made beside readers): a backup
+// holds every column of the table.
+func (t *Table[R]) snapshotManifest() (*persistence.Manifest, error) {
+	if !t.opts.ReadOnly {
+		return t.man, nil
+	}
+	m, err := readTableManifest(t.dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Hash() == t.man.Hash() {
+		return t.man, nil
+	}
+	have := map[string]persistence.ColumnSpec{}
+	for _, c := range m.Columns {
+		have[c.Name] = c
+	}
+	for _, c := range t.man.Columns {
+		n, ok := have[c.Name]
+		if !ok || n.File != c.File || n.Kind != c.Kind || n.Layout.Size != c.Layout.Size || n.Layout.Fingerprint() != c.Layout.Fingerprint() {
+			return nil, fmt.Errorf("%w: the table's schema changed since this reader opened (column %q); open the table again", ErrSchema, c.Name)
+		}
+	}
+	if m.DataVersion != t.man.DataVersion {
+		return nil, fmt.Errorf("%w: the table's data version changed since this reader opened; open the table again", ErrSchema)
+	}
+	return m, nil
+}
+
 // copyColumns gives each new column file in dir the table's first rows
-// elements, in parallel: every column of the manifest, also those a
-// reader of some columns does not map.
+// elements, in parallel: every column of manifest m, also those a reader
+// of some columns does not map.
 // A variable-length column's aux files get their extent's elements (a
 // dictionary's bytes file, those of its entries).
-func (t *Table[R]) copyColumns(dir string, rows int, extent func(string) uint64) error {
+func (t *Table[R]) copyColumns(dir string, m *persistence.Manifest, rows int, extent func(string) uint64) error {
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -121,7 +156,7 @@ func (t *Table[R]) copyColumns(dir string, rows int, extent func(string) uint64)
 			mu.Unlock()
 		})
 	}
-	for _, c := range t.man.Columns {
+	for _, c := range m.Columns {
 		copyFile(c.File, c.Layout, rows)
 		aux, ls := c.AuxFiles(), auxLayouts(c.Kind)
 		switch c.Kind {
@@ -146,9 +181,9 @@ func (t *Table[R]) copyColumns(dir string, rows int, extent func(string) uint64)
 // the one this handle maps, or, for a column a reader of some columns does
 // not map, the one its file last published (at least what any published
 // row points at: a writer publishes it first).
-func (t *Table[R]) snapshotExtents() func(string) uint64 {
+func (t *Table[R]) snapshotExtents(m *persistence.Manifest) func(string) uint64 {
 	x := map[string]uint64{}
-	for _, c := range t.man.Columns {
+	for _, c := range m.Columns {
 		if !c.Variable() {
 			continue
 		}
