@@ -440,49 +440,65 @@ func checkWAL(r *CheckReport, dir string, m *persistence.Manifest, slot commitSl
 		return slot, nil
 	}
 	r.CommittedRows = int(last.rows)
-	return chainCommit(m, last, slot.hash), &loggedGrowth{chain: c, m: m}
+	return chainCommit(m, last, slot.hash), replayGrowth(r, dir, m, c, slot)
 }
 
 // loggedGrowth is what the log's records carry past the checkpoint. After
-// a power cut a file may be shorter than the log's lengths (a logged Sync
-// flushes the log alone, not the files' growth); an open after a restart
-// grows it from the records, which is recovery to do, not damage, when the
-// records carry every element past the file's end (as the open checks).
+// a power cut the files may be shorter than the log's lengths, and the
+// elements a logged Sync wrote into room a file had may read as zeros (a
+// logged Sync flushes the log alone); an open after a restart grows the
+// files and writes those elements from the records, which is recovery to
+// do, not damage, when every record carries what it grows (as the open
+// checks).
 type loggedGrowth struct {
-	chain walChain
-	m     *persistence.Manifest
+	base  commitSlot      // the checkpoint the records follow
+	grown map[string]bool // files the records grow past their size
 }
 
-// carries reports whether the records hold every element of file name (a
-// column file or an aux file, as the log numbers them) from from to to.
-func (g *loggedGrowth) carries(name string, from, to uint64) bool {
-	if g == nil {
-		return false
+// replayGrowth goes through the records as a replay would, from each
+// file's size, and reports a record that gives a file elements it neither
+// holds nor carries (every open fails on it).
+func replayGrowth(r *CheckReport, dir string, m *persistence.Manifest, c walChain, base commitSlot) *loggedGrowth {
+	g := &loggedGrowth{base: base, grown: map[string]bool{}}
+	var names []string
+	for _, col := range m.Columns {
+		names = append(names, col.Files()...) // as the log numbers them
 	}
-	i := 0
-	for _, c := range g.m.Columns {
-		for _, f := range append([]string{c.File}, c.AuxFiles()...) {
-			if f == name {
-				var spans [][2]uint64
-				for _, r := range g.chain.records {
-					for _, w := range r.writes {
-						if w.file == i && w.count > 0 {
-							spans = append(spans, [2]uint64{w.at, w.at + w.count})
-						}
-					}
-				}
-				return covers(spans, from, to)
-			}
-			i++
+	holds := make([]uint64, len(names))
+	for i, name := range names {
+		holds[i] = math.MaxUint64 // unreadable: reported with its column
+		if x, err := colfile.ReadHeaderFacts(filepath.Join(dir, name)); err == nil {
+			holds[i] = uint64(x.Capacity)
 		}
 	}
-	return false
+	for _, rec := range c.records {
+		var spans [][][2]uint64
+		for i, l := range rec.lens[:min(len(rec.lens), len(holds))] {
+			if l <= holds[i] {
+				continue
+			}
+			if spans == nil {
+				spans = rec.spansByFile()
+			}
+			if !covers(spans[i], holds[i], l) {
+				r.problem(walFile, ErrCorrupt, "record %d gives %s %d elements, the file holds %d, and the record does not carry the rest", rec.seq, names[i], l, holds[i])
+				return nil
+			}
+			holds[i], g.grown[names[i]] = l, true
+		}
+	}
+	return g
 }
 
-// grown notes a file that is shorter than the log's length for it.
-func (g *loggedGrowth) grown(r *CheckReport, name string, length uint64, capacity int) {
+// grew notes a file that the records grow past its size, and reports
+// whether they do.
+func (g *loggedGrowth) grew(r *CheckReport, name string, length uint64, capacity int) bool {
+	if g == nil || !g.grown[name] {
+		return false
+	}
 	r.note("%s: the log's Syncs give it %d elements, the file holds %d (a power cut before a checkpoint): an open after a restart grows it from the log's records",
 		name, length, capacity)
+	return true
 }
 
 // checkColumns reads each column file's header and reports what disagrees
@@ -565,14 +581,12 @@ func checkLengths(r *CheckReport, m *persistence.Manifest, facts map[string]colf
 		if minCap < 0 || x.Capacity < minCap {
 			minCap = x.Capacity
 		}
-		switch {
-		case !haveCommit || slot.rows <= uint64(x.Capacity):
-		case logged.carries(c.File, uint64(x.Capacity), slot.rows):
-			logged.grown(r, c.File, slot.rows, x.Capacity)
-		case logged != nil:
-			r.problem(c.File, ErrCorrupt, "the log's Syncs (to seq %d) have %d rows, the file holds %d elements (%d bytes), and the records do not carry the rest", slot.seq, slot.rows, x.Capacity, x.FileSize)
-		default:
-			r.problem(c.File, ErrCorrupt, "COMMIT (seq %d) has %d rows, the file holds %d elements (%d bytes)", slot.seq, slot.rows, x.Capacity, x.FileSize)
+		if haveCommit && slot.rows > uint64(x.Capacity) && !logged.grew(r, c.File, slot.rows, x.Capacity) {
+			what := "COMMIT"
+			if logged != nil {
+				what = "the log's last Sync"
+			}
+			r.problem(c.File, ErrCorrupt, "%s (seq %d) has %d rows, the file holds %d elements (%d bytes)", what, slot.seq, slot.rows, x.Capacity, x.FileSize)
 		}
 		if x.SameBoot {
 			sameBoot++

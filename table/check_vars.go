@@ -32,11 +32,19 @@ func checkVars(r *CheckReport, dir string, m *persistence.Manifest, slot commitS
 		if haveCommit && xi < len(extents) {
 			committed = extents[xi]
 		}
-		checkVar(r, dir, m, c, committed, haveCommit, logged)
+		// The extent of the checkpoint the log's records follow: the
+		// entries and values past it are the log's.
+		checkpointed := committed
+		if logged != nil {
+			if base := logged.base.lengths[min(len(logged.base.lengths), len(m.Columns)):]; xi < len(base) {
+				checkpointed = min(committed, base[xi])
+			}
+		}
+		checkVar(r, dir, m, c, committed, checkpointed, haveCommit, logged)
 	}
 }
 
-func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence.ColumnSpec, committed uint64, haveCommit bool, logged *loggedGrowth) {
+func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence.ColumnSpec, committed, checkpointed uint64, haveCommit bool, logged *loggedGrowth) {
 	aux, ls := c.AuxFiles(), auxLayouts(c.Kind)
 	var facts []colfile.HeaderFacts
 	for j, name := range aux {
@@ -66,26 +74,24 @@ func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence
 	} else if !haveCommit {
 		return
 	}
-	if x > uint64(facts[0].Capacity) {
-		if !live && logged.carries(aux[0], uint64(facts[0].Capacity), x) {
-			// The values (and the rows pointing at them) are in the log.
-			logged.grown(r, aux[0], x, facts[0].Capacity)
-			return
-		}
+	if x > uint64(facts[0].Capacity) && (live || !logged.grew(r, aux[0], x, facts[0].Capacity)) {
 		r.problem(aux[0], ErrCorrupt, "extent %d, the file holds %d elements", x, facts[0].Capacity)
 		return
 	}
-	if !live {
-		// Rows past the column file (its growth lost with the power) are
-		// in the log, as checkLengths found: the open replays them.
-		if cf, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File)); err == nil && r.Rows > cf.Capacity &&
-			logged.carries(c.File, uint64(cf.Capacity), uint64(r.Rows)) {
-			return
+	// After a restart, what the log's records wrote (rows, entries) may
+	// read as zeros or lie past the files, which the open's replay mends:
+	// the entries checked are the checkpoint's, the rows those the file
+	// holds.
+	entries, rows := x, r.Rows
+	if !live && logged != nil {
+		entries = checkpointed
+		if cf, err := colfile.ReadHeaderFacts(filepath.Join(dir, c.File)); err == nil {
+			rows = min(rows, cf.Capacity)
 		}
 	}
 	if c.Kind == persistence.KindSymbol {
 		var prev uint64
-		ok := eachElem(r, dir, aux[0], int(x), 8, func(i int, e []byte) bool {
+		ok := eachElem(r, dir, aux[0], int(entries), 8, func(i int, e []byte) bool {
 			end := ne.Uint64(e)
 			if end < prev {
 				r.problem(aux[0], ErrCorrupt, "entry %d: the end offsets decrease (%d after %d)", i, end, prev)
@@ -112,7 +118,7 @@ func checkVar(r *CheckReport, dir string, m *persistence.Manifest, c persistence
 	}
 	for try := 0; ; try++ {
 		bad, first = 0, -1
-		if !eachElem(r, dir, c.File, r.Rows, c.Layout.Size, func(i int, e []byte) bool {
+		if !eachElem(r, dir, c.File, rows, c.Layout.Size, func(i int, e []byte) bool {
 			if !fits(e) {
 				bad++
 				if first < 0 {

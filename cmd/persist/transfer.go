@@ -82,25 +82,38 @@ func writeIPC(t *table.Table[table.Any], w io.Writer, stream bool, update func(d
 
 // exportCmd writes the table in dir to file.
 // inside reports whether path lies in directory dir or below it, symbolic
-// links resolved as far as they exist.
+// links resolved as far as the path exists.
 func inside(dir, path string) bool {
-	resolve := func(p string) string {
-		p, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		// The deepest part of p that exists, resolved, then the rest.
-		for q, rest := p, ""; ; q, rest = filepath.Dir(q), filepath.Join(filepath.Base(q), rest) {
-			if r, err := filepath.EvalSymlinks(q); err == nil {
-				return filepath.Join(r, rest)
-			}
-			if filepath.Dir(q) == q {
-				return p
-			}
-		}
-	}
-	rel, err := filepath.Rel(resolve(dir), resolve(path))
+	rel, err := filepath.Rel(resolvePath(dir), resolvePath(path))
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolvePath makes p absolute with its longest existing prefix resolved
+// as the kernel would: component by component, so that a ".." after a
+// symbolic link climbs from the link's target (filepath.Abs and Dir would
+// clean it away first).
+func resolvePath(p string) string {
+	sep := string(filepath.Separator)
+	parts := strings.Split(p, sep)
+	for k := len(parts); k >= 0; k-- {
+		q := strings.Join(parts[:k], sep)
+		if q == "" {
+			q = "."
+			if filepath.IsAbs(p) {
+				q = sep
+			}
+		}
+		r, err := filepath.EvalSymlinks(q)
+		if err != nil {
+			continue
+		}
+		r = filepath.Join(append([]string{r}, parts[k:]...)...)
+		if a, err := filepath.Abs(r); err == nil {
+			return a
+		}
+		return r
+	}
+	return p
 }
 
 func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
