@@ -472,19 +472,9 @@ func replayGrowth(r *CheckReport, dir string, m *persistence.Manifest, c walChai
 		}
 	}
 	for _, rec := range c.records {
-		var spans [][][2]uint64
-		for i, l := range rec.lens[:min(len(rec.lens), len(holds))] {
-			if l <= holds[i] {
-				continue
-			}
-			if spans == nil {
-				spans = rec.spansByFile()
-			}
-			if !covers(spans[i], holds[i], l) {
-				r.problem(walFile, ErrCorrupt, "record %d gives %s %d elements, the file holds %d, and the record does not carry the rest", rec.seq, names[i], l, holds[i])
-				return nil
-			}
-			holds[i], g.grown[names[i]] = l, true
+		if i := rec.grow(holds, func(i int) { g.grown[names[i]] = true }); i >= 0 {
+			r.problem(walFile, ErrCorrupt, "record %d gives %s %d elements, the file holds %d, and the record does not carry the rest", rec.seq, names[i], rec.lens[i], holds[i])
+			return nil
 		}
 	}
 	return g

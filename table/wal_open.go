@@ -159,6 +159,7 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 	// may keep a length an earlier one grew the file to.
 	holds := make([]uint64, len(t.walFiles))
 	for i, f := range t.walFiles {
+		holds[i] = math.MaxUint64 // a file this reader does not map
 		if f != nil {
 			holds[i] = uint64(f.Cap())
 		}
@@ -180,24 +181,44 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 				return bad("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
 			}
 		}
-		var spans [][][2]uint64 // each file's writes: made once, if a file grows
-		for i, f := range t.walFiles {
-			if f == nil || r.lens[i] <= holds[i] {
-				continue
+		if !replay {
+			for i, f := range t.walFiles {
+				if r.lens[i] > holds[i] {
+					return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], holds[i])
+				}
 			}
-			if !replay {
-				return bad("%s has %d elements, the file holds %d", f.Path(), r.lens[i], holds[i])
-			}
-			if spans == nil {
-				spans = r.spansByFile()
-			}
-			if !covers(spans[i], holds[i], r.lens[i]) {
-				return bad("%s has %d elements, the file holds %d, and the record does not carry the rest", f.Path(), r.lens[i], holds[i])
-			}
-			holds[i] = r.lens[i]
+			continue
+		}
+		if i := r.grow(holds, nil); i >= 0 {
+			return bad("%s has %d elements, the file holds %d, and the record does not carry the rest", t.walFiles[i].Path(), r.lens[i], holds[i])
 		}
 	}
 	return nil
+}
+
+// grow applies the record's lengths to holds, what each file holds once
+// the records before it are applied, as a replay grows the files: a file
+// grows only by the elements the record carries. It returns the first
+// file the record would grow past that, or -1; grown (if not nil) is told
+// each file it grows.
+func (r *walRecord) grow(holds []uint64, grown func(file int)) int {
+	var spans [][][2]uint64 // each file's writes: made once, if a file grows
+	for i, l := range r.lens[:min(len(r.lens), len(holds))] {
+		if l <= holds[i] {
+			continue
+		}
+		if spans == nil {
+			spans = r.spansByFile()
+		}
+		if !covers(spans[i], holds[i], l) {
+			return i
+		}
+		holds[i] = l
+		if grown != nil {
+			grown(i)
+		}
+	}
+	return -1
 }
 
 // spansByFile returns the record's writes, [at, at+count) per file.

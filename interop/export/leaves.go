@@ -38,11 +38,8 @@ func Leaves(cols []persistence.ColumnSpec) ([]Leaf, error) {
 		}
 		for _, l := range c.Layout.Leaves {
 			dims := l.Dims
-			bytesRun := 0
-			// A [N]byte: the innermost array's element is the byte itself
-			// (not a one-byte struct, whose path goes on past the "[]").
-			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 && strings.HasSuffix(l.Path, "[]") {
-				bytesRun = dims[len(dims)-1].Count
+			bytesRun, ok := ByteRun(l)
+			if ok {
 				dims = dims[:len(dims)-1]
 			}
 			var expand func(path string, off int, d int) error
@@ -93,6 +90,18 @@ func Leaves(cols []persistence.ColumnSpec) ([]Leaf, error) {
 		}
 	}
 	return out, nil
+}
+
+// ByteRun reports whether leaf l of a layout is a [N]byte, which [Leaves]
+// makes one fixed leaf of N bytes, and returns N: the innermost array's
+// element is the byte itself (not a one-byte struct, whose path goes on
+// past the "[]").
+func ByteRun(l persistence.Leaf) (int, bool) {
+	d := l.Dims
+	if l.Kind == "uint8" && len(d) > 0 && d[len(d)-1].Stride == 1 && strings.HasSuffix(l.Path, "[]") {
+		return d[len(d)-1].Count, true
+	}
+	return 0, false
 }
 
 var scalarKinds = map[string]bool{"bool": true, "int8": true, "int16": true, "int32": true, "int64": true,

@@ -53,7 +53,7 @@ func fitsFile(cols []persistence.ColumnSpec, n int) bool {
 		}
 		for _, l := range c.Layout.Leaves {
 			dims := l.Dims
-			if l.Kind == "uint8" && len(dims) > 0 && dims[len(dims)-1].Stride == 1 && strings.HasSuffix(l.Path, "[]") {
+			if _, ok := export.ByteRun(l); ok {
 				dims = dims[:len(dims)-1] // a [N]byte run is one column
 			}
 			leaves := 1
