@@ -22,6 +22,30 @@ func startCrashRun(t *testing.T, role string, n int, env ...string) crashRun {
 	return launchCrashRun(t, role, n, env...).wait(t)
 }
 
+// killPoints returns the crash points (numbered from 1) at which a test
+// kills the runs of a workload whose complete run reached points: every
+// one in default and long modes. Short and race runs (qemu and the race
+// detector make a child several times dearer) skip the middle of a
+// repetition: a point equal to the points one before and one after it, or
+// two before and two after. Per column, a Sync reaches vec.flush, a growth
+// vec.grow.allocate then vec.grow.map, recovery table.recover.column then
+// vec.adopt.bootid; the first and the last column of each are killed, the
+// ones between add runs, not cases. Every step is still killed at each
+// kind of point it reaches.
+func killPoints(points []string) []int {
+	every := mode() == "default" || mode() == "long"
+	repeats := func(i, p int) bool {
+		return i-p >= 0 && i+p < len(points) && points[i-p] == points[i] && points[i+p] == points[i]
+	}
+	var at []int
+	for i := range points {
+		if every || !(repeats(i, 1) || repeats(i, 2)) {
+			at = append(at, i+1)
+		}
+	}
+	return at
+}
+
 // pendingRun is a crash run whose child may still run.
 type pendingRun struct {
 	n   int

@@ -395,7 +395,7 @@ type schemaPowerLoss struct {
 func TestTableSchemaPowerLoss(t *testing.T) {
 	track(t)
 	s := seed(t)
-	want := counts{short: 60, race: 60, def: 400, long: 4000}.n()
+	want := counts{short: 60, race: 40, def: 400, long: 4000}.n()
 	pl := &schemaPowerLoss{t: t, rng: newRand(s), model: powerloss.Model{Garbage: true, PowersafeOverwrite: true},
 		want: want, perMoment: counts{short: 1, race: 1, def: 3, long: 3}.n(),
 		imgRoot: t.TempDir(), hashes: map[uint64]int{}, byOutcome: map[string]int{}}

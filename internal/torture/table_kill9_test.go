@@ -62,7 +62,7 @@ func TestTableKill9Random(t *testing.T) {
 	track(t)
 	s := seed(t)
 	rng := newRand(s)
-	trials := counts{short: 20, race: 30, def: 200, long: 1000}.n()
+	trials := counts{short: 20, race: 20, def: 200, long: 1000}.n()
 	var (
 		dir    string
 		m      tableModel
@@ -193,38 +193,43 @@ func roleTableOpen() int {
 	return 0
 }
 
-// TestTableCrashAtEveryPoint kills a child at crash point 1, 2, ... of a
-// fixed table workload until a run completes, and checks each crashed
-// table as after a reboot and as after a process crash. For the first kill
-// at each point that leaves recovery work (an intent, unequal columns), it
-// then kills the recovering Open at each of its own crash points, in the
-// same boot and in a new one, and checks the result again.
+// TestTableCrashAtEveryPoint kills a child at each crash point of a fixed
+// table workload (killPoints: in short and race runs, the ends of each
+// stretch of equal points), and checks each crashed table as after a
+// reboot and as after a process crash. For the first kill at each point
+// that leaves recovery work (an intent, unequal columns), it then kills the
+// recovering Open at its own crash points, in the same boot and in a new
+// one, and checks the result again.
 func TestTableCrashAtEveryPoint(t *testing.T) {
 	track(t)
 	ops := fixedTableWorkload()
 	reached := map[string]int{}
 	runs, recoveryRuns := 0, 0
+	// The complete run names the points, and is checked as after a crash
+	// with nothing in flight.
+	fullDir := filepath.Join(t.TempDir(), "table")
+	full := startCrashRun(t, "table-workload", 0, "PERSIST_TEST_DIR="+fullDir, "PERSIST_BOOT_ID=boot-0")
+	if full.code != 0 {
+		t.Fatalf("the workload failed: %q\n%s", tail(full.c), full.c.Stderr())
+	}
+	checkTableAfterCrash(t, fullDir, replay[trow](ops, "boot-0"), nil, "complete run")
 	ahead := &crashRunsAhead{t: t, role: "table-workload", dirOf: func() string { return filepath.Join(t.TempDir(), "table") }}
 	defer ahead.stop()
-	for n := 1; ; n++ {
-		r, dir := ahead.run(n, n+1)
-		c, code, lines, points := r.c, r.code, r.c.Lines(), r.points
-		if code == 0 {
-			if len(points) != n-1 {
-				t.Fatalf("the complete run reached %d crash points, the crashing runs %d", len(points), n-1)
-			}
-			checkTableAfterCrash(t, dir, replay[trow](ops, "boot-0"), nil, "complete run")
-			break
+	at := killPoints(full.points)
+	for i, n := range at {
+		following := 0
+		if i+1 < len(at) {
+			following = at[i+1]
 		}
-		if !c.Killed() {
-			t.Fatalf("run %d: child ended with %v, want SIGKILL at crash point %d; stdout %q", n, c.Cmd.ProcessState, n, lines)
-		}
-		runs++
+		r, dir := ahead.run(n, following)
+		c, lines, points := r.c, r.c.Lines(), r.points
 		// Sync flushes columns in parallel goroutines: points reached by
 		// others may be logged after the one that killed, which is the n-th.
-		if len(points) < n {
-			t.Fatalf("run %d: killed after %d crash points", n, len(points))
+		if r.code == 0 || !c.Killed() || len(points) < n {
+			t.Fatalf("run %d: child ended with %v after %d crash points, want SIGKILL at point %d; stdout %q",
+				n, c.Cmd.ProcessState, len(points), n, lines)
 		}
+		runs++
 		point := points[n-1]
 		reached[point]++
 		fig.hook(point)
@@ -269,24 +274,29 @@ func TestTableCrashAtEveryPoint(t *testing.T) {
 	}
 }
 
-// crashRecovery kills Opens of copies of a crashed table at each of their
-// crash points, in the writer's boot and in another, and checks each
+// crashRecovery kills Opens of copies of a crashed table at their crash
+// points (killPoints), in the writer's boot and in another, and checks each
 // result. It returns the number of runs.
 func crashRecovery(t *testing.T, crashed string, m tableModel, o op, what string, reached map[string]int) int {
 	t.Helper()
 	runs := 0
 	for _, boot := range []string{m.apply(o).boot, "recovery-boot"} {
-		for k := 1; ; k++ {
+		open := func(k int) (string, *testproc.Child, []string) {
 			dir := copyDir(t, crashed)
 			logPath := filepath.Join(t.TempDir(), "points")
 			c := testproc.Start(t, "", "table-open", append(testproc.CrashAt(k, logPath), "PERSIST_TEST_DIR="+dir, "PERSIST_BOOT_ID="+boot)...)
-			code := c.Wait()
-			lines, points := c.Lines(), testproc.CrashLog(t, logPath)
-			if code == 0 {
-				break
-			}
+			c.Wait()
+			return dir, c, testproc.CrashLog(t, logPath)
+		}
+		_, full, fullPoints := open(0)
+		if full.Cmd.ProcessState.ExitCode() != 0 {
+			t.Fatalf("%s: recovery in %s failed: %q", what, boot, full.Lines())
+		}
+		for _, k := range killPoints(fullPoints) {
+			dir, c, points := open(k)
 			if !c.Killed() || len(points) < k {
-				t.Fatalf("%s: recovery in %s: child ended with %v after %d points: %q", what, boot, c.Cmd.ProcessState, len(points), lines)
+				t.Fatalf("%s: recovery in %s: child ended with %v after %d points, want SIGKILL at point %d: %q",
+					what, boot, c.Cmd.ProcessState, len(points), k, c.Lines())
 			}
 			runs++
 			reached[points[k-1]]++

@@ -42,7 +42,7 @@ type tableSynced struct {
 // Sync may be old or new per column (a documented caveat); every other row
 // must be exact, rows changed through column slices before it included.
 func TestTablePowerLoss(t *testing.T) {
-	tablePowerLoss(t, powerloss.Model{Garbage: true, PowersafeOverwrite: true}, counts{short: 400, race: 200, def: 1000, long: 6000}.n())
+	tablePowerLoss(t, powerloss.Model{Garbage: true, PowersafeOverwrite: true}, counts{short: 200, race: 200, def: 1000, long: 6000}.n())
 }
 
 // TestTablePowerLossCopyOnWrite is TestTablePowerLoss on a copy-on-write
@@ -52,7 +52,7 @@ func TestTablePowerLoss(t *testing.T) {
 // would lose that column's rows, committed or changed in place. Every image
 // must still open at the last Sync (or the one in flight) with its rows.
 func TestTablePowerLossCopyOnWrite(t *testing.T) {
-	tablePowerLoss(t, powerloss.Model{CopyOnWrite: true}, counts{short: 200, race: 120, def: 500, long: 3000}.n())
+	tablePowerLoss(t, powerloss.Model{CopyOnWrite: true}, counts{short: 120, race: 120, def: 500, long: 3000}.n())
 }
 
 // tablePowerLoss runs the power-loss test of a table with the images made
