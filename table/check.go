@@ -455,23 +455,45 @@ type loggedGrowth struct {
 	grown map[string]bool // files the records grow past their size
 }
 
-// replayGrowth goes through the records as a replay would, from each
-// file's size, and reports a record that gives a file elements it neither
-// holds nor carries (every open fails on it).
+// replayGrowth goes through the records as the open does and reports the
+// first that it refuses: one that contradicts the table (a file of rows
+// whose length is not the row count, a write past its file's length); in
+// the boot that wrote every file (the page cache holds every logged Sync),
+// one that gives a file more elements than it holds; after a restart, one
+// that gives a file elements it neither holds nor carries, as a replay
+// from each file's size would.
 func replayGrowth(r *CheckReport, dir string, m *persistence.Manifest, c walChain, base commitSlot) *loggedGrowth {
 	g := &loggedGrowth{base: base, grown: map[string]bool{}}
 	var names []string
 	for _, col := range m.Columns {
 		names = append(names, col.Files()...) // as the log numbers them
 	}
+	_, elemFile := walElemSizes(m)
 	holds := make([]uint64, len(names))
+	live := true
 	for i, name := range names {
 		holds[i] = math.MaxUint64 // unreadable: reported with its column
-		if x, err := colfile.ReadHeaderFacts(filepath.Join(dir, name)); err == nil {
+		x, err := colfile.ReadHeaderFacts(filepath.Join(dir, name))
+		if err == nil {
 			holds[i] = uint64(x.Capacity)
 		}
+		live = live && err == nil && x.SameBoot
 	}
 	for _, rec := range c.records {
+		if why := rec.contradiction(elemFile); why != "" {
+			r.problem(walFile, ErrCorrupt, "record %d: %s", rec.seq, why)
+			return nil
+		}
+		if live {
+			for i, l := range rec.lens[:min(len(rec.lens), len(holds))] {
+				if l > holds[i] {
+					r.problem(walFile, ErrCorrupt, "record %d gives %s %d elements, the file holds %d, and in the boot that wrote the files they hold every logged Sync",
+						rec.seq, names[i], l, holds[i])
+					return nil
+				}
+			}
+			continue
+		}
 		if i := rec.grow(holds, func(i int) { g.grown[names[i]] = true }); i >= 0 {
 			r.problem(walFile, ErrCorrupt, "record %d gives %s %d elements, the file holds %d, and the record does not carry the rest", rec.seq, names[i], rec.lens[i], holds[i])
 			return nil

@@ -168,18 +168,8 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 		bad := func(why string, args ...any) error {
 			return fmt.Errorf("%w: %s: record %d: %s", ErrCorrupt, path, r.seq, fmt.Sprintf(why, args...))
 		}
-		if r.rows > math.MaxInt {
-			return bad("row count %d", r.rows)
-		}
-		for i, l := range r.lens {
-			if t.walElemFile[i] && l != r.rows {
-				return bad("file %d holds %d rows, the table %d", i, l, r.rows)
-			}
-		}
-		for _, w := range r.writes {
-			if w.at+w.count > r.lens[w.file] {
-				return bad("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
-			}
+		if why := r.contradiction(t.walElemFile); why != "" {
+			return bad("%s", why)
 		}
 		if !replay {
 			for i, f := range t.walFiles {
@@ -194,6 +184,27 @@ func (t *Table[R]) checkChain(c walChain, replay bool) error {
 		}
 	}
 	return nil
+}
+
+// contradiction returns what in the record cannot describe a table whose
+// files are elemFile (true for a file of rows, false for a heap or
+// dictionary), or "": a row count past int, a file of rows whose length is
+// not the row count, a write that ends past its file's length.
+func (r *walRecord) contradiction(elemFile []bool) string {
+	if r.rows > math.MaxInt {
+		return fmt.Sprintf("row count %d", r.rows)
+	}
+	for i, l := range r.lens {
+		if i < len(elemFile) && elemFile[i] && l != r.rows {
+			return fmt.Sprintf("file %d holds %d rows, the table %d", i, l, r.rows)
+		}
+	}
+	for _, w := range r.writes {
+		if w.at+w.count > r.lens[w.file] {
+			return fmt.Sprintf("a write of %d elements at %d of file %d, which ends at %d", w.count, w.at, w.file, r.lens[w.file])
+		}
+	}
+	return ""
 }
 
 // grow applies the record's lengths to holds, what each file holds once
