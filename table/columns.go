@@ -50,12 +50,21 @@ func ReadColumn[T any, R any](t *Table[R], field string) (*column.Of[T], error) 
 	return (*column.Of[T])(v), nil
 }
 
-// spec returns the manifest's column for field (the column name, the Go
-// field name, or the column name in any case) that this table maps.
+// spec returns the manifest's column for field that this table maps: the
+// column of that name, else the column of that Go field name, else the
+// column of that name in any case. Each is looked for among every column
+// before the next, so that one column's name never finds another whose Go
+// field is so named; a name that finds a column this table does not map
+// finds nothing.
 func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
-	for _, c := range t.man.Columns {
-		if (c.Name == field || c.Field == field || strings.EqualFold(c.Name, field)) && t.colByName(c.Name) != nil {
-			return c, true
+	for _, match := range []func(c persistence.ColumnSpec) bool{
+		func(c persistence.ColumnSpec) bool { return c.Name == field },
+		func(c persistence.ColumnSpec) bool { return c.Field == field },
+		func(c persistence.ColumnSpec) bool { return strings.EqualFold(c.Name, field) },
+	} {
+		if i := slices.IndexFunc(t.man.Columns, match); i >= 0 {
+			c := t.man.Columns[i]
+			return c, t.colByName(c.Name) != nil
 		}
 	}
 	return persistence.ColumnSpec{}, false

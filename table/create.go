@@ -99,11 +99,31 @@ func makeReadersFile(dir string) error {
 
 // writeManifest replaces dir's manifest atomically.
 func writeManifest(dir string, m *persistence.Manifest) error {
-	b, err := m.Marshal()
+	b, err := readableManifest(m)
 	if err != nil {
 		return err
 	}
 	return fsutil.ReplaceFile(dir, persistence.ManifestFile, b)
+}
+
+// readableManifest returns m marshalled, or why no open could read it back
+// (a row past [persistence.MaxRowSize], a manifest past
+// [persistence.MaxManifestSize], anything else [persistence.Manifest.Validate]
+// refuses): a row type the format cannot hold is refused before a table or
+// a schema change is made of it, not found damaged by the next open.
+func readableManifest(m *persistence.Manifest) ([]byte, error) {
+	if m.RowSize > persistence.MaxRowSize {
+		return nil, fmt.Errorf("%w: a row of %d bytes, more than the %d a table's row may hold", ErrTooLarge, m.RowSize, persistence.MaxRowSize)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: the row type makes a manifest no open reads: %w", ErrType, err)
+	}
+	b, err := m.Marshal()
+	if err == nil && len(b) > persistence.MaxManifestSize {
+		err = fmt.Errorf("%w: its manifest would be %d bytes (%d columns, %d changes in its history), more than the %d an open reads",
+			ErrTooLarge, len(b), len(m.Columns), len(m.History), persistence.MaxManifestSize)
+	}
+	return b, err
 }
 
 // fill writes rows elements of native bytes into a new column file and
@@ -200,6 +220,9 @@ func (a *aside) close() {
 // Losing a race to another creator is not an error: the caller opens what
 // won.
 func createNew(dir string, m *persistence.Manifest, o Options) (created bool, err error) {
+	if _, err := readableManifest(m); err != nil {
+		return false, err
+	}
 	a, err := newAside(dir, asideCreating)
 	if err != nil {
 		return false, err

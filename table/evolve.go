@@ -326,6 +326,9 @@ func (e *evolution) record() schemaRecord {
 // every row is committed under the old schema), the new files are built,
 // and the manifest is switched. The caller then opens the new schema.
 func (t *Table[R]) evolve(m *persistence.Manifest, e *evolution) error {
+	if _, err := readableManifest(e.next); err != nil {
+		return fmt.Errorf("table: %s: schema change (%s): %w", t.dir, e.describe(), err)
+	}
 	if e.rewrites() {
 		// Drop, rename and widen remove or replace files readers map.
 		x, err := excludeReaders(t.dir, t.opts.LockTimeout)

@@ -100,6 +100,9 @@ func (t *Table[R]) migrateTo(from, to uint32) (err error) {
 	next := identified(t.man)
 	next.DataVersion = to
 	next.History = append(next.History, persistence.SchemaChange{Change: nextChange(next), Time: nowUTC(), Op: "migrate", From: from, To: to})
+	if _, err := readableManifest(next); err != nil {
+		return err
+	}
 	rec := schemaRecord{Target: next.Hash(), DataVersion: &to}
 	for _, c := range next.Columns {
 		rec.Headers = append(rec.Headers, c.Files()...)

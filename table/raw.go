@@ -3,7 +3,6 @@ package table
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/mmapvec/persistence/internal/varcol"
 )
@@ -24,15 +23,14 @@ func (t *Table[R]) AppendElem(dst []byte, column string, i int) ([]byte, error) 
 	if err := t.check(false); err != nil {
 		return dst, err
 	}
-	for _, c := range t.man.Columns {
-		if c.Name == column || c.Field == column || strings.EqualFold(c.Name, column) {
-			if err := t.inRange("AppendElem", i); err != nil {
-				return dst, err
-			}
-			return append(dst, t.colByName(c.Name).ElemBytes(i)...), nil
-		}
+	c, ok := t.spec(column)
+	if !ok {
+		return dst, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, column, t.dir, t.columnNames())
 	}
-	return dst, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, column, t.dir, t.columnNames())
+	if err := t.inRange("AppendElem", i); err != nil {
+		return dst, err
+	}
+	return append(dst, t.colByName(c.Name).ElemBytes(i)...), nil
 }
 
 // AppendValue appends a copy of row i's value in the named column to dst:

@@ -25,7 +25,10 @@ import (
 // reflect.StructOf (name the columns with `persist:"name"` tags). dir must
 // not exist or be an empty directory, which is replaced; its missing
 // parents are created.
-// The table appears complete or not at all.
+// The table appears complete or not at all. A row type the format cannot
+// hold is refused before anything is written: a row past
+// [persistence.MaxRowSize], or so many columns and leaves that the
+// manifest would pass [persistence.MaxManifestSize], is [ErrTooLarge].
 func Create(dir string, row reflect.Type, opts *Options) error {
 	var o Options
 	if opts != nil {

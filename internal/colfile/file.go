@@ -5,6 +5,7 @@ package colfile
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -113,6 +114,10 @@ func Open(path string, layout layout.Layout, opts *Options) (*File, error) {
 	}
 	if layout.Size <= 0 {
 		return nil, errs.File(path, errs.ErrType, "element size is %d; use a type of at least one byte", layout.Size)
+	}
+	if uint64(layout.Size) > math.MaxUint32 {
+		// The header's field is 32 bits: a larger size would be recorded wrapped.
+		return nil, errs.File(path, errs.ErrTooLarge, "element size is %d bytes; a column file's elements are at most %d", layout.Size, uint32(math.MaxUint32))
 	}
 	h := header{tag: o.Tag, dataVersion: o.DataVersion, elemSize: uint32(layout.Size),
 		elemAlign: uint32(layout.Align), fingerprint: layout.Fingerprint(), bootID: bootid.Current()}
