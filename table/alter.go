@@ -96,7 +96,7 @@ func alter(dir string, opts *Options, edit func(*persistence.Manifest) (schema, 
 	if _, err := os.Lstat(filepath.Join(dir, persistence.ManifestFile)); err != nil {
 		return nil, fmt.Errorf("%w: %s has no %s: %w", ErrNotTable, dir, persistence.ManifestFile, err)
 	}
-	t := &Table[Any]{dir: dir, opts: o, untyped: true}
+	t := newTable[Any](dir, o)
 	defer func() { err = errors.Join(err, t.Close()) }()
 	if err := t.lockDir(); err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ type ColumnMemory struct {
 // covers; a change in place (SetRow, SwapRemove, Delete, writes through
 // column views) shows in Elems as it lands, as in a column view's slice,
 // and a new value it writes lies past Heap and Ends (call Memory again).
-func (t *Table[R]) Memory(column string, rows int) (ColumnMemory, error) {
+func (t *core) Memory(column string, rows int) (ColumnMemory, error) {
 	if err := t.check(false); err != nil {
 		return ColumnMemory{}, err
 	}

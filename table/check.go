@@ -175,7 +175,7 @@ func Check(dir string) (*CheckReport, error) {
 // every moment between its methods; rows appended since the last Sync are a
 // note, not a problem. A reader's check is the function's, beside whatever
 // writer runs.
-func (t *Table[R]) Check() (*CheckReport, error) {
+func (t *core) Check() (*CheckReport, error) {
 	if t.closed {
 		return nil, ErrClosed
 	}

@@ -56,7 +56,7 @@ func ReadColumn[T any, R any](t *Table[R], field string) (*column.Of[T], error) 
 // before the next, so that one column's name never finds another whose Go
 // field is so named; a name that finds a column this table does not map
 // finds nothing.
-func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
+func (t *core) spec(field string) (persistence.ColumnSpec, bool) {
 	for _, match := range []func(c persistence.ColumnSpec) bool{
 		func(c persistence.ColumnSpec) bool { return c.Name == field },
 		func(c persistence.ColumnSpec) bool { return c.Field == field },
@@ -73,7 +73,7 @@ func (t *Table[R]) spec(field string) (persistence.ColumnSpec, bool) {
 // fixedColumn returns the column for field, which must hold fixed-size
 // values: the elements of a variable-length column are offsets and codes
 // that only the table may write.
-func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
+func (t *core) fixedColumn(field string) (*colset.Column, error) {
 	col, err := t.column(field)
 	if err == nil {
 		t.viewed(col) // writable: every Sync flushes it from now on
@@ -82,7 +82,7 @@ func (t *Table[R]) fixedColumn(field string) (*colset.Column, error) {
 }
 
 // column is fixedColumn for a read-only view, which writes nothing.
-func (t *Table[R]) column(field string) (*colset.Column, error) {
+func (t *core) column(field string) (*colset.Column, error) {
 	c, ok := t.spec(field)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q in %s (columns: %s)", ErrNoColumn, field, t.dir, t.columnNames())
@@ -98,7 +98,7 @@ func (t *Table[R]) column(field string) (*colset.Column, error) {
 }
 
 // varColumn returns the variable-length column for field, of one of kinds.
-func (t *Table[R]) varColumn(field string, kinds ...string) (*varCol, error) {
+func (t *core) varColumn(field string, kinds ...string) (*varCol, error) {
 	if err := t.check(false); err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func view[T any](c *colset.Column) (*column.Of[T], error) {
 	return (*column.Of[T])(v), nil
 }
 
-func (t *Table[R]) colByName(name string) *colset.Column {
+func (t *core) colByName(name string) *colset.Column {
 	for _, c := range t.set.Columns() {
 		if c.Name() == name {
 			return c
@@ -182,7 +182,7 @@ func (t *Table[R]) colByName(name string) *colset.Column {
 	return nil
 }
 
-func (t *Table[R]) columnNames() string {
+func (t *core) columnNames() string {
 	var names []string
 	for _, c := range t.set.Columns() {
 		names = append(names, c.Name())

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime/debug"
 
 	"github.com/mmapvec/persistence"
@@ -34,7 +33,7 @@ import (
 // Like Close and Open, it maps every file again: column views, slices and
 // strings taken from views before it must not be used after it; take them
 // again. A table opened as [Any] may be compacted (persist compact does).
-func (t *Table[R]) Compact() (err error) {
+func (t *core) Compact() (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(false); err != nil {
 		return err
@@ -59,7 +58,7 @@ func (t *Table[R]) Compact() (err error) {
 }
 
 // compact is Compact once readers are excluded and the rows committed.
-func (t *Table[R]) compact() error {
+func (t *core) compact() error {
 	rows := t.rows
 	extents := map[string]uint64{}
 	var rec schemaRecord
@@ -128,8 +127,8 @@ func (t *Table[R]) compact() error {
 }
 
 // reopen opens the table's files again under the lock it holds.
-func (t *Table[R]) reopen() error {
-	cols, rowSize := t.schema.cols, int(reflect.TypeFor[R]().Size())
+func (t *core) reopen() error {
+	cols, rowSize := t.schema.cols, int(t.rowType.Size())
 	if t.untyped {
 		cols, rowSize = t.man.Columns, 0
 	}
@@ -139,8 +138,8 @@ func (t *Table[R]) reopen() error {
 // reopenAs opens the columns again, after closeFiles, under manifest man:
 // the closed set, variable-length columns and codec go first, so that
 // nothing of them is taken for the new ones.
-func (t *Table[R]) reopenAs(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
-	t.set, t.vars, t.codec = nil, nil, nil
+func (t *core) reopenAs(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
+	t.set, t.vars, t.rc = nil, nil, t.bindCodec(nil, nil, nil)
 	return t.openColumns(man, cols, rowSize)
 }
 
@@ -158,7 +157,7 @@ func liveBytes(spans []varcol.Span) uint64 {
 // compactedSizes returns the size each of the table's files is cut to:
 // its header and the elements it holds (rows, or its column's extent; a
 // rebuilt column's files are cut under their final names).
-func (t *Table[R]) compactedSizes(rows int, extents map[string]uint64) map[string]int64 {
+func (t *core) compactedSizes(rows int, extents map[string]uint64) map[string]int64 {
 	sizes := map[string]int64{}
 	for _, c := range t.man.Columns {
 		sizes[filepath.Join(t.dir, c.File)] = headerPage + int64(rows)*int64(c.Layout.Size)
@@ -176,7 +175,7 @@ func (t *Table[R]) compactedSizes(rows int, extents map[string]uint64) map[strin
 	return sizes
 }
 
-func (t *Table[R]) varByName(name string) *varCol {
+func (t *core) varByName(name string) *varCol {
 	for i := range t.vars {
 		if t.vars[i].spec.Name == name {
 			return &t.vars[i]

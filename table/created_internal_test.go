@@ -52,7 +52,8 @@ func TestCreatorAfterAnotherOpenCheckpoints(t *testing.T) {
 	}
 
 	// The creator goes on with its open.
-	creator := &Table[pairRow]{dir: dir, schema: s}
+	creator := newTable[pairRow](dir, Options{})
+	creator.schema = s
 	creator.recovery.Created = true
 	if err := creator.open(s.cols, int(rt.Size())); err != nil {
 		t.Fatal(err)

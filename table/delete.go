@@ -136,7 +136,7 @@ func (t *Table[R]) DeleteFunc(del func(R) bool) (removed int, err error) {
 // changeMark is what DeleteFunc checks after each block of del's calls:
 // any change of the table's rows in place (the readers' sequence count),
 // of its commit (a Sync, a Compact) or of its room past the rows moves it.
-func (t *Table[R]) changeMark() [3]uint64 {
+func (t *core) changeMark() [3]uint64 {
 	m := [3]uint64{t.seq, uint64(t.set.MinCap())}
 	if t.readers != nil {
 		m[2] = t.readers.load(rdSeq)
@@ -160,7 +160,7 @@ func (t *Table[R]) stageGuarded(keep []bool, from, first, at, kept int) (err err
 	return nil
 }
 
-func (t *Table[R]) finishGuarded(first, k int) (err error) {
+func (t *core) finishGuarded(first, k int) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	t.finishDelete(opDeleteFunc, first, k)
 	return nil
@@ -169,7 +169,7 @@ func (t *Table[R]) finishGuarded(first, k int) (err error) {
 // stageKept copies the rows of the block at from that keep marks, and that
 // lie at or after first, to the staging rows from at, in every column: one
 // copy per run of kept rows.
-func (t *Table[R]) stageKept(keep []bool, from, first, at int) {
+func (t *core) stageKept(keep []bool, from, first, at int) {
 	for _, c := range t.set.Columns() {
 		crashpoint.Hit("table.delete.stage")
 		to := at
@@ -199,7 +199,7 @@ func (t *Table[R]) reserveStage(need int) error {
 
 // finishDelete runs steps 2 to 4 above once the k kept rows after the first
 // removed row f are staged at Len.
-func (t *Table[R]) finishDelete(op intentOp, f, k int) {
+func (t *core) finishDelete(op intentOp, f, k int) {
 	n := t.rows
 	t.beginInPlace()
 	defer t.endOwnInPlace()

@@ -325,7 +325,7 @@ func (e *evolution) record() schemaRecord {
 // holds: the table is opened as it is (recovered, then synced, so that
 // every row is committed under the old schema), the new files are built,
 // and the manifest is switched. The caller then opens the new schema.
-func (t *Table[R]) evolve(m *persistence.Manifest, e *evolution) error {
+func (t *core) evolve(m *persistence.Manifest, e *evolution) error {
 	if _, err := readableManifest(e.next); err != nil {
 		return fmt.Errorf("table: %s: schema change (%s): %w", t.dir, e.describe(), err)
 	}
@@ -339,7 +339,7 @@ func (t *Table[R]) evolve(m *persistence.Manifest, e *evolution) error {
 	}
 	// A SavePoint open changes the schema of the table as of its last
 	// Sync: the old schema's open drops what was appended after it too.
-	old := &Table[Any]{dir: t.dir, opts: Options{DataVersion: m.DataVersion, LockTimeout: t.opts.LockTimeout, SavePoint: t.opts.SavePoint}, untyped: true}
+	old := newTable[Any](t.dir, Options{DataVersion: m.DataVersion, LockTimeout: t.opts.LockTimeout, SavePoint: t.opts.SavePoint})
 	err := old.openColumns(m, m.Columns, 0)
 	if err == nil {
 		err = old.sync()
@@ -631,7 +631,7 @@ func rollbackSchema(dir string, rec schemaRecord) {
 // files are untouched; after it, the new COMMIT may still be COMMIT.next
 // (the reader reads that one), and a file prepared under another name not
 // yet renamed is something only a writer can finish.
-func (t *Table[R]) readSchemaPending(m *persistence.Manifest) error {
+func (t *core) readSchemaPending(m *persistence.Manifest) error {
 	rec, pending, err := readSchemaRecord(t.dir)
 	if err != nil || !pending || m.Hash() != rec.Target {
 		return err

@@ -23,7 +23,7 @@ import (
 //	defer t.guarded(debug.SetPanicOnFault(true), &err)
 //
 // and returns err as ErrFault after a fault. Any other panic goes on.
-func (t *Table[R]) guarded(old bool, err *error) {
+func (t *core) guarded(old bool, err *error) {
 	debug.SetPanicOnFault(old)
 	r := recover()
 	if r == nil {

@@ -57,7 +57,7 @@ func (t *Table[R]) AppendSync(rs ...R) (err error) {
 
 // flushGroup commits every row appended so far; mu is held, and released
 // while the record is written, so that others append meanwhile.
-func (t *Table[R]) flushGroup() error {
+func (t *core) flushGroup() error {
 	g := &t.group
 	g.flushing = true
 	defer func() {

@@ -92,7 +92,7 @@ func Migrate[R any](dir string, to uint32, migrate func(t *Table[R], from uint32
 // to data version to: a SCHEMA record naming every column file, the new
 // COMMIT, the manifest, then each column header's data version. The table
 // is then opened again, at version to, without letting go of the lock.
-func (t *Table[R]) migrateTo(from, to uint32) (err error) {
+func (t *core) migrateTo(from, to uint32) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.sync(); err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"github.com/mmapvec/persistence"
 	"github.com/mmapvec/persistence/internal/colfile"
 	"github.com/mmapvec/persistence/internal/colset"
-	"github.com/mmapvec/persistence/internal/rowcodec"
 	"github.com/mmapvec/persistence/internal/varcol"
 	"github.com/mmapvec/persistence/lockfile"
 )
@@ -38,12 +37,10 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 	if opts != nil {
 		o = *opts
 	}
-	t := &Table[R]{dir: dir, opts: o}
+	t := newTable[R](dir, o)
 	rt := reflect.TypeFor[R]()
 	var cols []persistence.ColumnSpec
-	if rt == reflect.TypeFor[Any]() {
-		t.untyped = true
-	} else {
+	if !t.untyped {
 		var err error
 		if t.schema, err = schemaOf(rt, true); err != nil {
 			return nil, err
@@ -59,7 +56,8 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 		if err := t.Close(); err != nil {
 			return nil, err
 		}
-		t = &Table[R]{dir: dir, opts: o, schema: schema, untyped: t.untyped}
+		t = newTable[R](dir, o)
+		t.schema = schema
 		err = t.openGuarded(cols, int(rt.Size()))
 	}
 	if err != nil {
@@ -71,7 +69,7 @@ func Open[R any](dir string, opts *Options) (*Table[R], error) {
 
 // schemaMoved reports whether a reader's open failed on damage because the
 // manifest it read is no longer the table's.
-func (t *Table[R]) schemaMoved(err error) bool {
+func (t *core) schemaMoved(err error) bool {
 	if !t.opts.ReadOnly || t.man == nil || !errors.Is(err, ErrCorrupt) {
 		return false
 	}
@@ -81,7 +79,7 @@ func (t *Table[R]) schemaMoved(err error) bool {
 
 // openGuarded is open with its stores into mappings (recovery, the
 // readers' page) guarded against faults (fault.go).
-func (t *Table[R]) openGuarded(cols []persistence.ColumnSpec, rowSize int) error {
+func (t *core) openGuarded(cols []persistence.ColumnSpec, rowSize int) error {
 	var err error
 	if fault := faultless(func() { err = t.open(cols, rowSize) }); fault != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, fault)
@@ -103,7 +101,7 @@ func (o Options) validate() error {
 	return nil
 }
 
-func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
+func (t *core) open(cols []persistence.ColumnSpec, rowSize int) error {
 	dir, o := t.dir, t.opts
 	if dir == "" {
 		// Some calls would take "" as the current directory and others as
@@ -176,7 +174,7 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 		// A table made before embedded structs were flattened keeps them
 		// whole (schemaFor); a record type that differs from the schema in
 		// ways a writable open may apply evolves it (evolve.go).
-		s, e, err := schemaFor(man, t.schema, reflect.TypeFor[R](), t.opts, rowSize)
+		s, e, err := schemaFor(man, t.schema, t.rowType, t.opts, rowSize)
 		if err != nil {
 			return fmt.Errorf("table: %s: %w", dir, err)
 		}
@@ -197,7 +195,7 @@ func (t *Table[R]) open(cols []persistence.ColumnSpec, rowSize int) error {
 // openColumns opens the columns cols of the table whose manifest is man
 // (all of them, or a reader's subset), recovers or reads the row count,
 // and readies the row codec. The directory's lock is held.
-func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
+func (t *core) openColumns(man *persistence.Manifest, cols []persistence.ColumnSpec, rowSize int) error {
 	dir, o := t.dir, t.opts
 	if man.DataVersion != o.DataVersion {
 		return fmt.Errorf("table: %s: %w: table has data version %d, opened with %d", dir, ErrDataVersion, man.DataVersion, o.DataVersion)
@@ -251,8 +249,8 @@ func (t *Table[R]) openColumns(man *persistence.Manifest, cols []persistence.Col
 	for i, c := range cols {
 		external[i] = c.Variable()
 	}
-	t.codec = rowcodec.New[R](t.set.Columns(), offsets, external)
-	t.scratch = make([]byte, t.codec.PackedSize())
+	t.rc = t.bindCodec(t.set.Columns(), offsets, external)
+	t.scratch = make([]byte, t.rc.PackedSize())
 
 	if !o.ReadOnly {
 		if err := t.touchManifest(); err != nil {
@@ -284,7 +282,7 @@ func readTableManifest(dir string) (*persistence.Manifest, error) {
 // writer waits for (only an operation that rewrites files does). A table
 // whose writers never made READERS (an earlier format) is read under a
 // shared LOCK, as it was then.
-func (t *Table[R]) lockDir() error {
+func (t *core) lockDir() error {
 	dir, o := t.dir, t.opts
 	lockPath := filepath.Join(dir, lockFile)
 	if o.ReadOnly {
@@ -308,7 +306,7 @@ func (t *Table[R]) lockDir() error {
 // openWriter recovers the table and publishes it to readers: the READERS
 // page is claimed first (its sequence count odd, as recovery may change
 // rows in place) and made ready with the recovered counts.
-func (t *Table[R]) openWriter() error {
+func (t *core) openWriter() error {
 	var err error
 	if t.readers, err = openReadersWriter(t.dir); err != nil {
 		return fmt.Errorf("table: %s: %w", t.dir, err)
@@ -363,7 +361,7 @@ func extraFiles(dir string, m *persistence.Manifest) []string {
 // touchManifest records this machine's CPU as the last writer's,
 // rewriting the manifest only when it changed: a rewrite costs fsyncs, and
 // an open must stay O(1) and cheap.
-func (t *Table[R]) touchManifest() error {
+func (t *core) touchManifest() error {
 	cpu := persistence.HostCPU()
 	if reflect.DeepEqual(cpu, t.man.LastWriterCPU) && slices.Equal(cpu.Features, t.man.LastWriterCPU.Features) {
 		return nil

@@ -52,7 +52,7 @@ type pretoucher struct {
 
 // startPretouch starts the pretoucher of a writer's columns, unless
 // [Options.NoPretouch].
-func (t *Table[R]) startPretouch() {
+func (t *core) startPretouch() {
 	if t.opts.NoPretouch || t.opts.ReadOnly || t.untyped || t.pre != nil {
 		return
 	}
@@ -82,7 +82,7 @@ func (t *Table[R]) startPretouch() {
 
 // stopPretouch stops the pretoucher and waits for it: before any mapping
 // is fenced (Close) or any file cut (Compact), where a touch would fault.
-func (t *Table[R]) stopPretouch() {
+func (t *core) stopPretouch() {
 	if t.pre == nil {
 		return
 	}
@@ -93,7 +93,7 @@ func (t *Table[R]) stopPretouch() {
 
 // pretouchLimit is the row count at which Append must leave its fast path
 // to nudge the pretoucher (no limit without one).
-func (t *Table[R]) pretouchLimit() int {
+func (t *core) pretouchLimit() int {
 	if t.pre == nil {
 		return int(^uint(0) >> 1)
 	}
@@ -154,7 +154,7 @@ func (p *pretoucher) run() {
 
 // fastLimit is the row count below which Append takes its fast path: the
 // columns' capacity, or the next nudge of the pretoucher if it comes first.
-func (t *Table[R]) fastLimit() int {
+func (t *core) fastLimit() int {
 	if t.cow {
 		return 0 // every Append takes the guarded, checked path (fault.go)
 	}

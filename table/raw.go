@@ -19,7 +19,7 @@ import (
 // memory. A name that is no column is an [ErrNoColumn] error; an i out of
 // range, [ErrRange]. A reader beside a writer reads rows as one state of
 // the table inside [Table.Consistent].
-func (t *Table[R]) AppendElem(dst []byte, column string, i int) ([]byte, error) {
+func (t *core) AppendElem(dst []byte, column string, i int) ([]byte, error) {
 	if err := t.check(false); err != nil {
 		return dst, err
 	}
@@ -37,7 +37,7 @@ func (t *Table[R]) AppendElem(dst []byte, column string, i int) ([]byte, error) 
 // for a string, []byte or Symbol column, the value's bytes; for any other
 // column, its element, as [Table.AppendElem] does. It is how tools print
 // the values of a table whose row type they do not know.
-func (t *Table[R]) AppendValue(dst []byte, column string, i int) ([]byte, error) {
+func (t *core) AppendValue(dst []byte, column string, i int) ([]byte, error) {
 	if err := t.check(false); err != nil {
 		return dst, err
 	}
@@ -60,7 +60,7 @@ func (t *Table[R]) AppendValue(dst []byte, column string, i int) ([]byte, error)
 // closed the table and whose process runs (in this pid namespace). A
 // writable table is its own writer. A table of an earlier format, whose
 // writers publish nothing to readers, and a closed one report none.
-func (t *Table[R]) Writer() (pid int, open bool) {
+func (t *core) Writer() (pid int, open bool) {
 	switch {
 	case t.closed || t.readers == nil:
 		return 0, false

@@ -19,7 +19,7 @@ import (
 // recover decides the row count, redoes an interrupted operation and makes
 // every column that long. Each step is safe to repeat if recovery itself is
 // interrupted: nothing is cleared until the columns agree.
-func (t *Table[R]) recover() error {
+func (t *core) recover() error {
 	ro := t.opts.ReadOnly
 	commitPath := filepath.Join(t.dir, commitFile)
 	// COMMIT and JOURNAL are read (and opened for writing) only as regular
@@ -232,7 +232,7 @@ func intentFitsCommit(in intent, s commitSlot) bool {
 // file: each is compared with what it must lie within, in unsigned
 // arithmetic, before redo turns it into an index (a row index of 2^64-1
 // would otherwise be -1: the column's header page).
-func (t *Table[R]) checkIntent(in intent, rows int) error {
+func (t *core) checkIntent(in intent, rows int) error {
 	n := uint64(rows)
 	bad := func(why string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s: %s", ErrCorrupt, filepath.Join(t.dir, journalFile), describe(in), fmt.Sprintf(why, args...))
@@ -298,7 +298,7 @@ func (t *Table[R]) checkIntent(in intent, rows int) error {
 
 // redo repeats an interrupted operation that checkIntent accepted; it
 // returns the row count after it. Every redo is idempotent.
-func (t *Table[R]) redo(in intent, rows int) int {
+func (t *core) redo(in intent, rows int) int {
 	crashpoint.Hit("table.recover.redo")
 	switch in.op {
 	case opSetRow:
@@ -326,7 +326,7 @@ func (t *Table[R]) redo(in intent, rows int) int {
 // unpack writes a packed row into row i during recovery, before the codec
 // exists. The caller has checked that i lies within every column file and
 // readIntent that row holds one packed row.
-func (t *Table[R]) unpack(i int, row []byte) {
+func (t *core) unpack(i int, row []byte) {
 	pos := 0
 	for _, c := range t.set.Columns() {
 		es := c.ElemSize()
@@ -338,7 +338,7 @@ func (t *Table[R]) unpack(i int, row []byte) {
 // liveRows reports whether every column's last writer ran in this boot,
 // and if so the shortest live length. A live length word that fails its
 // check bits in a file of this boot is damage: nothing else wrote it.
-func (t *Table[R]) liveRows() (live bool, rows int, err error) {
+func (t *core) liveRows() (live bool, rows int, err error) {
 	rows = -1
 	if !t.varsLive() {
 		return false, 0, nil
@@ -361,7 +361,7 @@ func (t *Table[R]) liveRows() (live bool, rows int, err error) {
 // unsyncedRows is how many rows past committed the columns' live lengths
 // still count after a restart (the most any column says, where its word is
 // intact and within its file): rows written but never synced.
-func (t *Table[R]) unsyncedRows(committed int) int {
+func (t *core) unsyncedRows(committed int) int {
 	most := committed
 	for _, c := range t.set.Columns() {
 		if fx := c.File().Facts(); fx.LiveOK && fx.Live <= c.File().Cap() {

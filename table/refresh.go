@@ -18,7 +18,7 @@ import (
 // files are read as a read-only open always read them, and the page is read
 // again after that: a writer that came up meanwhile may have changed what
 // the files said, and its page wins.
-func (t *Table[R]) openReader() error {
+func (t *core) openReader() error {
 	if t.readers == nil {
 		return t.recover() // a table of an earlier format, read under LOCK
 	}
@@ -58,7 +58,7 @@ func (t *Table[R]) openReader() error {
 // so (after a restart the table is as of that Sync), and only when the
 // count belongs to the commit recovered (a writer killed between its
 // commit and the page leaves the count of the one before).
-func (t *Table[R]) lowerCommitted(last int, seq uint64) {
+func (t *core) lowerCommitted(last int, seq uint64) {
 	// A SavePoint writer is left out: it redid the logged Syncs over the
 	// files, whose rows are then the synced ones again.
 	if seq == t.seq && t.liveFiles && (t.recovery.Source == SourceLive || t.opts.ReadOnly) {
@@ -69,7 +69,7 @@ func (t *Table[R]) lowerCommitted(last int, seq uint64) {
 // adopt makes a new reader show what the page publishes. A check of the
 // rows that fails while the writer changed rows in place is read again
 // (see movedSince).
-func (t *Table[R]) adopt(st pubState) error {
+func (t *core) adopt(st pubState) error {
 	deadline := t.waitDeadline()
 	for spin := 0; ; spin++ {
 		t.recovery = Recovery{Source: SourcePublished, CommittedRows: st.committed,
@@ -102,14 +102,14 @@ func (t *Table[R]) adopt(st pubState) error {
 // meanwhile appends its value, then points the row at it, and the check
 // may see the new element beside the heap's old length. Such a failure is
 // read again; only one over a steady count is damage.
-func (t *Table[R]) movedSince(st pubState) bool {
+func (t *core) movedSince(st pubState) bool {
 	t.readers.sync()
 	return t.readers.seq() != st.seq
 }
 
 // showRows is the count a reader shows of a table with rows rows, committed
 // at the last Sync: a save point is the last Sync, beside a writer too.
-func (t *Table[R]) showRows(rows, committed int) int {
+func (t *core) showRows(rows, committed int) int {
 	if t.opts.SyncedOnly || t.opts.SavePoint {
 		return min(rows, committed)
 	}
@@ -119,10 +119,10 @@ func (t *Table[R]) showRows(rows, committed int) int {
 // follow makes the reader show n rows, mapping grown files again, and,
 // when a writer of this boot published n (published), what it appended to
 // the heaps and dictionaries.
-func (t *Table[R]) follow(n int, published bool) error {
+func (t *core) follow(n int, published bool) error {
 	moved, err := t.set.Follow(n)
-	if moved && t.codec != nil {
-		t.codec.Refresh()
+	if moved && t.rc != nil {
+		t.rc.Refresh()
 	}
 	if err == nil && published {
 		err = t.followVars(min(t.rows, n), n)
@@ -146,7 +146,7 @@ func (t *Table[R]) follow(n int, published bool) error {
 // this boot has opened, Refresh changes nothing. While the writer changes
 // rows in place, Refresh waits for it (see [Options.LockTimeout]) and then
 // fails with [ErrBusy]; if the writer died part way, with ErrNeedsRecovery.
-func (t *Table[R]) Refresh() error {
+func (t *core) Refresh() error {
 	if err := t.check(false); err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (t *Table[R]) Refresh() error {
 // refresh reads the page (waiting until deadline for a change in place)
 // and shows what it publishes, if a writer of this boot published it; it
 // returns the reading, whose sequence count a consistent read compares.
-func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
+func (t *core) refresh(deadline time.Time) (pubState, error) {
 	for spin := 0; ; spin++ {
 		st, err := t.readers.read(deadline)
 		if errors.Is(err, errBusy) {
@@ -181,7 +181,7 @@ func (t *Table[R]) refresh(deadline time.Time) (pubState, error) {
 }
 
 // showPublished moves the reader to what st publishes.
-func (t *Table[R]) showPublished(st pubState) error {
+func (t *core) showPublished(st pubState) error {
 	if n := t.showRows(st.rows, st.committed); n != t.rows {
 		return t.follow(n, true)
 	}
@@ -206,7 +206,7 @@ func (t *Table[R]) showPublished(st pubState) error {
 //
 // On a writable table, whose own changes cannot overlap its reads, it calls
 // read once.
-func (t *Table[R]) Consistent(read func() error) error {
+func (t *core) Consistent(read func() error) error {
 	if err := t.check(false); err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (t *Table[R]) RowConsistent(i int) (R, error) {
 // left waiting (the rows may be half written) until the table is closed
 // or, if the program recovers a panic and goes on, its next change in
 // place ends.
-func (t *Table[R]) Update(change func() error) (err error) {
+func (t *core) Update(change func() error) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
@@ -277,7 +277,7 @@ func (t *Table[R]) Update(change func() error) (err error) {
 
 // beginInPlace and endInPlace bracket a writer's change in place: readers
 // see the sequence count odd in between. They nest.
-func (t *Table[R]) beginInPlace() {
+func (t *core) beginInPlace() {
 	if t.inPlace++; t.inPlace == 1 {
 		t.readers.begin()
 	}
@@ -286,7 +286,7 @@ func (t *Table[R]) beginInPlace() {
 // endInPlace ends the section. One in which the table was poisoned (a
 // fault in a call made inside Update, say, which that call turned into
 // its error) ends with the count odd: a row may be half written.
-func (t *Table[R]) endInPlace() {
+func (t *core) endInPlace() {
 	// No page once the change closed the table (Close inside Update).
 	if t.inPlace--; t.inPlace == 0 && t.poison == nil && t.readers != nil {
 		t.readers.end()
@@ -300,7 +300,7 @@ func (t *Table[R]) endInPlace() {
 // wait (and, once this writer is gone, recover from the files) rather
 // than take the row as consistent; the panic goes on to the method's
 // guard (fault.go).
-func (t *Table[R]) endOwnInPlace() {
+func (t *core) endOwnInPlace() {
 	if r := recover(); r != nil {
 		t.inPlace--
 		panic(r)
@@ -309,18 +309,18 @@ func (t *Table[R]) endOwnInPlace() {
 }
 
 // waitDeadline is how long a reader waits for a change in place.
-func (t *Table[R]) waitDeadline() time.Time {
+func (t *core) waitDeadline() time.Time {
 	return time.Now().Add(max(t.opts.LockTimeout, time.Second))
 }
 
 // writerGone reports whether the writer that left the sequence count odd
 // is gone: it closed, or its process no longer runs.
-func (t *Table[R]) writerGone(st pubState) bool {
+func (t *core) writerGone(st pubState) bool {
 	return t.readers.buf == nil || t.readers.load(rdState) == stateClosed || !writerAlive(st.pid)
 }
 
 // busy is the error of a reader that waited for a change in place.
-func (t *Table[R]) busy(st pubState) error {
+func (t *core) busy(st pubState) error {
 	if t.writerGone(st) {
 		return fmt.Errorf("%w: %s: the writer (pid %d) stopped part way through a change in place", ErrNeedsRecovery, t.dir, st.pid)
 	}

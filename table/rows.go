@@ -23,7 +23,7 @@ func (t *Table[R]) grow(n int) error {
 }
 
 // publish sets the row count to n in every column (see colset.Set.Publish).
-func (t *Table[R]) publish(n int, step string) {
+func (t *core) publish(n int, step string) {
 	t.set.Publish(n, step)
 	t.rows = n
 }
@@ -32,7 +32,7 @@ func (t *Table[R]) publish(n int, step string) {
 // the readers' count of the last Sync to at most n: the rows appended from
 // n on will not have been synced, and a SyncedOnly reader must not show
 // them. Called inside the change in place, so readers see both or neither.
-func (t *Table[R]) publishFewer(n int, step string) {
+func (t *core) publishFewer(n int, step string) {
 	t.publish(n, step)
 	t.readers.lowerSynced(n)
 }
@@ -40,7 +40,7 @@ func (t *Table[R]) publishFewer(n int, step string) {
 // fastCap is the row count below which Append takes its fast path: the
 // columns' capacity, or 0 for a table with variable-length columns, whose
 // appends all take the checked one.
-func (t *Table[R]) fastCap() int {
+func (t *core) fastCap() int {
 	if t.vars != nil {
 		return 0
 	}
@@ -146,7 +146,7 @@ func (t *Table[R]) AppendRows(rs []R) (err error) {
 
 // inRange checks a row index for a method with an error result: out of
 // range is an ErrRange error, never a panic (see the package doc).
-func (t *Table[R]) inRange(op string, i int) error {
+func (t *core) inRange(op string, i int) error {
 	if uint(i) >= uint(t.rows) {
 		return fmt.Errorf("%w: %s(%d) with length %d", ErrRange, op, i, t.rows)
 	}
@@ -176,7 +176,7 @@ func (t *Table[R]) get(i int, r *R) {
 }
 
 // badRow panics for Row(i), saying why.
-func (t *Table[R]) badRow(i int) {
+func (t *core) badRow(i int) {
 	switch {
 	case t.closed:
 		panic("table: Row on a closed table")
@@ -252,7 +252,7 @@ func (t *Table[R]) SwapRemove(i int) (err error) {
 // Truncate keeps the first n rows in every column, journaled like
 // [Table.SetRow]. The files keep their size for later appends. An n outside
 // [0, Len] is an [ErrRange] error.
-func (t *Table[R]) Truncate(n int) (err error) {
+func (t *core) Truncate(n int) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err

@@ -35,7 +35,7 @@ import (
 // the lock timeout (at least a second): snapshot a table whose rows change
 // in place that often from its writer. On a writable table, writes through column slices made by other
 // goroutines while Snapshot runs may or may not be in the copy.
-func (t *Table[R]) Snapshot(dst string) error {
+func (t *core) Snapshot(dst string) error {
 	if err := t.check(false); err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (t *Table[R]) Snapshot(dst string) error {
 
 // checkSnapshotDst refuses a destination that is the table's directory or
 // lies inside it, where the copy would become a stray entry of the table.
-func (t *Table[R]) checkSnapshotDst(dst string) error {
+func (t *core) checkSnapshotDst(dst string) error {
 	if dst == "" {
 		return fmt.Errorf("table: snapshot of %s: no destination directory", t.dir)
 	}
@@ -112,7 +112,7 @@ func (t *Table[R]) checkSnapshotDst(dst string) error {
 // or on a reader the directory's, when a writer added columns since the
 // reader opened (the one schema change made beside readers): a backup
 // holds every column of the table.
-func (t *Table[R]) snapshotManifest() (*persistence.Manifest, error) {
+func (t *core) snapshotManifest() (*persistence.Manifest, error) {
 	if !t.opts.ReadOnly {
 		return t.man, nil
 	}
@@ -144,7 +144,7 @@ func (t *Table[R]) snapshotManifest() (*persistence.Manifest, error) {
 // of some columns does not map.
 // A variable-length column's aux files get their extent's elements (a
 // dictionary's bytes file, those of its entries).
-func (t *Table[R]) copyColumns(dir string, m *persistence.Manifest, rows int, extent func(string) uint64) error {
+func (t *core) copyColumns(dir string, m *persistence.Manifest, rows int, extent func(string) uint64) error {
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -181,7 +181,7 @@ func (t *Table[R]) copyColumns(dir string, m *persistence.Manifest, rows int, ex
 // the one this handle maps, or, for a column a reader of some columns does
 // not map, the one its file last published (at least what any published
 // row points at: a writer publishes it first).
-func (t *Table[R]) snapshotExtents(m *persistence.Manifest) func(string) uint64 {
+func (t *core) snapshotExtents(m *persistence.Manifest) func(string) uint64 {
 	x := map[string]uint64{}
 	for _, c := range m.Columns {
 		if !c.Variable() {

@@ -48,7 +48,7 @@ const (
 // table is poisoned: every later call returns [ErrPoisoned] until it is
 // closed and reopened. The flush is never retried, because after a failed
 // fsync the kernel may already have dropped the dirty pages.
-func (t *Table[R]) Sync() (err error) {
+func (t *core) Sync() (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
@@ -67,7 +67,7 @@ func (t *Table[R]) Sync() (err error) {
 // too full for even the smallest one), SyncMeta tries again and, if it
 // still cannot, returns [ErrNoLog] having committed nothing, without
 // poisoning the table.
-func (t *Table[R]) SyncMeta(meta []byte) (err error) {
+func (t *core) SyncMeta(meta []byte) (err error) {
 	defer t.guarded(debug.SetPanicOnFault(true), &err)
 	if err := t.check(true); err != nil {
 		return err
@@ -89,7 +89,7 @@ func (t *Table[R]) SyncMeta(meta []byte) (err error) {
 // records logged since, unless the writer checkpointed. That is the meta of the rows a [Options.SyncedOnly] reader
 // shows after its last [Table.Refresh], unless the writer synced again
 // since (compare its Recovered().Rows, or Refresh again).
-func (t *Table[R]) Meta() []byte {
+func (t *core) Meta() []byte {
 	if t.opts.ReadOnly && t.readers != nil && t.set != nil {
 		// The page counts a writer's Syncs (this version's, in this boot:
 		// running, or closed with its last Sync in the files), or the
@@ -111,7 +111,7 @@ func (t *Table[R]) Meta() []byte {
 }
 
 // ownMeta is a copy of the meta the table opened with or last synced.
-func (t *Table[R]) ownMeta() []byte {
+func (t *core) ownMeta() []byte {
 	if len(t.meta) == 0 {
 		return nil
 	}
@@ -144,7 +144,7 @@ type writersMeta struct {
 // A writer may have opened the table with a schema change since the reader
 // opened (an added column does not wait for readers): its COMMIT and log
 // are written for the manifest in the directory, which is read then.
-func (t *Table[R]) readWritersMeta() (writersMeta, error) {
+func (t *core) readWritersMeta() (writersMeta, error) {
 	m, hash := t.man, t.hash
 	if t.writersMeta.man != nil {
 		m, hash = t.writersMeta.man, t.writersMeta.hash
@@ -161,7 +161,7 @@ func (t *Table[R]) readWritersMeta() (writersMeta, error) {
 }
 
 // readMetaFor is readWritersMeta with the files read for manifest m.
-func (t *Table[R]) readMetaFor(m *persistence.Manifest, hash uint64) (writersMeta, error) {
+func (t *core) readMetaFor(m *persistence.Manifest, hash uint64) (writersMeta, error) {
 	path := filepath.Join(t.dir, commitFile)
 	for range 8 {
 		slot, _, _, err := readCommit(path, m, hash)
@@ -185,7 +185,7 @@ func (t *Table[R]) readMetaFor(m *persistence.Manifest, hash uint64) (writersMet
 // (a writer appends records, and starts the chain over only at a
 // checkpoint, which moves COMMIT on, or in a new file), else from the
 // start.
-func (t *Table[R]) followLog(seq uint64, m *persistence.Manifest, hash uint64) (writersMeta, error) {
+func (t *core) followLog(seq uint64, m *persistence.Manifest, hash uint64) (writersMeta, error) {
 	prev := t.writersMeta
 	f, fi, err := openLog(t.dir, os.O_RDONLY)
 	if err != nil || f == nil {
@@ -208,7 +208,7 @@ func (t *Table[R]) followLog(seq uint64, m *persistence.Manifest, hash uint64) (
 
 // commitNow is a Sync from the goroutine that owns the table: log or
 // checkpoint, at once.
-func (t *Table[R]) commitNow(meta []byte, setMeta bool) error {
+func (t *core) commitNow(meta []byte, setMeta bool) error {
 	if setMeta {
 		meta = slices.Clone(meta)
 	} else {
@@ -233,7 +233,7 @@ type loggedSync struct {
 
 // prepareLog builds the record of a logged Sync into t.enc's buffer; ok is
 // false when this Sync must be a checkpoint.
-func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
+func (t *core) prepareLog(meta []byte) (loggedSync, bool) {
 	if t.checkpointNext || t.dirtyAll || t.synced == nil {
 		return loggedSync{}, false
 	}
@@ -300,7 +300,7 @@ func (t *Table[R]) prepareLog(meta []byte) (loggedSync, bool) {
 // writes the record and flushes the log: data before commit, since the
 // record claims those files' lengths without their bytes. It touches no
 // field of the table: a group commit runs it while others append.
-func (t *Table[R]) writeLog(rec loggedSync) error {
+func (t *core) writeLog(rec loggedSync) error {
 	if n := len(t.viewedFiles); n > 0 {
 		errs := make(chan error, n)
 		for _, f := range t.viewedFiles {
@@ -324,7 +324,7 @@ func (t *Table[R]) writeLog(rec loggedSync) error {
 
 // finishLog makes a written record the table's last Sync, or poisons the
 // table if it failed.
-func (t *Table[R]) finishLog(rec loggedSync, err error) error {
+func (t *core) finishLog(rec loggedSync, err error) error {
 	if err != nil {
 		return t.fail(err)
 	}
@@ -342,7 +342,7 @@ func (t *Table[R]) finishLog(rec loggedSync, err error) error {
 // the meta goes to the log's free meta slot, every file (the log's too) is
 // flushed in parallel, then COMMIT is written and flushed. The log's
 // records are then spent.
-func (t *Table[R]) checkpoint(meta []byte) error {
+func (t *core) checkpoint(meta []byte) error {
 	if err := t.checkpointAs(meta, t.rows, commitLengths(t.man, t.rows, t.extentOf)); err != nil {
 		return err
 	}
@@ -354,7 +354,7 @@ func (t *Table[R]) checkpoint(meta []byte) error {
 
 // checkpointAs writes the checkpoint of a table with rows rows and the
 // COMMIT lengths given: the present state, or (at Close) the last Sync's.
-func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
+func (t *core) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 	seq := t.seq + 1
 	if t.wal == nil && meta != nil {
 		// The meta lives in the log. Nothing is written yet, so a log that
@@ -409,7 +409,7 @@ func (t *Table[R]) checkpointAs(meta []byte, rows int, lengths []uint64) error {
 // Sync would checkpoint) by one of the table's log size, right after a
 // checkpoint spent its records (createWAL: the committed meta is in the
 // new log before it is renamed into place).
-func (t *Table[R]) remakeShortLog() {
+func (t *core) remakeShortLog() {
 	old := t.wal
 	placed, err := t.createWAL()
 	switch {
@@ -431,7 +431,7 @@ func (t *Table[R]) remakeShortLog() {
 // commit), so that the table's files alone describe it, for any tool and
 // for a reader after a restart. Nothing to do when no Sync was logged
 // since the last checkpoint.
-func (t *Table[R]) closeLog() error {
+func (t *core) closeLog() error {
 	// An open that failed part way (a redo interrupted, by a fault say)
 	// leaves nothing to commit: the next open recovers again.
 	if !t.opened || t.logged == 0 || t.opts.ReadOnly || t.poison != nil || t.commit == nil || t.set == nil {
@@ -447,11 +447,11 @@ func (t *Table[R]) closeLog() error {
 // sync commits by a checkpoint, for the operations that rewrite or copy
 // files (schema changes, Compact, Migrate, Repair): they start from a table
 // whose log is spent and whose files hold every row.
-func (t *Table[R]) sync() error { return t.checkpoint(t.meta) }
+func (t *core) sync() error { return t.checkpoint(t.meta) }
 
 // markSynced makes the present lengths the last Sync's: what the next
 // logged Sync writes starts from them.
-func (t *Table[R]) markSynced() {
+func (t *core) markSynced() {
 	if t.walFiles == nil {
 		return
 	}
@@ -464,7 +464,7 @@ func (t *Table[R]) markSynced() {
 }
 
 // makeWAL is createWAL for a table that has no log.
-func (t *Table[R]) makeWAL() error {
+func (t *core) makeWAL() error {
 	_, err := t.createWAL()
 	return err
 }
@@ -473,7 +473,7 @@ func (t *Table[R]) makeWAL() error {
 // The committed meta, if any, is in its slot 0 before it is renamed into
 // place, so that no instant lacks it. placed reports whether the new file
 // was renamed into place, which it may have been even on an error.
-func (t *Table[R]) createWAL() (placed bool, err error) {
+func (t *core) createWAL() (placed bool, err error) {
 	var first []byte
 	if t.meta != nil {
 		first = encodeWALSlot(0, walSlot{seq: t.seq, hash: t.hash, meta: t.meta})
@@ -550,7 +550,7 @@ func makeLog(dir string, size int, first []byte) (f *os.File, placed bool, err e
 }
 
 // logSize is the size of a log this table makes (logSizeOf).
-func (t *Table[R]) logSize() int { return logSizeOf(t.opts) }
+func (t *core) logSize() int { return logSizeOf(t.opts) }
 
 // logSizeOf is the size of a log made under o: its meta slots, then
 // Options.LogSize bytes of records.
@@ -563,7 +563,7 @@ func logSizeOf(o Options) int {
 
 // commitLengthsOf returns the COMMIT lengths of a table with rows rows
 // whose files (in the log's order) have the lengths lens.
-func (t *Table[R]) commitLengthsOf(rows int, lens []int) []uint64 {
+func (t *core) commitLengthsOf(rows int, lens []int) []uint64 {
 	l := make([]uint64, len(t.walFiles))
 	for i, n := range lens {
 		l[i] = uint64(n)
@@ -573,14 +573,14 @@ func (t *Table[R]) commitLengthsOf(rows int, lens []int) []uint64 {
 
 // isElemFile reports whether walFiles[i] holds the rows' elements (a
 // column file), rather than a heap or dictionary.
-func (t *Table[R]) isElemFile(i int) bool { return t.walElemFile[i] }
+func (t *core) isElemFile(i int) bool { return t.walElemFile[i] }
 
 // rowBytes is the size of a packed row.
-func (t *Table[R]) rowBytes() int { return len(t.scratch) }
+func (t *core) rowBytes() int { return len(t.scratch) }
 
 // changedInPlace notes that row i was rewritten since the last Sync: the
 // next logged Sync writes it again.
-func (t *Table[R]) changedInPlace(i int) {
+func (t *core) changedInPlace(i int) {
 	if i >= t.syncedRows || t.dirtyAll {
 		return // logged with the appended rows, or by a checkpoint
 	}
@@ -595,7 +595,7 @@ func (t *Table[R]) changedInPlace(i int) {
 // next Sync on (a checkpoint, which spends the records that hold the
 // column's earlier rows), every Sync flushes its file whole instead of
 // logging it, since slices may write anywhere in it.
-func (t *Table[R]) viewed(c *colset.Column) {
+func (t *core) viewed(c *colset.Column) {
 	if t.opts.ReadOnly || c == nil {
 		return
 	}
@@ -610,9 +610,9 @@ func (t *Table[R]) viewed(c *colset.Column) {
 
 // removedFrom notes that the rows from n on were removed or moved since
 // the last Sync: a logged Sync writes them all again from there.
-func (t *Table[R]) removedFrom(n int) { t.syncedRows = min(t.syncedRows, n) }
+func (t *core) removedFrom(n int) { t.syncedRows = min(t.syncedRows, n) }
 
-func (t *Table[R]) fail(err error) error {
+func (t *core) fail(err error) error {
 	t.poison = fmt.Errorf("%w: %s: %w", ErrPoisoned, t.dir, err)
 	t.minCap = 0 // appends take the checked path, which returns the poison
 	return t.poison

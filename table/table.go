@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/mmapvec/persistence"
@@ -73,13 +74,49 @@ type Options struct {
 // Column views ([Column]) may be read by other goroutines while one
 // goroutine appends, below a length they read from the view.
 type Table[R any] struct {
-	dir   string
-	opts  Options
-	lock  *lockfile.Lock
-	man   *persistence.Manifest
-	hash  uint64
-	set   *colset.Set // the columns: files, published row count, capacity
+	core
 	codec *rowcodec.Codec[R]
+}
+
+// newTable returns a Table[R] of dir to open with o, whose opens ready
+// R's codec.
+func newTable[R any](dir string, o Options) *Table[R] {
+	rt := reflect.TypeFor[R]()
+	t := &Table[R]{core: core{dir: dir, opts: o, rowType: rt, untyped: rt == reflect.TypeFor[Any]()}}
+	t.bindCodec = func(cols []*colset.Column, offsets []int, external []bool) rowCodec {
+		if cols == nil {
+			t.codec = nil
+			return nil
+		}
+		t.codec = rowcodec.New[R](cols, offsets, external)
+		return t.codec
+	}
+	return t
+}
+
+// rowCodec is what the untyped code of a table calls of its row codec.
+type rowCodec interface {
+	Refresh()
+	PackedSize() int
+}
+
+// core is a table's state and every method that touches no row of type R:
+// compiled once, where each method of Table[R] is compiled again for each
+// row type a program uses.
+type core struct {
+	dir  string
+	opts Options
+	lock *lockfile.Lock
+	man  *persistence.Manifest
+	hash uint64
+	set  *colset.Set // the columns: files, published row count, capacity
+
+	// bindCodec readies the row codec of the Table[R] this is the state
+	// of for the columns just opened (cols nil: drops it), the one step
+	// of an open that needs R; rc is that codec, nil for Any.
+	bindCodec func(cols []*colset.Column, offsets []int, external []bool) rowCodec
+	rc        rowCodec
+	rowType   reflect.Type // R
 
 	schema schema   // R's columns as this table stores them (none for Any)
 	vars   []varCol // the variable-length columns, in manifest order (varcols.go)
@@ -146,18 +183,18 @@ type Table[R any] struct {
 type Any struct{}
 
 // Dir returns the table's directory.
-func (t *Table[R]) Dir() string { return t.dir }
+func (t *core) Dir() string { return t.dir }
 
 // Len returns the number of rows; 0 after Close.
-func (t *Table[R]) Len() int { return t.rows }
+func (t *core) Len() int { return t.rows }
 
 // Manifest returns the table's manifest.
-func (t *Table[R]) Manifest() persistence.Manifest { return *t.man }
+func (t *core) Manifest() persistence.Manifest { return *t.man }
 
 // Recovered says what Open found and did.
-func (t *Table[R]) Recovered() Recovery { return t.recovery }
+func (t *core) Recovered() Recovery { return t.recovery }
 
-func (t *Table[R]) check(write bool) error {
+func (t *core) check(write bool) error {
 	switch {
 	case t.closed:
 		return ErrClosed
@@ -174,7 +211,7 @@ func (t *Table[R]) check(write bool) error {
 // Close unmaps and closes every file and releases the lock, in reverse
 // order of opening. It does not Sync: rows appended since the last Sync
 // survive a process crash, not an OS crash. It is idempotent.
-func (t *Table[R]) Close() error {
+func (t *core) Close() error {
 	if t.closed {
 		return nil
 	}
@@ -190,7 +227,7 @@ func (t *Table[R]) Close() error {
 }
 
 // closeFiles closes every file but the lock, in reverse order of opening.
-func (t *Table[R]) closeFiles() error {
+func (t *core) closeFiles() error {
 	t.stopPretouch() // before any mapping is fenced
 	var errs []error
 	errs = append(errs, t.journal.close(), t.readers.close())

@@ -237,7 +237,7 @@ func checkBools(c persistence.ColumnSpec, elems []byte, n int) error {
 
 // storeValues is storeRowsVars for one column's values vals, about to land
 // at rows [n, n+len(vals)).
-func (t *Table[R]) storeValues(v *varCol, n int, vals []string) error {
+func (t *core) storeValues(v *varCol, n int, vals []string) error {
 	if v.dict != nil {
 		codes := unsafe.Slice((*uint32)(elemAt(v, n)), len(vals))
 		for j, s := range vals {

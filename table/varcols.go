@@ -61,7 +61,7 @@ func (v *varCol) extent() int {
 
 // extentOf returns the extent of the table's variable-length column name
 // (0 if it has none of that name).
-func (t *Table[R]) extentOf(name string) uint64 {
+func (t *core) extentOf(name string) uint64 {
 	if v := t.varByName(name); v != nil {
 		return uint64(v.extent())
 	}
@@ -100,7 +100,7 @@ func createAux(dir string, c persistence.ColumnSpec, dataVersion uint32) error {
 // openVars opens the aux files of the variable-length columns among cols,
 // whose element columns are the set's, in the same order. The manifest's
 // order of them gives each its extent in COMMIT.
-func (t *Table[R]) openVars(cols []persistence.ColumnSpec) error {
+func (t *core) openVars(cols []persistence.ColumnSpec) error {
 	xi := map[string]int{}
 	for _, c := range t.man.Columns {
 		if c.Variable() {
@@ -144,7 +144,7 @@ func (t *Table[R]) openVars(cols []persistence.ColumnSpec) error {
 }
 
 // closeVars closes the aux files.
-func (t *Table[R]) closeVars() error {
+func (t *core) closeVars() error {
 	var errs []error
 	for i := range t.vars {
 		for _, f := range t.vars[i].files() {
@@ -156,7 +156,7 @@ func (t *Table[R]) closeVars() error {
 
 // varsLive reports whether every aux file's last writer ran in this boot,
 // as liveRows asks of the element columns.
-func (t *Table[R]) varsLive() bool {
+func (t *core) varsLive() bool {
 	for i := range t.vars {
 		for _, f := range t.vars[i].files() {
 			if !f.Facts().SameBoot {
@@ -183,7 +183,7 @@ type varPlan struct {
 // (its new bytes may not have reached the disk): settleVars resets such a
 // row's value to empty and counts it in [Recovery.ValuesReset]; a reader
 // reports ErrNeedsRecovery.
-func (t *Table[R]) checkVars(live bool, extents []uint64, rows int) ([]varPlan, error) {
+func (t *core) checkVars(live bool, extents []uint64, rows int) ([]varPlan, error) {
 	plans := make([]varPlan, len(t.vars))
 	for i := range t.vars {
 		v := &t.vars[i]
@@ -231,7 +231,7 @@ func (t *Table[R]) checkVars(live bool, extents []uint64, rows int) ([]varPlan, 
 // settleVars applies what checkVars decided: each file's length (and, on
 // a writer, this boot as its writer's), and the reset of every element
 // that does not fit.
-func (t *Table[R]) settleVars(plans []varPlan, rows int) error {
+func (t *core) settleVars(plans []varPlan, rows int) error {
 	ro := t.opts.ReadOnly
 	for i, p := range plans {
 		v := &t.vars[i]
@@ -256,7 +256,7 @@ func (t *Table[R]) settleVars(plans []varPlan, rows int) error {
 // values of its packed row that point past what the last commit holds
 // (extents): their bytes were written after it and may not have reached
 // the disk. It returns how many it emptied.
-func (t *Table[R]) resetIntentValues(in *intent, extents []uint64) int {
+func (t *core) resetIntentValues(in *intent, extents []uint64) int {
 	if in.op != opSetRow && (in.op != opSwapRemove || in.index == in.rowsBefore-1) {
 		return 0 // no row is written from this record (redo)
 	}
@@ -330,7 +330,7 @@ func (v *varCol) elemError(i, x int) error {
 
 // followVars takes in, for a reader, what its writer appended to the
 // heaps and dictionaries, and checks the elements of rows [from, rows).
-func (t *Table[R]) followVars(from, rows int) error {
+func (t *core) followVars(from, rows int) error {
 	for i := range t.vars {
 		v := &t.vars[i]
 		if v.dict != nil {
@@ -374,7 +374,7 @@ func fieldString(p unsafe.Pointer, kind string) string {
 // frontiers and the dictionaries' new entries, which no row points at
 // until the caller publishes one: on an error, the table's rows are as
 // they were.
-func (t *Table[R]) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Pointer) error {
+func (t *core) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Pointer) error {
 	for i := range t.vars {
 		v := &t.vars[i]
 		s := fieldString(unsafe.Add(src, v.off), v.spec.Kind)
@@ -407,28 +407,28 @@ func (t *Table[R]) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Poi
 }
 
 // checkValue refuses a value longer than the table's limit.
-func (t *Table[R]) checkValue(v *varCol, s string) error {
+func (t *core) checkValue(v *varCol, s string) error {
 	if limit := t.maxValueSize(); len(s) > limit {
 		return fmt.Errorf("%w: column %q: a value of %d bytes, the limit is %d (Options.MaxValueSize)", ErrValueTooLarge, v.spec.Name, len(s), limit)
 	}
 	return nil
 }
 
-func (t *Table[R]) symbolError(v *varCol, err error) error {
+func (t *core) symbolError(v *varCol, err error) error {
 	if errors.Is(err, ErrSymbolLimit) {
 		return fmt.Errorf("%w: column %q holds %d distinct values, the limit (Options.MaxSymbols); store such values as a string column", ErrSymbolLimit, v.spec.Name, v.dict.Len())
 	}
 	return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
 }
 
-func (t *Table[R]) maxValueSize() int {
+func (t *core) maxValueSize() int {
 	if t.opts.MaxValueSize > 0 {
 		return t.opts.MaxValueSize
 	}
 	return DefaultMaxValueSize
 }
 
-func (t *Table[R]) maxSymbols() int {
+func (t *core) maxSymbols() int {
 	if t.opts.MaxSymbols > 0 {
 		return t.opts.MaxSymbols
 	}
@@ -442,7 +442,7 @@ func elemAt(v *varCol, i int) unsafe.Pointer {
 
 // getVars sets the variable-length fields of the record at dst to copies
 // of row i's values.
-func (t *Table[R]) getVars(i int, dst unsafe.Pointer) {
+func (t *core) getVars(i int, dst unsafe.Pointer) {
 	for k := range t.vars {
 		v := &t.vars[k]
 		p := unsafe.Add(dst, v.off)
@@ -538,7 +538,7 @@ func dictEnd(path string, n int, dataVersion uint32) (int, error) {
 // putMapped copies the values field(0..k-1) to the heap at byte at, and
 // their spans into rows [n, n+k), through the mappings; it returns the new
 // frontier.
-func (t *Table[R]) putMapped(v *varCol, n, at, k int, field func(int) string) int {
+func (t *core) putMapped(v *varCol, n, at, k int, field func(int) string) int {
 	spans := unsafe.Slice((*varcol.Span)(elemAt(v, n)), k)
 	for j := range k {
 		s := field(j)
@@ -557,7 +557,7 @@ func (t *Table[R]) putMapped(v *varCol, n, at, k int, field func(int) string) in
 // another, each written to its file when full. The kernel copies into the
 // page cache without a page fault per 4 KiB page, as AppendRows does for
 // fixed-size columns.
-func (t *Table[R]) writeStaged(v *varCol, n, at, k int, field func(int) string) (int, error) {
+func (t *core) writeStaged(v *varCol, n, at, k int, field func(int) string) (int, error) {
 	if len(t.heapStage) < stageBytes {
 		t.heapStage = make([]byte, stageBytes)
 		t.spanStage = make([]varcol.Span, stageBytes/16)

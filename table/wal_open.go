@@ -25,7 +25,7 @@ const maxWALSize = 64 << 20
 // walTargets lists every file of the table in manifest order (each
 // column's element file, then its aux files), as the log's records number
 // them; a file this handle does not map is nil (a reader of some columns).
-func (t *Table[R]) walTargets() []*colfile.File {
+func (t *core) walTargets() []*colfile.File {
 	var files []*colfile.File
 	for _, c := range t.man.Columns {
 		var fs []*colfile.File
@@ -81,7 +81,7 @@ func chainCommit(m *persistence.Manifest, last walRecord, hash uint64) commitSlo
 // readWAL returns the records that follow the commit slot in the log, and
 // the meta of the last Sync. A table without a log (none was ever needed)
 // has an empty chain. A writer keeps the log open.
-func (t *Table[R]) readWAL(slot commitSlot) (walChain, error) {
+func (t *core) readWAL(slot commitSlot) (walChain, error) {
 	t.walFiles = t.walTargets()
 	t.walElem, t.walElemFile = walElemSizes(t.man)
 	t.viewedFile = make([]bool, len(t.walFiles))
@@ -153,7 +153,7 @@ func openLog(dir string, flag int) (*os.File, os.FileInfo, error) {
 // record's own writes, so that no record grows a file past the bytes it
 // carries. In the writer's boot the files hold every record already. A
 // record that fails is corrupt, for a reader too.
-func (t *Table[R]) checkChain(c walChain, replay bool) error {
+func (t *core) checkChain(c walChain, replay bool) error {
 	path := filepath.Join(t.dir, walFile)
 	// What each file holds once the records before are applied: a record
 	// may keep a length an earlier one grew the file to.
@@ -265,7 +265,7 @@ func covers(spans [][2]uint64, from, to uint64) bool {
 // writes nothing, instead checks that the files already hold every record
 // (they do once the page cache reached the disk), and otherwise fails with
 // [ErrNeedsRecovery].
-func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
+func (t *core) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 	if len(c.records) == 0 {
 		return slot, nil
 	}
@@ -310,7 +310,7 @@ func (t *Table[R]) replayWAL(c walChain, slot commitSlot) (commitSlot, error) {
 // file, one sweep over the writes' ends in order, with the newest write
 // covering each stretch on top of a heap: O(w log w) for w writes, however
 // a crafted log orders them.
-func (t *Table[R]) verifyWAL(c walChain) error {
+func (t *core) verifyWAL(c walChain) error {
 	last := c.records[len(c.records)-1]
 	byFile := make([][]liveWrite, len(t.walFiles))
 	order := 0 // of the writes, as replay applies them: the later wins
@@ -381,7 +381,7 @@ func (h *newestFirst) Pop() any {
 	return x
 }
 
-func (t *Table[R]) needsReplay(r walRecord) error {
+func (t *core) needsReplay(r walRecord) error {
 	return fmt.Errorf("%w: %s: the log holds Syncs up to %d rows that the column files may not hold yet (open it writable once)",
 		ErrNeedsRecovery, t.dir, r.rows)
 }
