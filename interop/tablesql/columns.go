@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -249,6 +250,27 @@ func str(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// varchar is a string value as the chunk route's VARCHAR holds it: DuckDB
+// keeps valid UTF-8 only there (it reads other bytes as NULL, and a table
+// has no nulls), so each invalid byte becomes U+FFFD, as JSON Lines export
+// writes it. A []byte column is a BLOB and keeps every byte.
+func varchar(b []byte) string {
+	if utf8.Valid(b) {
+		return str(b)
+	}
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return string(out)
+}
+
 func fillValues[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32 | float64](chunk duckdb.DataChunk, col int, m table.ColumnMemory, lo, hi int) error {
 	vals := values[T](m.Elems, hi)
 	for r := lo; r < hi; r++ {
@@ -292,7 +314,7 @@ func fillSpans[T string | []byte](chunk duckdb.DataChunk, col int, m table.Colum
 		var err error
 		switch any(*new(T)).(type) {
 		case string:
-			err = duckdb.SetChunkValue(chunk, col, r-lo, str(m.Heap[s:end]))
+			err = duckdb.SetChunkValue(chunk, col, r-lo, varchar(m.Heap[s:end]))
 		default:
 			err = duckdb.SetChunkValue(chunk, col, r-lo, m.Heap[s:end:end])
 		}
@@ -320,7 +342,7 @@ func fillSymbols(chunk duckdb.DataChunk, col int, m table.ColumnMemory, lo, hi i
 			if s > e || e > heap {
 				return fmt.Errorf("%w: column %q: dictionary entry %d [%d, %d) outside the %d bytes of its heap", arrowtable.ErrCorrupt, m.Spec.Name, c, s, e, heap)
 			}
-			v = str(m.Heap[s:e])
+			v = varchar(m.Heap[s:e])
 		}
 		if err := duckdb.SetChunkValue(chunk, col, r-lo, v); err != nil {
 			return err

@@ -39,7 +39,11 @@
 // (fields named _), an array [N]T as an ARRAY T[N], complex numbers as a
 // STRUCT(real, imag). The chunk route makes each nested value (a struct,
 // an array, a complex number) as a Go value first: such columns cost an
-// allocation per row and value, scalars none.
+// allocation per row and value, scalars none. A string or symbol that is
+// not valid UTF-8 (a table stores any bytes) reads through the Arrow route
+// as its bytes, and through the chunk route with each invalid byte
+// replaced by U+FFFD, as JSON Lines export writes it (DuckDB would read it
+// as NULL); a []byte column keeps every byte on both.
 //
 // # Caveats
 //
