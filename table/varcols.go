@@ -373,7 +373,9 @@ func fieldString(p unsafe.Pointer, kind string) string {
 // column's element to elem(v). Nothing is published but the heaps'
 // frontiers and the dictionaries' new entries, which no row points at
 // until the caller publishes one: on an error, the table's rows are as
-// they were.
+// they were. Every value is checked against the limits first, so that a
+// refused row adds no entry to a dictionary (entries are never removed,
+// and would count against MaxSymbols for good).
 func (t *core) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Pointer) error {
 	for i := range t.vars {
 		v := &t.vars[i]
@@ -381,6 +383,15 @@ func (t *core) storeVars(src unsafe.Pointer, elem func(v *varCol) unsafe.Pointer
 		if err := t.checkValue(v, s); err != nil {
 			return err
 		}
+		if v.dict != nil {
+			if _, ok := v.dict.Lookup(s); !ok && v.dict.Room(t.maxSymbols()) == 0 {
+				return t.symbolError(v, ErrSymbolLimit)
+			}
+		}
+	}
+	for i := range t.vars {
+		v := &t.vars[i]
+		s := fieldString(unsafe.Add(src, v.off), v.spec.Kind)
 		if v.dict != nil {
 			code, ok := v.dict.Lookup(s)
 			if !ok {
@@ -463,23 +474,52 @@ func (t *core) getVars(i int, dst unsafe.Pointer) {
 }
 
 // storeRowsVars is storeVars for rows rs about to land at rows [n,
-// n+len(rs)): per column, one check of every value's size and one
-// reservation of the heap, then each value copied in order.
+// n+len(rs)): every value checked against the limits (the new symbols of
+// each column counted against its dictionary's room) before anything is
+// stored, then per column one reservation of the heap and each value
+// copied in order.
 func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	base, stride := unsafe.Pointer(&rs[0]), unsafe.Sizeof(rs[0])
+	fieldOf := func(v *varCol) func(j int) string {
+		return func(j int) string { return fieldString(unsafe.Add(base, uintptr(j)*stride+v.off), v.spec.Kind) }
+	}
 	for i := range t.vars {
 		v := &t.vars[i]
-		field := func(j int) string { return fieldString(unsafe.Add(base, uintptr(j)*stride+v.off), v.spec.Kind) }
+		field := fieldOf(v)
+		var fresh map[string]struct{} // the batch's symbols the dictionary lacks
+		for j := range rs {
+			s := field(j)
+			if err := t.checkValue(v, s); err != nil {
+				return err
+			}
+			if v.dict == nil {
+				continue
+			}
+			if _, ok := v.dict.Lookup(s); !ok {
+				if fresh == nil {
+					fresh = map[string]struct{}{}
+				}
+				fresh[s] = struct{}{}
+			}
+		}
+		if v.dict == nil {
+			continue
+		}
+		if room := v.dict.Room(t.maxSymbols()); len(fresh) > room {
+			return fmt.Errorf("%w: column %q holds %d distinct values and the rows add %d, %d past the limit (Options.MaxSymbols); store such values as a string column",
+				ErrSymbolLimit, v.spec.Name, v.dict.Len(), len(fresh), len(fresh)-room)
+		}
+	}
+	for i := range t.vars {
+		v := &t.vars[i]
+		field := fieldOf(v)
 		if v.dict != nil {
 			codes := unsafe.Slice((*uint32)(elemAt(v, n)), len(rs))
 			for j := range rs {
 				s := field(j)
-				if err := t.checkValue(v, s); err != nil {
-					return err
-				}
 				code, ok := v.dict.Lookup(s)
 				if !ok {
 					var err error
@@ -493,11 +533,7 @@ func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 		}
 		total := 0
 		for j := range rs {
-			s := field(j)
-			if err := t.checkValue(v, s); err != nil {
-				return err
-			}
-			total += len(s)
+			total += len(field(j))
 		}
 		at := v.heap.Len()
 		if err := v.heap.Reserve(total); err != nil {

@@ -115,6 +115,10 @@ func (d *Dict) catchUp() {
 	d.indexed = n
 }
 
+// Room returns how many more values the dictionary takes, at most limit
+// in all (as Add applies it).
+func (d *Dict) Room(limit int) int { return max(0, min(limit, MaxCodes)-d.offs.Len()) }
+
 // Add appends s, which [Dict.Lookup] did not find and is not empty, and
 // returns its code. A dictionary that holds max entries refuses it with
 // errs.ErrSymbolLimit, and nothing is written.
