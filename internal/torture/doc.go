@@ -44,7 +44,11 @@
 // repository's test command runs it, the suite runs fewer trials than
 // natively, since the detector slows its child processes and file copies
 // and finds nothing in them; -short (the qemu runs) fewer still, and
-// PERSIST_TORTURE=long (make torture) many more. PERSIST_SEED replays a
+// PERSIST_TORTURE=long (make torture) many more. The fixed workloads are
+// killed at every crash point natively and in long mode; race and short
+// runs skip the middle of a repetition (the third of five columns a Sync
+// flushes), so that every step is still killed at each kind of point it
+// reaches (killPoints). PERSIST_SEED replays a
 // randomized test with the seed it logged. Each run ends with a line
 // "torture figures:" that totals the trials, crash runs, power-loss images,
 // cases and crash points reached.
