@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/mmapvec/persistence"
@@ -19,7 +18,9 @@ import (
 // a writer's every row; a reader's latest published count (with
 // [Options.SyncedOnly], the count of the writer's last Sync), refreshed
 // first. It opens as an ordinary table, committed: its rows survive an OS
-// crash once Snapshot returns nil.
+// crash once Snapshot returns nil, and its [Table.Meta] is the table's as
+// Snapshot began (the meta of the last Sync; a reader's, of the rows it
+// shows).
 //
 // Only the live rows are copied, not the columns' spare capacity. Where the
 // file system can share blocks between files (btrfs, XFS), they are shared
@@ -54,7 +55,10 @@ func (t *core) Snapshot(dst string) error {
 	}()
 	// Only the copy is retried when a change in place overlaps it; the
 	// fsyncs, which take longer, follow once.
-	var m *persistence.Manifest
+	var (
+		m    *persistence.Manifest
+		meta []byte
+	)
 	err := t.Consistent(func() error {
 		if a != nil {
 			a.close() // a copy that a change in place overlapped
@@ -66,8 +70,8 @@ func (t *core) Snapshot(dst string) error {
 		if a, err = newAside(dst, asideSnapshot); err != nil {
 			return err
 		}
-		rows := t.rows
-		extents := t.snapshotExtents(m)
+		rows, extents := t.rows, t.snapshotExtents(m)
+		meta = t.Meta() // of the Sync whose rows a reader shows; a writer's last
 		// The files first (headers, COMMIT, manifest), then every column's
 		// rows at once: the copies overlap in the kernel. Nothing is
 		// durable, or visible under dst, before syncColumns and the rename.
@@ -76,6 +80,14 @@ func (t *core) Snapshot(dst string) error {
 		}
 		return t.copyColumns(a.dir, m, rows, extents)
 	})
+	if err == nil && len(meta) > 0 {
+		// The meta goes with the rows, in the log's slot for the copy's
+		// commit (seq 1), as a log made where a meta was committed holds it.
+		var f *os.File
+		if f, _, _, err = makeFittingLog(a.dir, t.logSize(), encodeWALSlot(0, walSlot{seq: 1, hash: m.Hash(), meta: meta})); err == nil {
+			err = f.Close()
+		}
+	}
 	if err == nil {
 		err = syncColumns(a.dir, m)
 	}
@@ -97,12 +109,7 @@ func (t *core) checkSnapshotDst(dst string) error {
 	if dst == "" {
 		return fmt.Errorf("table: snapshot of %s: no destination directory", t.dir)
 	}
-	src, err1 := filepath.Abs(t.dir)
-	d, err2 := filepath.Abs(dst)
-	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("table: snapshot of %s: %w", t.dir, err)
-	}
-	if rel, err := filepath.Rel(src, d); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if fsutil.Inside(t.dir, dst) { // symbolic links resolved: either side may be one
 		return fmt.Errorf("table: snapshot of %s: the destination %s lies inside the table's directory; name one outside it", t.dir, dst)
 	}
 	return nil

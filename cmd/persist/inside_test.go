@@ -20,7 +20,7 @@ func TestExportIntoTableDirThroughSymlinkDotDot(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(base, "sub"), 0o755))
 	link := filepath.Join(t.TempDir(), "link") // <other>/link -> <tmp>/sub
 	require.NoError(t, os.Symlink(filepath.Join(base, "sub"), link))
-	// Not filepath.Join, which cleans "link/.." away as inside() does.
+	// Not filepath.Join, which cleans "link/.." away as a check by text would.
 	out := link + "/../t/out.csv" // for the system, <tmp>/t/out.csv
 	code, _, errOut := runCLI("export", dir, out)
 	_, statErr := os.Stat(filepath.Join(dir, "out.csv"))

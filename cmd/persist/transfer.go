@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/mmapvec/persistence/internal/fsutil"
 	"github.com/mmapvec/persistence/interop/arrowtable"
 	"github.com/mmapvec/persistence/interop/export"
 	"github.com/mmapvec/persistence/interop/ingest"
@@ -81,41 +82,6 @@ func writeIPC(t *table.Table[table.Any], w io.Writer, stream bool, update func(d
 }
 
 // exportCmd writes the table in dir to file.
-// inside reports whether path lies in directory dir or below it, symbolic
-// links resolved as far as the path exists.
-func inside(dir, path string) bool {
-	rel, err := filepath.Rel(resolvePath(dir), resolvePath(path))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// resolvePath makes p absolute with its longest existing prefix resolved
-// as the kernel would: component by component, so that a ".." after a
-// symbolic link climbs from the link's target (filepath.Abs and Dir would
-// clean it away first).
-func resolvePath(p string) string {
-	sep := string(filepath.Separator)
-	parts := strings.Split(p, sep)
-	for k := len(parts); k >= 0; k-- {
-		q := strings.Join(parts[:k], sep)
-		if q == "" {
-			q = "."
-			if filepath.IsAbs(p) {
-				q = sep
-			}
-		}
-		r, err := filepath.EvalSymlinks(q)
-		if err != nil {
-			continue
-		}
-		r = filepath.Join(append([]string{r}, parts[k:]...)...)
-		if a, err := filepath.Abs(r); err == nil {
-			return a
-		}
-		return r
-	}
-	return p
-}
-
 func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 	format := o.format
 	if format == "" && o.partitionBy != "" {
@@ -129,7 +95,7 @@ func exportCmd(stdout io.Writer, dir, file string, o exportOptions) error {
 		return fmt.Errorf("-compression and -partition-by are for Parquet, not %s", format)
 	}
 	toStdout := file == "-"
-	if !toStdout && inside(dir, file) {
+	if !toStdout && fsutil.Inside(dir, file) {
 		// A file there is not one of the table's: Check would call the
 		// table damaged.
 		return fmt.Errorf("%s is inside the table's directory %s: export writes nothing to the table; choose a path outside it", file, dir)
