@@ -275,6 +275,9 @@ func ownFile(name string) bool {
 // that crashed before writing its manifest, in which case nothing was ever
 // committed and its files are removed first. The caller holds the lock.
 func createInPlace(dir string, m *persistence.Manifest, o Options) error {
+	if _, err := readableManifest(m); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err

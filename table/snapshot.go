@@ -18,9 +18,10 @@ import (
 // a writer's every row; a reader's latest published count (with
 // [Options.SyncedOnly], the count of the writer's last Sync), refreshed
 // first. It opens as an ordinary table, committed: its rows survive an OS
-// crash once Snapshot returns nil, and its [Table.Meta] is the table's as
-// Snapshot began (the meta of the last Sync; a reader's, of the rows it
-// shows).
+// crash once Snapshot returns nil. Its [Table.Meta] is what the table's
+// returns as Snapshot copies: on a writer, the last Sync's (rows appended
+// since are copied too); on a reader, the writer's latest, which may be of
+// a Sync later than the rows copied (a reader never reads an older meta).
 //
 // Only the live rows are copied, not the columns' spare capacity. Where the
 // file system can share blocks between files (btrfs, XFS), they are shared
@@ -71,7 +72,7 @@ func (t *core) Snapshot(dst string) error {
 			return err
 		}
 		rows, extents := t.rows, t.snapshotExtents(m)
-		meta = t.Meta() // of the Sync whose rows a reader shows; a writer's last
+		meta = t.Meta() // a writer's last Sync's; a reader's writer's latest
 		// The files first (headers, COMMIT, manifest), then every column's
 		// rows at once: the copies overlap in the kernel. Nothing is
 		// durable, or visible under dst, before syncColumns and the rename.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
-	"unsafe"
 
 	"github.com/mmapvec/persistence"
 )
@@ -154,6 +153,14 @@ func (a *Appender) Append(n int, cols []ColumnData) (err error) {
 			return fmt.Errorf("table: %s: %w", t.dir, err)
 		}
 	}
+	for i := range t.vars { // every column's new symbols fit before any is added
+		if v := &t.vars[i]; v.dict != nil {
+			vals := cols[v.k].Values
+			if err := t.lookupCodes(v, at, n, func(j int) string { return vals[j] }); err != nil {
+				return err
+			}
+		}
+	}
 	for i := range t.vars {
 		v := &t.vars[i]
 		if err := t.storeValues(v, at, cols[v.k].Values); err != nil {
@@ -236,21 +243,11 @@ func checkBools(c persistence.ColumnSpec, elems []byte, n int) error {
 }
 
 // storeValues is storeRowsVars for one column's values vals, about to land
-// at rows [n, n+len(vals)).
+// at rows [n, n+len(vals)), once lookupCodes wrote a symbol column's codes.
 func (t *core) storeValues(v *varCol, n int, vals []string) error {
+	field := func(j int) string { return vals[j] }
 	if v.dict != nil {
-		codes := unsafe.Slice((*uint32)(elemAt(v, n)), len(vals))
-		for j, s := range vals {
-			code, ok := v.dict.Lookup(s)
-			if !ok {
-				var err error
-				if code, err = v.dict.Add(s, t.maxSymbols()); err != nil {
-					return t.symbolError(v, err)
-				}
-			}
-			codes[j] = code
-		}
-		return nil
+		return t.addCodes(v, n, len(vals), field)
 	}
 	total := 0
 	for _, s := range vals {
@@ -260,7 +257,6 @@ func (t *core) storeValues(v *varCol, n int, vals []string) error {
 	if err := v.heap.Reserve(total); err != nil {
 		return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
 	}
-	field := func(j int) string { return vals[j] }
 	var err error
 	if total >= stageBytes {
 		at, err = t.writeStaged(v, n, at, len(vals), field)

@@ -474,10 +474,10 @@ func (t *core) getVars(i int, dst unsafe.Pointer) {
 }
 
 // storeRowsVars is storeVars for rows rs about to land at rows [n,
-// n+len(rs)): every value checked against the limits (the new symbols of
-// each column counted against its dictionary's room) before anything is
-// stored, then per column one reservation of the heap and each value
-// copied in order.
+// n+len(rs)): every value checked against the limits, and the codes the
+// dictionaries hold written (lookupCodes), before anything is stored; then
+// per column the new symbols added, or one reservation of the heap and each
+// value copied in order.
 func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 	if len(rs) == 0 {
 		return nil
@@ -489,45 +489,23 @@ func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 	for i := range t.vars {
 		v := &t.vars[i]
 		field := fieldOf(v)
-		var fresh map[string]struct{} // the batch's symbols the dictionary lacks
 		for j := range rs {
-			s := field(j)
-			if err := t.checkValue(v, s); err != nil {
+			if err := t.checkValue(v, field(j)); err != nil {
 				return err
 			}
-			if v.dict == nil {
-				continue
-			}
-			if _, ok := v.dict.Lookup(s); !ok {
-				if fresh == nil {
-					fresh = map[string]struct{}{}
-				}
-				fresh[s] = struct{}{}
-			}
 		}
-		if v.dict == nil {
-			continue
-		}
-		if room := v.dict.Room(t.maxSymbols()); len(fresh) > room {
-			return fmt.Errorf("%w: column %q holds %d distinct values and the rows add %d, %d past the limit (Options.MaxSymbols); store such values as a string column",
-				ErrSymbolLimit, v.spec.Name, v.dict.Len(), len(fresh), len(fresh)-room)
+		if v.dict != nil {
+			if err := t.lookupCodes(v, n, len(rs), field); err != nil {
+				return err
+			}
 		}
 	}
 	for i := range t.vars {
 		v := &t.vars[i]
 		field := fieldOf(v)
 		if v.dict != nil {
-			codes := unsafe.Slice((*uint32)(elemAt(v, n)), len(rs))
-			for j := range rs {
-				s := field(j)
-				code, ok := v.dict.Lookup(s)
-				if !ok {
-					var err error
-					if code, err = v.dict.Add(s, t.maxSymbols()); err != nil {
-						return t.symbolError(v, err)
-					}
-				}
-				codes[j] = code
+			if err := t.addCodes(v, n, len(rs), field); err != nil {
+				return err
 			}
 			continue
 		}
@@ -549,6 +527,56 @@ func (t *Table[R]) storeRowsVars(n int, rs []R) error {
 			return fmt.Errorf("table: %s: column %q: %w", t.dir, v.spec.Name, err)
 		}
 		v.heap.Publish(at)
+	}
+	return nil
+}
+
+// lookupCodes writes the codes of the k values field(j) of symbol column v,
+// about to land at rows [n, n+k), that its dictionary holds (0 for the
+// others, as for ""), adding nothing: a batch whose new values pass the
+// dictionary's room is refused before any column stores anything (entries
+// are never removed, and would count against MaxSymbols for good).
+func (t *core) lookupCodes(v *varCol, n, k int, field func(j int) string) error {
+	codes := unsafe.Slice((*uint32)(elemAt(v, n)), k)
+	var fresh map[string]struct{} // the values the dictionary lacks
+	for j := range k {
+		s := field(j)
+		code, ok := v.dict.Lookup(s)
+		if !ok {
+			if fresh == nil {
+				fresh = map[string]struct{}{}
+			}
+			fresh[s] = struct{}{}
+		}
+		codes[j] = code
+	}
+	if room := v.dict.Room(t.maxSymbols()); len(fresh) > room {
+		return fmt.Errorf("%w: column %q holds %d distinct values and the rows add %d, %d past the limit (Options.MaxSymbols); store such values as a string column",
+			ErrSymbolLimit, v.spec.Name, v.dict.Len(), len(fresh), len(fresh)-room)
+	}
+	return nil
+}
+
+// addCodes adds the values lookupCodes left at code 0 to the dictionary of
+// v, writing their codes.
+func (t *core) addCodes(v *varCol, n, k int, field func(j int) string) error {
+	codes := unsafe.Slice((*uint32)(elemAt(v, n)), k)
+	for j := range k {
+		if codes[j] != 0 {
+			continue
+		}
+		s := field(j)
+		if s == "" {
+			continue
+		}
+		code, ok := v.dict.Lookup(s) // added for an earlier row of the batch
+		if !ok {
+			var err error
+			if code, err = v.dict.Add(s, t.maxSymbols()); err != nil {
+				return t.symbolError(v, err)
+			}
+		}
+		codes[j] = code
 	}
 	return nil
 }
